@@ -1,0 +1,234 @@
+import { existsSync } from "node:fs";
+import Docker from "dockerode";
+import type { BayConfig } from "../../src/core/config/index.ts";
+import type {
+  ContainerInfo,
+  Driver,
+  Labels,
+  SessionContainerSpec,
+  StartedContainer,
+  VolumeInfo,
+} from "../../src/core/driver.ts";
+import { BayError } from "../../src/core/errors.ts";
+import { engineMessage, statusOf, toBayError } from "./errors.ts";
+
+export const AGENT_PATH_IN_CONTAINER = "/opt/bay/bay";
+export const WORKSPACE_PATH = "/workspace";
+
+type DockerSettings = BayConfig["driver"]["docker"];
+
+/** Capabilities the agent needs to chown /workspace and drop to an unprivileged user. */
+const AGENT_CAPABILITIES = ["CHOWN", "SETUID", "SETGID"];
+
+export class DockerDriver implements Driver {
+  readonly name = "docker";
+  readonly endpoint: string;
+  private readonly docker: Docker;
+  private readonly connectMode: "host_port" | "container_network";
+
+  constructor(private readonly settings: DockerSettings, environment: Record<string, string | undefined> = process.env) {
+    const defaultSocket = settings.socket === "/var/run/docker.sock";
+    if (environment.DOCKER_HOST && defaultSocket) {
+      this.docker = new Docker();
+      this.endpoint = environment.DOCKER_HOST;
+    } else {
+      this.docker = new Docker({ socketPath: settings.socket });
+      this.endpoint = `unix://${settings.socket}`;
+    }
+    this.connectMode =
+      settings.connect_mode === "auto"
+        ? existsSync("/.dockerenv") ? "container_network" : "host_port"
+        : settings.connect_mode;
+  }
+
+  async ping(): Promise<void> {
+    await this.engine("reach the engine", () => this.docker.ping());
+  }
+
+  async createVolume(name: string, labels: Labels): Promise<void> {
+    await this.engine("create a volume", () => this.docker.createVolume({ Name: name, Labels: labels }));
+  }
+
+  async removeVolume(name: string): Promise<void> {
+    await this.engine("remove a volume", async () => {
+      try {
+        await this.docker.getVolume(name).remove();
+      } catch (error) {
+        if (statusOf(error) !== 404) throw error;
+      }
+    });
+  }
+
+  async startSessionContainer(spec: SessionContainerSpec): Promise<StartedContainer> {
+    if (spec.network === "none") {
+      throw new BayError("validation_error", "profiles with network \"none\" are not supported by the docker driver yet", {
+        network: spec.network,
+      });
+    }
+    const container = await this.createContainer(spec);
+    try {
+      await this.engine("start the container", () => container.start());
+      const endpoint = await this.resolveEndpoint(container.id, spec.agentPort);
+      return { containerId: container.id, endpoint };
+    } catch (error) {
+      await this.removeContainer(container.id).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  async removeContainer(idOrName: string): Promise<void> {
+    await this.engine("remove a container", async () => {
+      try {
+        await this.docker.getContainer(idOrName).remove({ force: true, v: false });
+      } catch (error) {
+        // 404: already gone; 409: removal already in progress.
+        if (statusOf(error) !== 404 && statusOf(error) !== 409) throw error;
+      }
+    });
+  }
+
+  async inspectContainer(idOrName: string): Promise<ContainerInfo | null> {
+    return this.engine("inspect a container", async () => {
+      try {
+        const info = await this.docker.getContainer(idOrName).inspect();
+        return {
+          id: info.Id,
+          name: info.Name.replace(/^\//, ""),
+          labels: info.Config.Labels ?? {},
+          running: info.State.Running,
+        };
+      } catch (error) {
+        if (statusOf(error) === 404) return null;
+        throw error;
+      }
+    });
+  }
+
+  async readLogs(idOrName: string, tailLines: number): Promise<string> {
+    try {
+      const raw = await this.docker.getContainer(idOrName).logs({ stdout: true, stderr: true, tail: tailLines, follow: false });
+      return demultiplexLogs(Buffer.from(raw as unknown as Uint8Array));
+    } catch {
+      return "";
+    }
+  }
+
+  async listContainers(labels: Labels): Promise<ContainerInfo[]> {
+    const found = await this.engine("list containers", () =>
+      this.docker.listContainers({ all: true, filters: { label: labelFilters(labels) } }),
+    );
+    return found.map((c) => ({
+      id: c.Id,
+      name: (c.Names[0] ?? "").replace(/^\//, ""),
+      labels: c.Labels ?? {},
+      running: c.State === "running",
+    }));
+  }
+
+  async listVolumes(labels: Labels): Promise<VolumeInfo[]> {
+    const found = await this.engine("list volumes", () =>
+      this.docker.listVolumes({ filters: { label: labelFilters(labels) } }),
+    );
+    return (found.Volumes ?? []).map((v) => ({ name: v.Name, labels: v.Labels ?? {} }));
+  }
+
+  private async createContainer(spec: SessionContainerSpec): Promise<Docker.Container> {
+    const port = `${spec.agentPort}/tcp`;
+    const options: Docker.ContainerCreateOptions = {
+      name: spec.name,
+      Image: spec.image,
+      Labels: spec.labels,
+      Entrypoint: [AGENT_PATH_IN_CONTAINER],
+      Cmd: ["ship", "--port", String(spec.agentPort)],
+      Env: Object.entries(spec.env).map(([key, value]) => `${key}=${value}`),
+      // The agent starts as root only to chown the fresh volume, then drops to uid 1000.
+      User: "0:0",
+      WorkingDir: WORKSPACE_PATH,
+      ExposedPorts: { [port]: {} },
+      HostConfig: {
+        Init: true,
+        Binds: [`${spec.agentBinaryPath}:${AGENT_PATH_IN_CONTAINER}:ro`],
+        Mounts: [{ Type: "volume", Source: spec.volumeName, Target: WORKSPACE_PATH }],
+        PortBindings:
+          this.connectMode === "host_port" ? { [port]: [{ HostIp: this.settings.host_address, HostPort: "" }] } : undefined,
+        NetworkMode: this.settings.network ?? "bridge",
+        NanoCpus: spec.resources.nanoCpus,
+        Memory: spec.resources.memoryBytes,
+        MemorySwap: spec.resources.memoryBytes,
+        PidsLimit: spec.resources.pidsLimit,
+        CapDrop: ["ALL"],
+        CapAdd: AGENT_CAPABILITIES,
+        SecurityOpt: ["no-new-privileges"],
+      },
+    };
+    try {
+      return await this.engine("create the container", () => this.docker.createContainer(options));
+    } catch (error) {
+      if (!isMissingImage(error) || this.settings.pull_policy === "never") throw missingImageOr(error, spec.image);
+    }
+    await this.pullImage(spec.image);
+    return this.engine("create the container", () => this.docker.createContainer(options));
+  }
+
+  private async pullImage(image: string): Promise<void> {
+    try {
+      const stream = await this.docker.pull(image);
+      await new Promise<void>((resolve, reject) =>
+        this.docker.modem.followProgress(stream, (error: Error | null) => (error ? reject(error) : resolve())),
+      );
+    } catch (error) {
+      const bayError = toBayError(error, this.endpoint, "pull the image");
+      if (bayError.code === "driver_unavailable") throw bayError;
+      throw new BayError("ship_error", `image ${image} is not present and could not be pulled: ${engineMessage(error)}`, {
+        image,
+      });
+    }
+  }
+
+  private async resolveEndpoint(containerId: string, agentPort: number): Promise<string> {
+    const info = await this.engine("inspect the container", () => this.docker.getContainer(containerId).inspect());
+    if (this.connectMode === "host_port") {
+      const binding = info.NetworkSettings.Ports?.[`${agentPort}/tcp`]?.[0];
+      if (!binding?.HostPort) throw new BayError("ship_error", "the container's agent port was not published", {});
+      return `http://${this.settings.host_address}:${binding.HostPort}`;
+    }
+    const networkName = this.settings.network ?? "bridge";
+    const address = info.NetworkSettings.Networks?.[networkName]?.IPAddress;
+    if (!address) throw new BayError("ship_error", `the container has no address on network ${networkName}`, {});
+    return `http://${address}:${agentPort}`;
+  }
+
+  /** Runs one engine call and maps its failure to the contract. */
+  private async engine<T>(action: string, call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      throw toBayError(error, this.endpoint, action);
+    }
+  }
+}
+
+/** Non-TTY container logs come in frames: 1 byte stream, 3 padding, 4 length, payload. */
+export function demultiplexLogs(raw: Buffer): string {
+  const chunks: Buffer[] = [];
+  let offset = 0;
+  while (offset + 8 <= raw.length) {
+    const length = raw.readUInt32BE(offset + 4);
+    chunks.push(raw.subarray(offset + 8, offset + 8 + length));
+    offset += 8 + length;
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+function labelFilters(labels: Labels): string[] {
+  return Object.entries(labels).map(([key, value]) => `${key}=${value}`);
+}
+
+function isMissingImage(error: unknown): boolean {
+  return error instanceof BayError && error.details.engine_status === 404;
+}
+
+function missingImageOr(error: unknown, image: string): unknown {
+  if (!isMissingImage(error)) return error;
+  return new BayError("ship_error", `image ${image} is not present on the engine and pull_policy is "never"`, { image });
+}

@@ -1,0 +1,10 @@
+import type { CapabilityPlugin } from "../../src/core/plugins.ts";
+
+/** Stateful Python: one kernel per session, IPython when the image has it. */
+const python: CapabilityPlugin = {
+  name: "python",
+  loadBayRoutes: async () => (await import("./bay-routes.ts")).default,
+  loadAgent: async () => (await import("./agent.ts")).default,
+};
+
+export default python;

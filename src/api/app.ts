@@ -1,0 +1,56 @@
+import { Elysia } from "elysia";
+import { openapi } from "@elysiajs/openapi";
+import type { BayCore } from "../core/bay-core.ts";
+import { loadCapabilityPlugins } from "../core/plugins.ts";
+import { VERSION } from "../version.ts";
+import { createAuthPlugin } from "./auth.ts";
+import { errorEnvelope, logUnexpected, toBayError } from "./error-response.ts";
+import { assignRequestId, requestIdOf } from "./request-id.ts";
+import { healthRoutes } from "./routes/health.ts";
+import { profileRoutes } from "./routes/profiles.ts";
+import { sandboxRoutes } from "./routes/sandboxes.ts";
+
+/** Builds the HTTP API over a core; `bay serve` listens with it, tests call `app.handle`. */
+export async function createApp(core: BayCore) {
+  const auth = createAuthPlugin(core.apiKeys);
+  const capabilityRoutes = await Promise.all(
+    (await loadCapabilityPlugins()).map(async (plugin) => (await plugin.loadBayRoutes())({ sandboxes: core.sandboxes, auth })),
+  );
+
+  const app = new Elysia()
+    .onRequest(({ request, set }) => {
+      set.headers["x-request-id"] = assignRequestId(request);
+    })
+    .onError({ as: "global" }, ({ code, error, request, path }) => {
+      const requestId = requestIdOf(request);
+      const bayError = toBayError(code, error);
+      logUnexpected(error, bayError, requestId, `${request.method} ${path}`);
+      return Response.json(errorEnvelope(bayError, requestId), {
+        status: bayError.status,
+        headers: { "x-request-id": requestId },
+      });
+    })
+    .use(
+      openapi({
+        path: "/openapi",
+        documentation: {
+          info: {
+            title: "Bay API",
+            version: VERSION,
+            description:
+              "Sandboxes for AI agents: stateful Python, shell and files in containers. Every error uses the envelope " +
+              "{error:{code,message,request_id,details}}. Send `Authorization: Bearer <api key>` on every route except /health and /v1/profiles.",
+          },
+          components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } },
+          security: [{ bearer: [] }],
+        },
+      }),
+    )
+    .use(healthRoutes(core.driver))
+    .use(profileRoutes(core.config))
+    .use(sandboxRoutes(core.sandboxes, auth));
+  for (const routes of capabilityRoutes) app.use(routes);
+  return app;
+}
+
+export type BayApp = Awaited<ReturnType<typeof createApp>>;

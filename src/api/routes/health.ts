@@ -1,0 +1,24 @@
+import { Elysia } from "elysia";
+import type { Driver } from "../../core/driver.ts";
+import { COMMIT, VERSION } from "../../version.ts";
+import { Health } from "../schemas.ts";
+
+export function healthRoutes(driver: Driver) {
+  return new Elysia().get(
+    "/health",
+    async () => {
+      try {
+        await driver.ping();
+        return { status: "ok" as const, version: VERSION, commit: COMMIT, driver: { name: driver.name, endpoint: driver.endpoint, status: "ok" as const } };
+      } catch (error) {
+        return {
+          status: "degraded" as const,
+          version: VERSION,
+          commit: COMMIT,
+          driver: { name: driver.name, endpoint: driver.endpoint, status: "unavailable" as const, error: (error as Error).message },
+        };
+      }
+    },
+    { response: { 200: Health }, detail: { summary: "Liveness and container-engine reachability", tags: ["system"] } },
+  );
+}

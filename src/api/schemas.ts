@@ -1,0 +1,84 @@
+import { t } from "elysia";
+import { SandboxStatusSchema } from "../core/views.ts";
+
+/** The schemas that validate requests are the ones the OpenAPI document shows. */
+export const ErrorBody = t.Object(
+  {
+    error: t.Object({
+      code: t.String({ description: "Stable machine-readable code (api.md §2)" }),
+      message: t.String(),
+      request_id: t.String(),
+      details: t.Record(t.String(), t.Unknown()),
+    }),
+  },
+  { description: "Error envelope used by every error response" },
+);
+
+export const SandboxId = t.String({ pattern: "^sandbox-[0-9a-f]{12}$", description: "Sandbox id" });
+export const SandboxParams = t.Object({ id: t.String({ description: "Sandbox id (sandbox-<12 hex>)" }) });
+
+export const Sandbox = t.Object({
+  id: SandboxId,
+  status: SandboxStatusSchema,
+  profile: t.String(),
+  cargo_id: t.String(),
+  capabilities: t.Array(t.String()),
+  created_at: t.String({ format: "date-time" }),
+  expires_at: t.Union([t.String({ format: "date-time" }), t.Null()]),
+  idle_expires_at: t.Union([t.String({ format: "date-time" }), t.Null()]),
+});
+
+export const SandboxPage = t.Object({ items: t.Array(Sandbox), next_cursor: t.Union([t.String(), t.Null()]) });
+
+export const CreateSandboxBody = t.Object({
+  profile: t.Optional(t.String({ minLength: 1, default: "python-default", description: "Profile id" })),
+  cargo_id: t.Optional(t.Union([t.String({ minLength: 1 }), t.Null()], { description: "Attach an external cargo" })),
+  ttl: t.Optional(
+    t.Union([t.Integer({ minimum: 0 }), t.Null()], { description: "Seconds until the sandbox expires; 0 or null: never" }),
+  ),
+});
+
+export const ListSandboxesQuery = t.Object({
+  limit: t.Optional(t.Integer({ minimum: 1, maximum: 200, default: 50 })),
+  cursor: t.Optional(t.String({ minLength: 1 })),
+  status: t.Optional(SandboxStatusSchema),
+});
+
+export const Profile = t.Object({
+  id: t.String(),
+  image: t.String(),
+  resources: t.Object({ cpus: t.Number(), memory: t.String() }),
+  capabilities: t.Array(t.String()),
+  idle_timeout: t.Integer({ description: "Seconds" }),
+  description: t.String(),
+  network: t.Union([t.Literal("bridge"), t.Literal("none")]),
+  warm_pool_size: t.Integer(),
+});
+
+export const StatusOk = t.Object({ status: t.Literal("ok") });
+export const StatusStopped = t.Object({ status: t.Literal("stopped") });
+
+export const Health = t.Object({
+  status: t.Union([t.Literal("ok"), t.Literal("degraded")]),
+  version: t.String(),
+  commit: t.String(),
+  driver: t.Object({
+    name: t.String(),
+    endpoint: t.String(),
+    status: t.Union([t.Literal("ok"), t.Literal("unavailable")]),
+    error: t.Optional(t.String()),
+  }),
+});
+
+/** Error responses every authenticated sandbox route can give. */
+export const sandboxRouteErrors = {
+  400: ErrorBody,
+  401: ErrorBody,
+  404: ErrorBody,
+  409: ErrorBody,
+  500: ErrorBody,
+  503: ErrorBody,
+};
+
+/** Capability routes may also fail in the runtime. */
+export const capabilityRouteErrors = { ...sandboxRouteErrors, 502: ErrorBody, 504: ErrorBody };

@@ -1,0 +1,44 @@
+import { defineCommand } from "citty";
+import { consola } from "consola";
+import { configFromFlags, coreConfigArgs } from "./config-args.ts";
+import { runOrExit } from "./fatal.ts";
+
+export default defineCommand({
+  meta: { name: "serve", description: "Run the Bay daemon (HTTP API)" },
+  args: {
+    ...coreConfigArgs,
+    host: { type: "string", description: "Address to listen on (server.host)" },
+    port: { type: "string", description: "Port to listen on (server.port; 0 picks a free one)" },
+  },
+  run: ({ args }) => runOrExit(async () => {
+    const config = configFromFlags(args, { server: { host: args.host, port: args.port } });
+    const { configureLogging } = await import("../core/logging.ts");
+    configureLogging(config.log);
+    const { createBayCore } = await import("../core/bay-core.ts");
+    const { createApp } = await import("../api/app.ts");
+    const core = await createBayCore(config);
+    const app = await createApp(core);
+    app.listen({
+      hostname: config.server.host,
+      port: config.server.port,
+      // Executions may run for minutes before the first byte of the answer.
+      idleTimeout: 0,
+    });
+    consola.info(
+      `bay serve: listening on http://${config.server.host}:${app.server?.port} (instance ${core.instanceId}, data ${config.data_dir}, driver ${core.driver.name} at ${core.driver.endpoint})`,
+    );
+    core.driver.ping().catch((error: Error) => consola.warn(`container engine not reachable yet: ${error.message}`));
+
+    let stopping = false;
+    const shutdown = async (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      consola.info(`bay serve: ${signal} received, shutting down`);
+      await app.stop();
+      await core.close();
+      process.exit(0);
+    };
+    process.on("SIGTERM", () => void shutdown("SIGTERM"));
+    process.on("SIGINT", () => void shutdown("SIGINT"));
+  }),
+});

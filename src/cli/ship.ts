@@ -1,0 +1,36 @@
+import { defineCommand } from "citty";
+import { consola } from "consola";
+import { SHIP_DEFAULT_PORT, SHIP_TOKEN_ENV, WORKSPACE_MOUNT_PATH } from "../ship/protocol.ts";
+
+export default defineCommand({
+  meta: { name: "ship", description: "Run the in-sandbox runtime agent (Bay starts this inside each container)" },
+  args: {
+    port: { type: "string", description: "Port to listen on", default: String(SHIP_DEFAULT_PORT) },
+    host: { type: "string", description: "Address to listen on", default: "0.0.0.0" },
+    workspace: { type: "string", description: "Workspace directory", default: WORKSPACE_MOUNT_PATH },
+    home: { type: "string", description: "HOME of the sandbox user", default: "/tmp/home" },
+    "max-output-bytes": { type: "string", description: "Cap for each output field", default: String(1024 * 1024) },
+  },
+  async run({ args }) {
+    const token = process.env[SHIP_TOKEN_ENV];
+    if (!token) {
+      consola.error(`ship: ${SHIP_TOKEN_ENV} is not set; the agent refuses to run without a session token`);
+      process.exit(2);
+    }
+    const { startShip } = await import("../ship/server.ts");
+    const ship = await startShip({
+      port: Number(args.port),
+      host: args.host,
+      token,
+      workspace: args.workspace,
+      home: args.home,
+      maxOutputBytes: Number(args["max-output-bytes"]),
+    });
+    const shutdown = async () => {
+      await ship.stop();
+      process.exit(0);
+    };
+    process.on("SIGTERM", shutdown);
+    process.on("SIGINT", shutdown);
+  },
+});

@@ -1,0 +1,57 @@
+import { mkdirSync } from "node:fs";
+import { consola } from "consola";
+import { resolveAgentBinary } from "./agent-binary.ts";
+import { ApiKeyRegistry, ensureGeneratedKey } from "./api-keys.ts";
+import type { BayConfig } from "./config/index.ts";
+import type { Driver } from "./driver.ts";
+import { resolveInstanceId } from "./instance-id.ts";
+import { loadDriverPlugin } from "./plugins.ts";
+import { SandboxService } from "./sandbox-service.ts";
+import { SessionManager } from "./session-manager.ts";
+import { StateStore } from "./state-store.ts";
+import { closeDatabase, openDatabase, type BayDatabase } from "../db/database.ts";
+
+/** Everything `bay serve` and `bay exec` share: state, driver and services. */
+export interface BayCore {
+  config: BayConfig;
+  instanceId: string;
+  db: BayDatabase;
+  driver: Driver;
+  apiKeys: ApiKeyRegistry;
+  sandboxes: SandboxService;
+  close(): Promise<void>;
+}
+
+export async function createBayCore(config: BayConfig): Promise<BayCore> {
+  mkdirSync(config.data_dir, { recursive: true, mode: 0o700 });
+  const agentBinaryPath = resolveAgentBinary(config.ship.binary_path);
+  const instanceId = resolveInstanceId(config.data_dir, config.instance_id);
+  const db = openDatabase(config.data_dir);
+  const driver = (await loadDriverPlugin(config.driver.type)).create({ config });
+  const store = new StateStore(db);
+  const sessions = new SessionManager({ config, store, driver, instanceId, agentBinaryPath });
+  const sandboxes = new SandboxService(config, store, driver, sessions, instanceId);
+  const apiKeys = new ApiKeyRegistry(apiKeysWithGenerated(config), config.security.allow_anonymous);
+
+  return {
+    config,
+    instanceId,
+    db,
+    driver,
+    apiKeys,
+    sandboxes,
+    async close() {
+      await driver.close?.();
+      closeDatabase(db);
+    },
+  };
+}
+
+function apiKeysWithGenerated(config: BayConfig): BayConfig["security"]["api_keys"] {
+  if (config.security.api_keys.length > 0 || config.security.allow_anonymous) return config.security.api_keys;
+  const { key, created } = ensureGeneratedKey(config.data_dir);
+  if (created) {
+    consola.box(`No API key was configured, so Bay generated one (kept in ${config.data_dir}/api_key):\n\n  ${key}\n\nSend it as "Authorization: Bearer <key>".`);
+  }
+  return [{ key, owner: "default", admin: true }];
+}

@@ -1,0 +1,173 @@
+import { existsSync, readFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { isAbsolute, resolve } from "node:path";
+import { Value } from "@sinclair/typebox/value";
+import { ConfigError } from "../errors.ts";
+import { BayConfigSchema, type BayConfig, type ProfileConfig } from "./schema.ts";
+
+export const DEFAULT_PROFILE_ID = "python-default";
+export const DEFAULT_IMAGE = "python:3.12-slim";
+
+/** Variables that are shortcuts or belong to clients, not config paths. */
+const NON_PATH_VARIABLES = new Set(["BAY_CONFIG", "BAY_API_KEY", "BAY_DEFAULT_IMAGE", "BAY_URL"]);
+
+type Plain = Record<string, unknown>;
+
+export interface ConfigSources {
+  /** Path given with --config; wins over BAY_CONFIG and ./bay.yaml. */
+  file?: string;
+  env?: Record<string, string | undefined>;
+  /** Command-line flags, already shaped like the config. */
+  flags?: Plain;
+  cwd?: string;
+}
+
+/** Defaults < YAML file < BAY_* environment < flags, then validated. */
+export function loadConfig(sources: ConfigSources = {}): BayConfig {
+  const env = sources.env ?? process.env;
+  const cwd = sources.cwd ?? process.cwd();
+
+  let merged: Plain = readConfigFile(sources.file ?? env.BAY_CONFIG, cwd);
+  merged = deepMerge(merged, environmentOverrides(env));
+  merged = deepMerge(merged, sources.flags ?? {});
+  applyShortcuts(merged, env);
+
+  const config = validate(merged);
+  config.data_dir = expandPath(config.data_dir, cwd);
+  if (config.ship.binary_path) config.ship.binary_path = expandPath(config.ship.binary_path, cwd);
+  addBuiltinProfile(config, env.BAY_DEFAULT_IMAGE);
+  checkCrossFieldRules(config);
+  return config;
+}
+
+function readConfigFile(explicit: string | undefined, cwd: string): Plain {
+  const path = explicit ? expandPath(explicit, cwd) : resolve(cwd, "bay.yaml");
+  if (!existsSync(path)) {
+    if (explicit) throw new ConfigError("config", `file ${path} does not exist`);
+    return {};
+  }
+  let parsed: unknown;
+  try {
+    parsed = Bun.YAML.parse(readFileSync(path, "utf8"));
+  } catch (error) {
+    throw new ConfigError("config", `${path} is not valid YAML: ${(error as Error).message}`);
+  }
+  if (parsed === null || parsed === undefined) return {};
+  if (!isPlainObject(parsed)) throw new ConfigError("config", `${path} must hold a mapping at the top level`);
+  return parsed;
+}
+
+/** BAY_SERVER__PORT=9000 → {server:{port:"9000"}}; conversion to numbers happens at validation. */
+export function environmentOverrides(env: Record<string, string | undefined>): Plain {
+  const topLevelKeys = new Set(Object.keys(BayConfigSchema.properties));
+  const overrides: Plain = {};
+  for (const [name, raw] of Object.entries(env)) {
+    if (!name.startsWith("BAY_") || raw === undefined || NON_PATH_VARIABLES.has(name)) continue;
+    const path = name.slice(4).toLowerCase().split("__");
+    if (!topLevelKeys.has(path[0]!)) continue;
+    setPath(overrides, path, parseEnvironmentValue(raw));
+  }
+  return overrides;
+}
+
+function parseEnvironmentValue(raw: string): unknown {
+  const trimmed = raw.trim();
+  if (trimmed.startsWith("[") || trimmed.startsWith("{")) {
+    try {
+      return JSON.parse(trimmed);
+    } catch {
+      return raw;
+    }
+  }
+  if (trimmed === "null") return null;
+  return raw;
+}
+
+function applyShortcuts(config: Plain, env: Record<string, string | undefined>): void {
+  if (env.BAY_API_KEY) {
+    const security = (config.security ??= {}) as Plain;
+    const keys = (security.api_keys ??= []) as unknown[];
+    if (!Array.isArray(keys)) return;
+    // The single key of a one-user install may also run admin routes.
+    keys.push({ key: env.BAY_API_KEY, owner: "default", admin: true });
+  }
+}
+
+function validate(input: Plain): BayConfig {
+  const value = Value.Clone(input);
+  Value.Default(BayConfigSchema, value);
+  const converted = Value.Convert(BayConfigSchema, value);
+  const first = Value.Errors(BayConfigSchema, converted).First();
+  if (first) {
+    const key = first.path.replace(/^\//, "").replaceAll("/", ".") || "(root)";
+    const shown = first.value === undefined ? "missing" : `got ${JSON.stringify(first.value)}`;
+    throw new ConfigError(key, `${describeExpectation(first.schema as { anyOf?: { const?: unknown }[] }, first.message)} (${shown})`);
+  }
+  return converted as BayConfig;
+}
+
+/** "Expected union value" says little; name the allowed literals instead. */
+function describeExpectation(schema: { anyOf?: { const?: unknown }[] }, fallback: string): string {
+  const literals = schema.anyOf?.map((member) => member.const).filter((value) => value !== undefined);
+  if (literals && literals.length > 0 && literals.length === schema.anyOf?.length) {
+    return `Expected one of ${literals.map((l) => JSON.stringify(l)).join(", ")}`;
+  }
+  return fallback;
+}
+
+function addBuiltinProfile(config: BayConfig, defaultImage: string | undefined): void {
+  if (config.profiles.some((p) => p.id === DEFAULT_PROFILE_ID)) return;
+  const builtin: ProfileConfig = {
+    id: DEFAULT_PROFILE_ID,
+    image: defaultImage || DEFAULT_IMAGE,
+    description: "Python with a persistent kernel, a shell and file operations on /workspace",
+    resources: { cpus: 1, memory: "1g", pids_limit: 512 },
+    capabilities: ["filesystem", "shell", "python"],
+    idle_timeout: 1800,
+    env: {},
+    network: "bridge",
+    warm_pool_size: 0,
+  };
+  config.profiles.unshift(builtin);
+}
+
+function checkCrossFieldRules(config: BayConfig): void {
+  const seen = new Set<string>();
+  config.profiles.forEach((profile, index) => {
+    if (seen.has(profile.id)) throw new ConfigError(`profiles.${index}.id`, `duplicate profile id "${profile.id}"`);
+    seen.add(profile.id);
+  });
+  config.security.api_keys.forEach((key, index) => {
+    if (Boolean(key.key) === Boolean(key.key_hash)) {
+      throw new ConfigError(`security.api_keys.${index}`, "give exactly one of key or key_hash");
+    }
+  });
+}
+
+export function expandPath(path: string, cwd: string): string {
+  const home = path === "~" || path.startsWith("~/") ? homedir() + path.slice(1) : path;
+  return isAbsolute(home) ? home : resolve(cwd, home);
+}
+
+function isPlainObject(value: unknown): value is Plain {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function setPath(target: Plain, path: string[], value: unknown): void {
+  let node = target;
+  for (const segment of path.slice(0, -1)) {
+    if (!isPlainObject(node[segment])) node[segment] = {};
+    node = node[segment] as Plain;
+  }
+  node[path[path.length - 1]!] = value;
+}
+
+export function deepMerge(base: Plain, override: Plain): Plain {
+  const result: Plain = { ...base };
+  for (const [key, value] of Object.entries(override)) {
+    if (value === undefined) continue;
+    const current = result[key];
+    result[key] = isPlainObject(current) && isPlainObject(value) ? deepMerge(current, value) : value;
+  }
+  return result;
+}

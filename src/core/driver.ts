@@ -1,0 +1,66 @@
+/**
+ * What the core needs from a container engine. Drivers hold no policy: the
+ * sandbox service decides what to start and when; a driver only does it.
+ * Every removal is idempotent (absent is success).
+ */
+export type Labels = Record<string, string>;
+
+export interface SessionContainerSpec {
+  /** `bay-session-<session id>` (api.md §9). */
+  name: string;
+  image: string;
+  labels: Labels;
+  env: Record<string, string>;
+  /** Cargo volume mounted read-write at /workspace. */
+  volumeName: string;
+  /** Host path of the `bay` executable, mounted read-only as the agent. */
+  agentBinaryPath: string;
+  agentPort: number;
+  resources: { nanoCpus: number; memoryBytes: number; pidsLimit: number };
+  network: "bridge" | "none";
+}
+
+export interface StartedContainer {
+  containerId: string;
+  /** Base URL at which Bay reaches the agent. */
+  endpoint: string;
+}
+
+export interface ContainerInfo {
+  id: string;
+  name: string;
+  labels: Labels;
+  running: boolean;
+}
+
+export interface VolumeInfo {
+  name: string;
+  labels: Labels;
+}
+
+export interface Driver {
+  readonly name: string;
+  /** Human-readable address of the engine, for error messages and /health. */
+  readonly endpoint: string;
+  ping(): Promise<void>;
+  createVolume(name: string, labels: Labels): Promise<void>;
+  removeVolume(name: string): Promise<void>;
+  /** Creates and starts the container; removes it again if any step fails. */
+  startSessionContainer(spec: SessionContainerSpec): Promise<StartedContainer>;
+  removeContainer(idOrName: string): Promise<void>;
+  inspectContainer(idOrName: string): Promise<ContainerInfo | null>;
+  /** The last lines a container printed, for error messages when a start fails. */
+  readLogs(idOrName: string, tailLines: number): Promise<string>;
+  listContainers(labels: Labels): Promise<ContainerInfo[]>;
+  listVolumes(labels: Labels): Promise<VolumeInfo[]>;
+  close?(): Promise<void>;
+}
+
+export interface DriverFactoryContext {
+  config: import("./config/index.ts").BayConfig;
+}
+
+export interface DriverPlugin {
+  name: string;
+  create(context: DriverFactoryContext): Driver;
+}

@@ -1,0 +1,118 @@
+/**
+ * The one error hierarchy of Bay. Every failure that reaches a client is a
+ * BayError; `src/api/error-response.ts` turns it into the contract's envelope
+ * (api.md §2). Code is matched on `code`, never on `message`.
+ */
+export type ErrorCode =
+  | "validation_error"
+  | "invalid_path"
+  | "capability_not_supported"
+  | "unauthorized"
+  | "forbidden"
+  | "not_found"
+  | "file_not_found"
+  | "conflict"
+  | "sandbox_expired"
+  | "sandbox_ttl_infinite"
+  | "payload_too_large"
+  | "quota_exceeded"
+  | "internal_error"
+  | "ship_error"
+  | "session_not_ready"
+  | "driver_unavailable"
+  | "timeout";
+
+export const STATUS_BY_CODE: Record<ErrorCode, number> = {
+  validation_error: 400,
+  invalid_path: 400,
+  capability_not_supported: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  file_not_found: 404,
+  conflict: 409,
+  sandbox_expired: 409,
+  sandbox_ttl_infinite: 409,
+  payload_too_large: 413,
+  quota_exceeded: 429,
+  internal_error: 500,
+  ship_error: 502,
+  session_not_ready: 503,
+  driver_unavailable: 503,
+  timeout: 504,
+};
+
+export type ErrorDetails = Record<string, unknown>;
+
+export class BayError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly details: ErrorDetails;
+
+  constructor(code: ErrorCode, message: string, details: ErrorDetails = {}, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "BayError";
+    this.code = code;
+    this.status = STATUS_BY_CODE[code];
+    this.details = details;
+  }
+}
+
+export class ValidationError extends BayError {
+  constructor(message: string, details: ErrorDetails = {}) {
+    super("validation_error", message, details);
+  }
+}
+
+export class NotFoundError extends BayError {
+  constructor(kind: string, id: string) {
+    super("not_found", `${kind} ${id} not found`, { [`${kind}_id`]: id });
+  }
+}
+
+export class ConflictError extends BayError {
+  constructor(message: string, details: ErrorDetails = {}) {
+    super("conflict", message, details);
+  }
+}
+
+export class SandboxExpiredError extends BayError {
+  constructor(sandboxId: string, expiredAt: string) {
+    super("sandbox_expired", `sandbox ${sandboxId} expired at ${expiredAt}`, { sandbox_id: sandboxId, expires_at: expiredAt });
+  }
+}
+
+export class ShipError extends BayError {
+  constructor(message: string, details: ErrorDetails = {}, options?: { cause?: unknown }) {
+    super("ship_error", message, details, options);
+  }
+}
+
+export class RuntimeTimeoutError extends BayError {
+  constructor(message: string, details: ErrorDetails = {}) {
+    super("timeout", message, details);
+  }
+}
+
+export class DriverUnavailableError extends BayError {
+  constructor(endpoint: string, cause?: unknown) {
+    super("driver_unavailable", `container engine at ${endpoint} cannot be reached`, { endpoint }, { cause });
+  }
+}
+
+/** A driver that exists in the registry but cannot serve yet (the k8s stub). */
+export class DriverNotImplementedError extends BayError {
+  constructor(driver: string, operation: string) {
+    super("driver_unavailable", `the ${driver} driver is not implemented yet (${operation})`, { driver, operation });
+  }
+}
+
+/** Configuration problems are fatal at start-up, not HTTP errors. */
+export class ConfigError extends Error {
+  readonly key: string;
+  constructor(key: string, message: string) {
+    super(`invalid configuration at "${key}": ${message}`);
+    this.name = "ConfigError";
+    this.key = key;
+  }
+}

@@ -1,0 +1,42 @@
+import type { AnyElysia } from "elysia";
+import type { CapabilityName } from "./config/index.ts";
+import type { DriverPlugin } from "./driver.ts";
+import type { AgentCapabilityFactory } from "../ship/capability.ts";
+import type { CapabilityRouteContext } from "../api/capability-context.ts";
+
+export type CapabilityRoutesFactory = (context: CapabilityRouteContext) => AnyElysia;
+
+/**
+ * A capability is one folder under plugins/: Bay-side routes and agent-side
+ * handlers, each loaded lazily so that `bay ship` never loads the API stack
+ * and `bay serve` never loads agent code.
+ */
+export interface CapabilityPlugin {
+  name: CapabilityName;
+  loadBayRoutes(): Promise<CapabilityRoutesFactory>;
+  loadAgent(): Promise<AgentCapabilityFactory>;
+}
+
+// Literal import paths: a compiled binary bundles only what it can see.
+const CAPABILITY_PLUGINS: Record<string, () => Promise<{ default: CapabilityPlugin }>> = {
+  python: () => import("../../plugins/python/index.ts"),
+};
+
+const DRIVER_PLUGINS: Record<string, () => Promise<{ default: DriverPlugin }>> = {
+  docker: () => import("../../drivers/docker/index.ts"),
+  k8s: () => import("../../drivers/k8s/index.ts"),
+};
+
+export function installedCapabilities(): string[] {
+  return Object.keys(CAPABILITY_PLUGINS);
+}
+
+export async function loadCapabilityPlugins(): Promise<CapabilityPlugin[]> {
+  return Promise.all(Object.values(CAPABILITY_PLUGINS).map(async (load) => (await load()).default));
+}
+
+export async function loadDriverPlugin(name: string): Promise<DriverPlugin> {
+  const load = DRIVER_PLUGINS[name];
+  if (!load) throw new Error(`unknown driver "${name}"; built in: ${Object.keys(DRIVER_PLUGINS).join(", ")}`);
+  return (await load()).default;
+}

@@ -1,0 +1,209 @@
+import { consola } from "consola";
+import type { BayConfig, ProfileConfig } from "./config/index.ts";
+import type { Driver } from "./driver.ts";
+import { BayError, NotFoundError, SandboxExpiredError, ValidationError } from "./errors.ts";
+import { newId } from "./ids.ts";
+import { bayLabels, volumeName } from "./labels.ts";
+import type { SessionManager } from "./session-manager.ts";
+import type { ShipClient } from "./ship-client.ts";
+import type { PageCursor, StateStore } from "./state-store.ts";
+import type { CargoRow, SandboxRow } from "../db/schema.ts";
+import { sandboxView, type SandboxStatus, type SandboxView } from "./views.ts";
+
+export const DEFAULT_CARGO_SIZE_MB = 1024;
+
+export interface CreateSandboxInput {
+  profile?: string;
+  cargo_id?: string | null;
+  ttl?: number | null;
+}
+
+export interface ListSandboxesInput {
+  limit: number;
+  cursor?: string;
+  status?: SandboxStatus;
+}
+
+export interface Page<T> {
+  items: T[];
+  next_cursor: string | null;
+}
+
+/** The sandbox lifecycle, shared by `bay serve` and `bay exec`. */
+export class SandboxService {
+  constructor(
+    private readonly config: BayConfig,
+    private readonly store: StateStore,
+    private readonly driver: Driver,
+    private readonly sessions: SessionManager,
+    private readonly instanceId: string,
+  ) {}
+
+  profile(id: string): ProfileConfig | undefined {
+    return this.config.profiles.find((p) => p.id === id);
+  }
+
+  async create(owner: string, input: CreateSandboxInput): Promise<SandboxView> {
+    const profileId = input.profile ?? "python-default";
+    const profile = this.profile(profileId);
+    if (!profile) {
+      throw new ValidationError(`unknown profile "${profileId}"`, {
+        field: "profile",
+        profile: profileId,
+        available: this.config.profiles.map((p) => p.id),
+      });
+    }
+    const now = Date.now();
+    const ttl = input.ttl ?? 0;
+    const sandboxId = newId("sandbox");
+    let cargo: CargoRow;
+    let newCargo: CargoRow | null = null;
+    if (input.cargo_id) {
+      const existing = this.store.findCargo(owner, input.cargo_id);
+      if (!existing) throw new NotFoundError("cargo", input.cargo_id);
+      cargo = existing;
+    } else {
+      const cargoId = newId("cargo");
+      newCargo = cargo = {
+        id: cargoId,
+        owner,
+        managed: true,
+        managedBySandboxId: sandboxId,
+        volumeName: volumeName(cargoId),
+        sizeLimitMb: DEFAULT_CARGO_SIZE_MB,
+        createdAt: now,
+        lastAccessedAt: now,
+        deletedAt: null,
+      };
+      await this.driver.createVolume(
+        cargo.volumeName,
+        bayLabels({ instanceId: this.instanceId, owner, sandboxId, cargoId, profileId }),
+      );
+    }
+    const sandbox: SandboxRow = {
+      id: sandboxId,
+      owner,
+      profileId,
+      cargoId: cargo.id,
+      createdAt: now,
+      expiresAt: ttl > 0 ? now + ttl * 1000 : null,
+      deletedAt: null,
+      lastStartError: null,
+    };
+    try {
+      this.store.insertSandbox(sandbox, newCargo);
+    } catch (error) {
+      // Nothing half-created: the volume goes if its rows could not be written.
+      if (newCargo) await this.driver.removeVolume(newCargo.volumeName).catch(() => undefined);
+      throw error;
+    }
+    consola.info(`sandbox ${sandboxId} created (owner ${owner}, profile ${profileId}, cargo ${cargo.id})`);
+    return this.view(sandbox);
+  }
+
+  get(owner: string, id: string): SandboxView {
+    return this.view(this.requireSandbox(owner, id));
+  }
+
+  list(owner: string, input: ListSandboxesInput): Page<SandboxView> {
+    const items: SandboxView[] = [];
+    let after = input.cursor ? decodeCursor(input.cursor) : null;
+    // With a status filter a page may need several reads; status is computed, not stored.
+    while (items.length < input.limit) {
+      const rows = this.store.listSandboxes(owner, after, input.limit);
+      for (const row of rows) {
+        after = { createdAt: row.createdAt, id: row.id };
+        const view = this.view(row);
+        if (!input.status || view.status === input.status) items.push(view);
+        if (items.length === input.limit) break;
+      }
+      if (rows.length < input.limit) return { items, next_cursor: null };
+    }
+    const more = after !== null && this.store.listSandboxes(owner, after, 1).length > 0;
+    return { items, next_cursor: more && after ? encodeCursor(after) : null };
+  }
+
+  keepalive(owner: string, id: string): void {
+    const sandbox = this.requireLiveSandbox(owner, id);
+    const profile = this.profile(sandbox.profileId);
+    if (profile) this.sessions.touch(sandbox.id, profile);
+  }
+
+  async stop(owner: string, id: string): Promise<void> {
+    const sandbox = this.requireSandbox(owner, id);
+    await this.sessions.stop(sandbox.id);
+    consola.info(`sandbox ${sandbox.id} stopped (owner ${owner})`);
+  }
+
+  /** Soft-deletes first, so the sandbox is gone for callers even if engine cleanup must be retried. */
+  async delete(owner: string, id: string): Promise<void> {
+    const sandbox = this.store.findSandbox(owner, id);
+    if (!sandbox) throw new NotFoundError("sandbox", id);
+    this.store.markSandboxDeleted(sandbox.id, Date.now());
+    await this.sessions.stop(sandbox.id);
+    const cargo = this.store.findCargo(owner, sandbox.cargoId);
+    if (cargo?.managed && cargo.managedBySandboxId === sandbox.id) {
+      await this.driver.removeVolume(cargo.volumeName);
+      this.store.markCargoDeleted(cargo.id, Date.now());
+    }
+    if (!sandbox.deletedAt) consola.info(`sandbox ${sandbox.id} deleted (owner ${owner})`);
+  }
+
+  /**
+   * Runs one capability call: checks the sandbox and the profile, makes sure
+   * a session runs (starting it if needed), and keeps it from going idle.
+   */
+  async withRuntime<T>(owner: string, id: string, capability: string, call: (client: ShipClient) => Promise<T>): Promise<T> {
+    const sandbox = this.requireLiveSandbox(owner, id);
+    const profile = this.profile(sandbox.profileId);
+    if (!profile) {
+      throw new BayError("capability_not_supported", `profile ${sandbox.profileId} of sandbox ${id} no longer exists`, {
+        capability,
+        available: [],
+      });
+    }
+    if (!(profile.capabilities as string[]).includes(capability)) {
+      throw new BayError("capability_not_supported", `profile ${profile.id} does not offer ${capability}`, {
+        capability,
+        available: profile.capabilities,
+      });
+    }
+    const { client } = await this.sessions.ensureRunning(sandbox, profile);
+    this.sessions.touch(sandbox.id, profile);
+    this.store.touchCargo(sandbox.cargoId, Date.now());
+    try {
+      return await call(client);
+    } finally {
+      this.sessions.touch(sandbox.id, profile);
+    }
+  }
+
+  private requireSandbox(owner: string, id: string): SandboxRow {
+    const sandbox = this.store.findSandbox(owner, id);
+    if (!sandbox || sandbox.deletedAt) throw new NotFoundError("sandbox", id);
+    return sandbox;
+  }
+
+  private requireLiveSandbox(owner: string, id: string): SandboxRow {
+    const sandbox = this.requireSandbox(owner, id);
+    if (sandbox.expiresAt !== null && Date.now() > sandbox.expiresAt) {
+      throw new SandboxExpiredError(id, new Date(sandbox.expiresAt).toISOString());
+    }
+    return sandbox;
+  }
+
+  private view(sandbox: SandboxRow): SandboxView {
+    return sandboxView(sandbox, this.store.activeSession(sandbox.id), this.profile(sandbox.profileId));
+  }
+}
+
+function encodeCursor(cursor: PageCursor): string {
+  return Buffer.from(`${cursor.createdAt}:${cursor.id}`).toString("base64url");
+}
+
+function decodeCursor(value: string): PageCursor {
+  const decoded = Buffer.from(value, "base64url").toString("utf8");
+  const match = /^(\d+):(sandbox-[0-9a-f]{12})$/.exec(decoded);
+  if (!match) throw new ValidationError("cursor is not valid", { field: "cursor" });
+  return { createdAt: Number(match[1]), id: match[2]! };
+}

@@ -1,0 +1,176 @@
+import { consola } from "consola";
+import type { BayConfig, ProfileConfig } from "./config/index.ts";
+import type { Driver } from "./driver.ts";
+import { RuntimeTimeoutError, ShipError } from "./errors.ts";
+import { checkHandshake } from "./handshake.ts";
+import { newId, newSecretToken } from "./ids.ts";
+import { bayLabels, containerName, volumeName } from "./labels.ts";
+import { installedCapabilities } from "./plugins.ts";
+import { parseMemory } from "./resources.ts";
+import { ShipClient } from "./ship-client.ts";
+import type { StateStore } from "./state-store.ts";
+import type { SandboxRow, SessionRow } from "../db/schema.ts";
+import { SHIP_TOKEN_ENV } from "../ship/protocol.ts";
+
+export interface RunningSession {
+  session: SessionRow;
+  client: ShipClient;
+}
+
+export interface SessionManagerOptions {
+  config: BayConfig;
+  store: StateStore;
+  driver: Driver;
+  instanceId: string;
+  agentBinaryPath: string;
+}
+
+/**
+ * Owns the compute of sandboxes: starts a session's container on first use
+ * (one start per sandbox however many callers race), checks the agent, and
+ * tears containers down on stop.
+ */
+export class SessionManager {
+  private readonly starting = new Map<string, Promise<RunningSession>>();
+
+  constructor(private readonly options: SessionManagerOptions) {}
+
+  ensureRunning(sandbox: SandboxRow, profile: ProfileConfig): Promise<RunningSession> {
+    const inFlight = this.starting.get(sandbox.id);
+    if (inFlight) return inFlight;
+    const current = this.options.store.activeSession(sandbox.id);
+    if (current?.status === "running" && current.endpoint) {
+      return Promise.resolve({ session: current, client: this.clientFor(current) });
+    }
+    const start = this.start(sandbox, profile, current).finally(() => this.starting.delete(sandbox.id));
+    this.starting.set(sandbox.id, start);
+    return start;
+  }
+
+  /** Pushes idle_expires_at forward for a running session; never starts one. */
+  touch(sandboxId: string, profile: ProfileConfig): SessionRow | undefined {
+    const session = this.options.store.activeSession(sandboxId);
+    if (session?.status !== "running") return undefined;
+    const now = Date.now();
+    const patch = { lastActiveAt: now, idleExpiresAt: now + profile.idle_timeout * 1000 };
+    this.options.store.updateSession(session.id, patch);
+    return { ...session, ...patch };
+  }
+
+  /** Destroys the sandbox's compute; waits for a start in flight so that no container is left behind. */
+  async stop(sandboxId: string): Promise<void> {
+    await this.starting.get(sandboxId)?.catch(() => undefined);
+    for (const session of this.options.store.activeSessions(sandboxId)) {
+      if (session.containerId) await this.options.driver.removeContainer(session.containerId);
+      else await this.options.driver.removeContainer(containerName(session.id));
+      this.options.store.markSessionStopped(session.id, Date.now());
+    }
+    this.options.store.setLastStartError(sandboxId, null);
+  }
+
+  private clientFor(session: SessionRow): ShipClient {
+    return new ShipClient(session.endpoint!, session.token);
+  }
+
+  private async start(sandbox: SandboxRow, profile: ProfileConfig, stale: SessionRow | undefined): Promise<RunningSession> {
+    const { store, driver, config } = this.options;
+    // A session left "starting" by a previous process, or running without an endpoint, is replaced.
+    if (stale) {
+      await driver.removeContainer(stale.containerId ?? containerName(stale.id));
+      store.markSessionStopped(stale.id, Date.now());
+    }
+    const now = Date.now();
+    const session: SessionRow = {
+      id: newId("session"),
+      sandboxId: sandbox.id,
+      status: "starting",
+      containerId: null,
+      endpoint: null,
+      token: newSecretToken(),
+      createdAt: now,
+      startedAt: null,
+      stoppedAt: null,
+      lastActiveAt: now,
+      idleExpiresAt: null,
+    };
+    store.insertSession(session);
+    const startedAt = performance.now();
+    let containerId: string | null = null;
+    try {
+      const started = await driver.startSessionContainer({
+        name: containerName(session.id),
+        image: profile.image,
+        labels: bayLabels({
+          instanceId: this.options.instanceId,
+          owner: sandbox.owner,
+          sandboxId: sandbox.id,
+          sessionId: session.id,
+          cargoId: sandbox.cargoId,
+          profileId: profile.id,
+        }),
+        env: { ...profile.env, [SHIP_TOKEN_ENV]: session.token },
+        volumeName: volumeName(sandbox.cargoId),
+        agentBinaryPath: this.options.agentBinaryPath,
+        agentPort: config.ship.port,
+        resources: {
+          nanoCpus: Math.round(profile.resources.cpus * 1e9),
+          memoryBytes: parseMemory(profile.resources.memory),
+          pidsLimit: profile.resources.pids_limit,
+        },
+        network: profile.network,
+      });
+      containerId = started.containerId;
+      store.updateSession(session.id, { containerId, endpoint: started.endpoint });
+      const client = new ShipClient(started.endpoint, session.token);
+      await this.waitUntilReady(client, containerId);
+      const required = profile.capabilities.filter((name) => installedCapabilities().includes(name));
+      checkHandshake(await client.get("/meta", { timeoutMs: 10_000 }), required);
+
+      const readyAt = Date.now();
+      const running: Partial<SessionRow> = {
+        containerId,
+        endpoint: started.endpoint,
+        startedAt: readyAt,
+        lastActiveAt: readyAt,
+        idleExpiresAt: readyAt + profile.idle_timeout * 1000,
+      };
+      store.markSessionRunning(session, running);
+      consola.info(
+        `session ${session.id} of sandbox ${sandbox.id} (owner ${sandbox.owner}) started in ${Math.round(performance.now() - startedAt)} ms`,
+      );
+      return { session: { ...session, ...running, status: "running" }, client };
+    } catch (error) {
+      await driver.removeContainer(containerId ?? containerName(session.id)).catch(() => undefined);
+      const message = error instanceof Error ? error.message : String(error);
+      store.markSessionFailed(session, message, Date.now());
+      consola.warn(`session ${session.id} of sandbox ${sandbox.id} failed to start: ${message}`);
+      throw error;
+    }
+  }
+
+  /** Polls the agent's /health; fails fast when the container exits, with its last log lines. */
+  private async waitUntilReady(client: ShipClient, containerId: string): Promise<void> {
+    const deadline = Date.now() + this.options.config.ship.ready_timeout_seconds * 1000;
+    let delay = 10;
+    let nextLivenessCheck = Date.now() + 500;
+    while (Date.now() < deadline) {
+      if (await client.health(1000)) return;
+      if (Date.now() >= nextLivenessCheck) {
+        nextLivenessCheck = Date.now() + 500;
+        const info = await this.options.driver.inspectContainer(containerId);
+        if (!info?.running) {
+          const logs = (await this.options.driver.readLogs(containerId, 20)).trim();
+          throw new ShipError(`the runtime exited before it was ready${logs ? `: ${logs.slice(-1000)}` : ""}`, {
+            container_logs: logs.slice(-4000),
+          });
+        }
+      }
+      await Bun.sleep(delay);
+      delay = Math.min(delay * 2, 100);
+    }
+    throw new RuntimeTimeoutError(
+      `the runtime did not become ready within ${this.options.config.ship.ready_timeout_seconds} s`,
+      {},
+    );
+  }
+}

@@ -1,0 +1,72 @@
+import { Type, type Static } from "@sinclair/typebox";
+import type { ProfileConfig } from "./config/index.ts";
+import { isoOrNull } from "./clock.ts";
+import type { SandboxRow, SessionRow } from "../db/schema.ts";
+
+// Written out literal by literal: Elysia's t.UnionEnum gives an absent optional query field a default.
+export const SandboxStatusSchema = Type.Union([
+  Type.Literal("expired"),
+  Type.Literal("idle"),
+  Type.Literal("starting"),
+  Type.Literal("ready"),
+  Type.Literal("failed"),
+]);
+export type SandboxStatus = Static<typeof SandboxStatusSchema>;
+
+export interface SandboxView {
+  id: string;
+  status: SandboxStatus;
+  profile: string;
+  cargo_id: string;
+  capabilities: string[];
+  created_at: string;
+  expires_at: string | null;
+  idle_expires_at: string | null;
+}
+
+/** Status is computed (api.md §3): expired → ready/starting (a session) → failed (last start) → idle. */
+export function sandboxStatus(sandbox: SandboxRow, session: SessionRow | undefined, now = Date.now()): SandboxStatus {
+  if (sandbox.expiresAt !== null && now > sandbox.expiresAt) return "expired";
+  if (session?.status === "running") return "ready";
+  if (session?.status === "starting") return "starting";
+  if (sandbox.lastStartError) return "failed";
+  return "idle";
+}
+
+export function sandboxView(sandbox: SandboxRow, session: SessionRow | undefined, profile: ProfileConfig | undefined): SandboxView {
+  return {
+    id: sandbox.id,
+    status: sandboxStatus(sandbox, session),
+    profile: sandbox.profileId,
+    cargo_id: sandbox.cargoId,
+    capabilities: profile ? [...profile.capabilities] : [],
+    created_at: new Date(sandbox.createdAt).toISOString(),
+    expires_at: isoOrNull(sandbox.expiresAt),
+    idle_expires_at: session?.status === "running" ? isoOrNull(session.idleExpiresAt) : null,
+  };
+}
+
+/** Profile env is left out: /v1/profiles needs no key and env may hold secrets. */
+export interface ProfileView {
+  id: string;
+  image: string;
+  resources: { cpus: number; memory: string };
+  capabilities: string[];
+  idle_timeout: number;
+  description: string;
+  network: "bridge" | "none";
+  warm_pool_size: number;
+}
+
+export function profileView(profile: ProfileConfig): ProfileView {
+  return {
+    id: profile.id,
+    image: profile.image,
+    resources: { cpus: profile.resources.cpus, memory: profile.resources.memory },
+    capabilities: [...profile.capabilities],
+    idle_timeout: profile.idle_timeout,
+    description: profile.description,
+    network: profile.network,
+    warm_pool_size: profile.warm_pool_size,
+  };
+}

@@ -1,0 +1,48 @@
+import { Database } from "bun:sqlite";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { drizzle, type BunSQLiteDatabase } from "drizzle-orm/bun-sqlite";
+import { MIGRATIONS, type Migration } from "./migrations/index.ts";
+import * as schema from "./schema.ts";
+
+export type BayDatabase = BunSQLiteDatabase<typeof schema> & { $client: Database };
+
+export const DATABASE_FILE = "bay.sqlite";
+
+/** Opens (creating if needed) the state database in `dataDir` and applies pending migrations. */
+export function openDatabase(dataDir: string): BayDatabase {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const sqlite = new Database(join(dataDir, DATABASE_FILE), { create: true, strict: true });
+  sqlite.exec("PRAGMA journal_mode = WAL");
+  sqlite.exec("PRAGMA synchronous = NORMAL");
+  sqlite.exec("PRAGMA foreign_keys = ON");
+  // Another process (bay exec next to bay serve) may hold the write lock briefly.
+  sqlite.exec("PRAGMA busy_timeout = 5000");
+  applyMigrations(sqlite, MIGRATIONS);
+  return drizzle(sqlite, { schema }) as BayDatabase;
+}
+
+export function applyMigrations(sqlite: Database, migrations: Migration[]): string[] {
+  sqlite.exec(
+    "CREATE TABLE IF NOT EXISTS bay_migrations (name TEXT PRIMARY KEY NOT NULL, applied_at INTEGER NOT NULL)",
+  );
+  const applied = new Set(
+    sqlite.query<{ name: string }, []>("SELECT name FROM bay_migrations").all().map((row) => row.name),
+  );
+  const newlyApplied: string[] = [];
+  for (const migration of migrations) {
+    if (applied.has(migration.name)) continue;
+    sqlite.transaction(() => {
+      for (const statement of migration.sql.split("--> statement-breakpoint")) {
+        if (statement.trim()) sqlite.exec(statement);
+      }
+      sqlite.query("INSERT INTO bay_migrations (name, applied_at) VALUES (?, ?)").run(migration.name, Date.now());
+    }).immediate();
+    newlyApplied.push(migration.name);
+  }
+  return newlyApplied;
+}
+
+export function closeDatabase(db: BayDatabase): void {
+  db.$client.close();
+}

@@ -1,0 +1,81 @@
+import { sql } from "drizzle-orm";
+import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
+
+/**
+ * Times are epoch milliseconds. Rows are soft-deleted (`deleted_at`) so that a
+ * repeated DELETE can answer 204 and so that the collector can finish removing
+ * engine objects of a delete that was interrupted.
+ */
+export const sandboxes = sqliteTable(
+  "sandboxes",
+  {
+    id: text("id").primaryKey(),
+    owner: text("owner").notNull(),
+    profileId: text("profile_id").notNull(),
+    cargoId: text("cargo_id").notNull(),
+    createdAt: integer("created_at").notNull(),
+    expiresAt: integer("expires_at"),
+    deletedAt: integer("deleted_at"),
+    /** Why the last start failed; cleared by the next successful start or by stop. */
+    lastStartError: text("last_start_error"),
+  },
+  (table) => [index("sandboxes_owner_created").on(table.owner, table.createdAt, table.id)],
+);
+
+export const SESSION_STATUSES = ["starting", "running", "stopped"] as const;
+export type SessionStatus = (typeof SESSION_STATUSES)[number];
+
+export const sessions = sqliteTable(
+  "sessions",
+  {
+    id: text("id").primaryKey(),
+    sandboxId: text("sandbox_id").notNull(),
+    status: text("status", { enum: SESSION_STATUSES }).notNull(),
+    containerId: text("container_id"),
+    /** Base URL of the agent, e.g. http://127.0.0.1:49153. */
+    endpoint: text("endpoint"),
+    token: text("token").notNull(),
+    createdAt: integer("created_at").notNull(),
+    startedAt: integer("started_at"),
+    stoppedAt: integer("stopped_at"),
+    lastActiveAt: integer("last_active_at").notNull(),
+    idleExpiresAt: integer("idle_expires_at"),
+  },
+  (table) => [index("sessions_sandbox_status").on(table.sandboxId, table.status)],
+);
+
+export const cargos = sqliteTable(
+  "cargos",
+  {
+    id: text("id").primaryKey(),
+    owner: text("owner").notNull(),
+    managed: integer("managed", { mode: "boolean" }).notNull(),
+    managedBySandboxId: text("managed_by_sandbox_id"),
+    volumeName: text("volume_name").notNull(),
+    sizeLimitMb: integer("size_limit_mb").notNull(),
+    createdAt: integer("created_at").notNull(),
+    lastAccessedAt: integer("last_accessed_at").notNull(),
+    deletedAt: integer("deleted_at"),
+  },
+  (table) => [index("cargos_owner_created").on(table.owner, table.createdAt, table.id)],
+);
+
+export const idempotencyKeys = sqliteTable(
+  "idempotency_keys",
+  {
+    owner: text("owner").notNull(),
+    key: text("key").notNull(),
+    fingerprint: text("fingerprint").notNull(),
+    /** Null while the first request with this key is still running. */
+    statusCode: integer("status_code"),
+    responseBody: text("response_body"),
+    createdAt: integer("created_at").notNull().default(sql`(unixepoch() * 1000)`),
+    expiresAt: integer("expires_at").notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.owner, table.key] }), index("idempotency_expires").on(table.expiresAt)],
+);
+
+export type SandboxRow = typeof sandboxes.$inferSelect;
+export type SessionRow = typeof sessions.$inferSelect;
+export type CargoRow = typeof cargos.$inferSelect;
+export type IdempotencyKeyRow = typeof idempotencyKeys.$inferSelect;
