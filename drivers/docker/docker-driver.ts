@@ -60,11 +60,6 @@ export class DockerDriver implements Driver {
   }
 
   async startSessionContainer(spec: SessionContainerSpec): Promise<StartedContainer> {
-    if (spec.network === "none") {
-      throw new BayError("validation_error", "profiles with network \"none\" are not supported by the docker driver yet", {
-        network: spec.network,
-      });
-    }
     const container = await this.createContainer(spec);
     try {
       await this.engine("start the container", () => container.start());

@@ -12,8 +12,6 @@ export default defineCommand({
   },
   run: ({ args }) => runOrExit(async () => {
     const config = configFromFlags(args, { server: { host: args.host, port: args.port } });
-    const { configureLogging } = await import("../core/logging.ts");
-    configureLogging(config.log);
     const { createBayCore } = await import("../core/bay-core.ts");
     const { createApp } = await import("../api/app.ts");
     const core = await createBayCore(config);

@@ -5,6 +5,7 @@ import { ApiKeyRegistry, ensureGeneratedKey } from "./api-keys.ts";
 import type { BayConfig } from "./config/index.ts";
 import type { Driver } from "./driver.ts";
 import { resolveInstanceId } from "./instance-id.ts";
+import { configureLogging } from "./logging.ts";
 import { loadDriverPlugin } from "./plugins.ts";
 import { SandboxService } from "./sandbox-service.ts";
 import { SessionManager } from "./session-manager.ts";
@@ -23,6 +24,7 @@ export interface BayCore {
 }
 
 export async function createBayCore(config: BayConfig): Promise<BayCore> {
+  configureLogging(config.log);
   mkdirSync(config.data_dir, { recursive: true, mode: 0o700 });
   const agentBinaryPath = resolveAgentBinary(config.ship.binary_path);
   const instanceId = resolveInstanceId(config.data_dir, config.instance_id);

@@ -35,8 +35,8 @@ export function loadConfig(sources: ConfigSources = {}): BayConfig {
   const config = validate(merged);
   config.data_dir = expandPath(config.data_dir, cwd);
   if (config.ship.binary_path) config.ship.binary_path = expandPath(config.ship.binary_path, cwd);
-  addBuiltinProfile(config, env.BAY_DEFAULT_IMAGE);
   checkCrossFieldRules(config);
+  addBuiltinProfile(config, env.BAY_DEFAULT_IMAGE);
   return config;
 }
 
@@ -136,6 +136,9 @@ function checkCrossFieldRules(config: BayConfig): void {
   config.profiles.forEach((profile, index) => {
     if (seen.has(profile.id)) throw new ConfigError(`profiles.${index}.id`, `duplicate profile id "${profile.id}"`);
     seen.add(profile.id);
+    if (profile.network === "none") {
+      throw new ConfigError(`profiles.${index}.network`, 'network "none" is not supported yet; use "bridge"');
+    }
   });
   config.security.api_keys.forEach((key, index) => {
     if (Boolean(key.key) === Boolean(key.key_hash)) {

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Sets up a machine for Bay, idempotently: Bun (from the npm registry), the
+# project's packages, a running Docker engine (installed from Debian's
+# packages when absent and we are root) and the sandbox image(s).
+#   scripts/bootstrap.sh            # what `bay serve` needs
+#   scripts/bootstrap.sh --test     # plus the IPython image the test suite uses
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+BUN_VERSION="1.4.5"
+with_test_images=false
+[ "${1:-}" = "--test" ] && with_test_images=true
+
+say() { echo "bootstrap: $*"; }
+is_root() { [ "$(id -u)" = 0 ]; }
+apt_install() {
+  is_root || { say "need root to install $* (apt-get)"; exit 1; }
+  if [ ! -f /tmp/.bay-apt-updated ]; then apt-get update -qq && touch /tmp/.bay-apt-updated; fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+# 1. Bun, pinned.
+if [ "$(bun --version 2>/dev/null || true)" != "$BUN_VERSION" ]; then
+  command -v npm >/dev/null 2>&1 || apt_install nodejs npm
+  say "installing bun@$BUN_VERSION from the npm registry"
+  npm install -g --silent "bun@$BUN_VERSION" >/dev/null
+  hash -r
+fi
+say "bun $(bun --version)"
+
+# 2. Packages, exactly as locked.
+bun install --frozen-lockfile --silent
+
+# 3. A reachable Docker engine.
+if ! docker info >/dev/null 2>&1; then
+  if ! command -v dockerd >/dev/null 2>&1; then
+    say "installing the Docker engine (docker.io) from Debian's packages"
+    apt_install docker.io
+  fi
+  if ! command -v docker >/dev/null 2>&1; then apt_install docker.io; fi
+  is_root || { say "the Docker engine is not reachable and we are not root to start it"; exit 1; }
+  say "starting dockerd in the background (log: /var/log/bay-dockerd.log)"
+  nohup dockerd >/var/log/bay-dockerd.log 2>&1 &
+  for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 0.5; done
+  docker info >/dev/null 2>&1 || { tail -n 20 /var/log/bay-dockerd.log >&2; say "dockerd did not come up"; exit 1; }
+fi
+say "docker engine $(docker version --format '{{.Server.Version}}')"
+
+# 4. Sandbox images, built locally from Debian packages (no registry is needed).
+bash scripts/build-image.sh bay-python:local
+if $with_test_images; then
+  bash scripts/build-image.sh bay-python-ipython:local --ipython
+fi

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh machine: sets up what it needs, then
+# type-checks, runs every test against the real Docker engine, checks that
+# no test left a container or volume behind, and ends with "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/bootstrap.sh --test || { echo "0 passed, 1 failed"; exit 1; }
+
+passed=0
+failed=0
+log=$(mktemp /tmp/bay-test.XXXXXX)
+
+echo "== type-check"
+if bunx tsc --noEmit -p tsconfig.json; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+
+echo "== bun test"
+bun test "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+pass_count=$(grep -E '^ *[0-9]+ pass$' "$log" | tail -n 1 | awk '{print $1}')
+fail_count=$(grep -E '^ *[0-9]+ fail$' "$log" | tail -n 1 | awk '{print $1}')
+if [ -z "$pass_count" ] || [ -z "$fail_count" ]; then
+  echo "bun test did not report its results (exit $status)"
+  failed=$((failed + 1))
+else
+  passed=$((passed + pass_count))
+  failed=$((failed + fail_count))
+  if [ "$status" -ne 0 ] && [ "$fail_count" -eq 0 ]; then
+    echo "bun test exited $status without failing tests"
+    failed=$((failed + 1))
+  fi
+fi
+rm -f "$log"
+
+echo "== leftovers"
+# Test instances are named test-…; none of their objects may outlive the suite.
+leftovers=$( { docker ps -aq --filter label=bay.managed=true | xargs -r docker inspect --format '{{index .Config.Labels "bay.instance_id"}} {{.Name}}';
+               docker volume ls -q --filter label=bay.managed=true | xargs -r docker volume inspect --format '{{index .Labels "bay.instance_id"}} {{.Name}}'; } | grep '^test-' || true)
+if [ -z "$leftovers" ]; then
+  passed=$((passed + 1))
+else
+  echo "left behind by the tests:"; echo "$leftovers"
+  failed=$((failed + 1))
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,65 @@
+/**
+ * Looks at the engine with the docker CLI, independently of Bay's own driver,
+ * so that a bug in the driver cannot hide a leak.
+ */
+function docker(args: string[]): string {
+  const result = Bun.spawnSync(["docker", ...args], { stderr: "pipe" });
+  if (result.exitCode !== 0) throw new Error(`docker ${args.join(" ")} failed: ${result.stderr.toString()}`);
+  return result.stdout.toString().trim();
+}
+
+const lines = (text: string) => text.split("\n").filter(Boolean);
+
+export function containersWithLabel(label: string): string[] {
+  return lines(docker(["ps", "-a", "--filter", `label=${label}`, "--format", "{{.Names}}"]));
+}
+
+export function runningContainersWithLabel(label: string): string[] {
+  return lines(docker(["ps", "--filter", `label=${label}`, "--format", "{{.Names}}"]));
+}
+
+export function volumesWithLabel(label: string): string[] {
+  return lines(docker(["volume", "ls", "-q", "--filter", `label=${label}`]));
+}
+
+export function volumeExists(name: string): boolean {
+  return Bun.spawnSync(["docker", "volume", "inspect", name], { stdout: "ignore", stderr: "ignore" }).exitCode === 0;
+}
+
+export function containerExists(name: string): boolean {
+  return Bun.spawnSync(["docker", "container", "inspect", name], { stdout: "ignore", stderr: "ignore" }).exitCode === 0;
+}
+
+export function inspectContainer(name: string): any {
+  return JSON.parse(docker(["container", "inspect", name]))[0];
+}
+
+export function inspectVolume(name: string): any {
+  return JSON.parse(docker(["volume", "inspect", name]))[0];
+}
+
+export function imageExists(name: string): boolean {
+  return Bun.spawnSync(["docker", "image", "inspect", name], { stdout: "ignore", stderr: "ignore" }).exitCode === 0;
+}
+
+/** Removes everything of one test instance, whatever state a failed test left. */
+export function removeInstanceObjects(instanceId: string): void {
+  const label = `bay.instance_id=${instanceId}`;
+  const containers = lines(docker(["ps", "-aq", "--filter", `label=${label}`]));
+  if (containers.length) docker(["rm", "-f", ...containers]);
+  const volumes = volumesWithLabel(label);
+  if (volumes.length) docker(["volume", "rm", "-f", ...volumes]);
+}
+
+/** An image without python3, derived from the test image (no registry, no rebuild). */
+export function ensureImageWithoutPython(base: string, name: string): string {
+  if (imageExists(name)) return name;
+  const builder = `bay-test-build-${process.pid}`;
+  docker(["run", "--name", builder, "--entrypoint", "/bin/sh", base, "-c", "rm -f /usr/bin/python3*"]);
+  try {
+    docker(["commit", builder, name]);
+  } finally {
+    docker(["rm", "-f", builder]);
+  }
+  return name;
+}

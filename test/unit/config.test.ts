@@ -1,0 +1,118 @@
+import { describe, expect, test } from "bun:test";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadConfig } from "../../src/core/config/index.ts";
+import { ConfigError } from "../../src/core/errors.ts";
+import { thrownBy } from "../helpers/thrown.ts";
+
+function yamlFile(text: string): string {
+  const dir = mkdtempSync(join(tmpdir(), "bay-config-"));
+  const file = join(dir, "bay.yaml");
+  writeFileSync(file, text);
+  return file;
+}
+
+const configErrorOf = (load: () => unknown) => thrownBy(ConfigError, load);
+
+describe("configuration", () => {
+  test("defaults apply with no file, env or flags", () => {
+    const config = loadConfig({ env: {}, cwd: tmpdir() });
+    expect(config.server).toEqual({ host: "127.0.0.1", port: 8114 });
+    expect(config.driver.docker).toMatchObject({ socket: "/var/run/docker.sock", connect_mode: "auto", pull_policy: "if_not_present" });
+    expect(config.gc).toEqual({ enabled: true, interval_seconds: 60 });
+    expect(config.idempotency.ttl_hours).toBe(24);
+    expect(config.security.allow_anonymous).toBe(false);
+    expect(config.data_dir.endsWith("/.bay")).toBe(true);
+    expect(config.profiles.map((p) => p.id)).toEqual(["python-default"]);
+    expect(config.profiles[0]).toMatchObject({
+      image: "python:3.12-slim",
+      capabilities: ["filesystem", "shell", "python"],
+      idle_timeout: 1800,
+      network: "bridge",
+      resources: { cpus: 1, memory: "1g" },
+    });
+  });
+
+  test("precedence is defaults < YAML < BAY_* environment < flags", () => {
+    const file = yamlFile("server:\n  host: 0.0.0.0\n  port: 9000\ngc:\n  interval_seconds: 5\nidempotency:\n  ttl_hours: 2\n");
+    const config = loadConfig({
+      file,
+      env: { BAY_SERVER__PORT: "9100", BAY_GC__INTERVAL_SECONDS: "7" },
+      flags: { server: { port: 9200 } },
+    });
+    expect(config.server).toEqual({ host: "0.0.0.0", port: 9200 });
+    expect(config.gc.interval_seconds).toBe(7);
+    expect(config.idempotency.ttl_hours).toBe(2);
+  });
+
+  test("BAY_CONFIG names the file, and ./bay.yaml is read when present", () => {
+    const file = yamlFile("server:\n  port: 9300\n");
+    expect(loadConfig({ env: { BAY_CONFIG: file } }).server.port).toBe(9300);
+    expect(loadConfig({ env: {}, cwd: join(file, "..") }).server.port).toBe(9300);
+  });
+
+  test("environment values are converted to the schema's types; nested keys use __", () => {
+    const config = loadConfig({
+      env: { BAY_SECURITY__ALLOW_ANONYMOUS: "true", BAY_DRIVER__DOCKER__PULL_POLICY: "never", BAY_DATA_DIR: "/srv/bay" },
+    });
+    expect(config.security.allow_anonymous).toBe(true);
+    expect(config.driver.docker.pull_policy).toBe("never");
+    expect(config.data_dir).toBe("/srv/bay");
+  });
+
+  test("profiles come from YAML; python-default is added unless configured", () => {
+    const file = yamlFile(
+      "profiles:\n  - id: data\n    image: bay-ds:local\n    capabilities: [python]\n    resources: { cpus: 2, memory: 4g }\n",
+    );
+    const config = loadConfig({ file, env: {} });
+    expect(config.profiles.map((p) => p.id)).toEqual(["python-default", "data"]);
+    expect(config.profiles[1]).toMatchObject({ image: "bay-ds:local", capabilities: ["python"], resources: { cpus: 2, memory: "4g" }, idle_timeout: 1800 });
+  });
+
+  test("BAY_DEFAULT_IMAGE overrides the built-in profile's image only", () => {
+    expect(loadConfig({ env: { BAY_DEFAULT_IMAGE: "bay-python:local" } }).profiles[0]!.image).toBe("bay-python:local");
+    const file = yamlFile("profiles:\n  - id: python-default\n    image: mine:1\n");
+    expect(loadConfig({ file, env: { BAY_DEFAULT_IMAGE: "other:2" } }).profiles[0]!.image).toBe("mine:1");
+  });
+
+  test("BAY_API_KEY adds one admin key for owner default", () => {
+    const config = loadConfig({ env: { BAY_API_KEY: "a-long-enough-key-123" } });
+    expect(config.security.api_keys).toEqual([{ key: "a-long-enough-key-123", owner: "default", admin: true }]);
+  });
+
+  test("a wrong type names the key and the value", () => {
+    const error = configErrorOf(() => loadConfig({ env: { BAY_SERVER__PORT: "eighty" } }));
+    expect(error.key).toBe("server.port");
+    expect(error.message).toContain('"eighty"');
+  });
+
+  test("an unknown key is refused by name, in YAML and in the environment", () => {
+    expect(configErrorOf(() => loadConfig({ file: yamlFile("server:\n  prot: 1\n"), env: {} })).key).toBe("server.prot");
+    expect(configErrorOf(() => loadConfig({ env: { BAY_GC__INTERVALL: "5" } })).key).toBe("gc.intervall");
+  });
+
+  test("an enum value outside its set lists the allowed values", () => {
+    const error = configErrorOf(() => loadConfig({ env: { BAY_DRIVER__TYPE: "podman" } }));
+    expect(error.key).toBe("driver.type");
+    expect(error.message).toContain('"docker", "k8s"');
+  });
+
+  test("out-of-range numbers, duplicate profiles and ambiguous keys are refused", () => {
+    expect(configErrorOf(() => loadConfig({ env: { BAY_SERVER__PORT: "70000" } })).key).toBe("server.port");
+    const duplicate = yamlFile("profiles:\n  - { id: a, image: x }\n  - { id: a, image: y }\n");
+    expect(configErrorOf(() => loadConfig({ file: duplicate, env: {} })).key).toBe("profiles.1.id");
+    const bothKeys = yamlFile(`security:\n  api_keys:\n    - { key: a-long-enough-key-123, key_hash: "${"a".repeat(64)}" }\n`);
+    expect(configErrorOf(() => loadConfig({ file: bothKeys, env: {} })).key).toBe("security.api_keys.0");
+    const badCapability = yamlFile("profiles:\n  - { id: a, image: x, capabilities: [gpu] }\n");
+    expect(configErrorOf(() => loadConfig({ file: badCapability, env: {} })).key).toBe("profiles.0.capabilities.0");
+    // Until the agent can be reached without a network, "none" is refused rather than half-working.
+    const isolated = yamlFile("profiles:\n  - { id: a, image: x, network: none }\n");
+    expect(configErrorOf(() => loadConfig({ file: isolated, env: {} })).key).toBe("profiles.0.network");
+  });
+
+  test("an explicit config file that does not exist, or is not YAML, is an error", () => {
+    expect(configErrorOf(() => loadConfig({ file: "/nonexistent/bay.yaml", env: {} })).message).toContain("does not exist");
+    expect(configErrorOf(() => loadConfig({ file: yamlFile("server: [unclosed"), env: {} })).message).toContain("not valid YAML");
+  });
+});

@@ -1,0 +1,121 @@
+import { describe, expect, test } from "bun:test";
+import { Database } from "bun:sqlite";
+import { mkdtempSync, readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { applyMigrations, openDatabase } from "../../src/db/database.ts";
+import { MIGRATIONS } from "../../src/db/migrations/index.ts";
+import { StateStore } from "../../src/core/state-store.ts";
+import { sandboxStatus } from "../../src/core/views.ts";
+import type { SandboxRow, SessionRow } from "../../src/db/schema.ts";
+
+describe("state database", () => {
+  test("every migration file is embedded in the migrations index", () => {
+    const folder = resolve(import.meta.dir, "../../src/db/migrations");
+    const files = readdirSync(folder).filter((f) => f.endsWith(".sql")).map((f) => f.replace(/\.sql$/, ""));
+    expect(MIGRATIONS.map((m) => m.name)).toEqual(files.sort());
+  });
+
+  test("a fresh data dir is migrated in WAL mode, with the four tables; reopening applies nothing twice", () => {
+    const dir = mkdtempSync(join(tmpdir(), "bay-db-"));
+    const db = openDatabase(dir);
+    const sqlite = db.$client;
+    expect(sqlite.query<{ journal_mode: string }, []>("PRAGMA journal_mode").get()?.journal_mode).toBe("wal");
+    const tables = sqlite.query<{ name: string }, []>("SELECT name FROM sqlite_master WHERE type = 'table'").all().map((t) => t.name);
+    expect(tables).toEqual(expect.arrayContaining(["sandboxes", "sessions", "cargos", "idempotency_keys", "bay_migrations"]));
+    expect(applyMigrations(sqlite, MIGRATIONS)).toEqual([]);
+    sqlite.close();
+    const again = openDatabase(dir);
+    expect(again.$client.query<{ n: number }, []>("SELECT count(*) AS n FROM bay_migrations").get()?.n).toBe(MIGRATIONS.length);
+    again.$client.close();
+  });
+
+  test("a failing migration leaves nothing half-applied", () => {
+    const sqlite = new Database(":memory:");
+    expect(() =>
+      applyMigrations(sqlite, [{ name: "broken", sql: "CREATE TABLE a (x INTEGER);\n--> statement-breakpoint\nNOT SQL AT ALL" }]),
+    ).toThrow();
+    expect(sqlite.query("SELECT name FROM sqlite_master WHERE name = 'a'").all()).toEqual([]);
+    expect(sqlite.query("SELECT name FROM bay_migrations").all()).toEqual([]);
+  });
+});
+
+function sandboxRow(overrides: Partial<SandboxRow> = {}): SandboxRow {
+  return {
+    id: "sandbox-aaaaaaaaaaaa",
+    owner: "alice",
+    profileId: "python-default",
+    cargoId: "ws-aaaaaaaaaaaa",
+    createdAt: 1000,
+    expiresAt: null,
+    deletedAt: null,
+    lastStartError: null,
+    ...overrides,
+  };
+}
+
+function sessionRow(status: SessionRow["status"]): SessionRow {
+  return {
+    id: "sess-aaaaaaaaaaaa",
+    sandboxId: "sandbox-aaaaaaaaaaaa",
+    status,
+    containerId: null,
+    endpoint: null,
+    token: "t",
+    createdAt: 1000,
+    startedAt: null,
+    stoppedAt: null,
+    lastActiveAt: 1000,
+    idleExpiresAt: null,
+  };
+}
+
+describe("sandbox status is computed", () => {
+  test("expired wins over everything, then the session, then the last start error, else idle", () => {
+    expect(sandboxStatus(sandboxRow({ expiresAt: 500 }), sessionRow("running"), 1000)).toBe("expired");
+    expect(sandboxStatus(sandboxRow(), sessionRow("running"))).toBe("ready");
+    expect(sandboxStatus(sandboxRow(), sessionRow("starting"))).toBe("starting");
+    expect(sandboxStatus(sandboxRow({ lastStartError: "boom" }), undefined)).toBe("failed");
+    expect(sandboxStatus(sandboxRow(), undefined)).toBe("idle");
+    expect(sandboxStatus(sandboxRow({ expiresAt: 5000 }), undefined, 1000)).toBe("idle");
+  });
+});
+
+describe("state store", () => {
+  test("sandboxes are scoped to their owner and listed in creation order past a cursor", () => {
+    const store = new StateStore(openDatabase(mkdtempSync(join(tmpdir(), "bay-db-"))));
+    const ids = ["sandbox-000000000003", "sandbox-000000000001", "sandbox-000000000002"];
+    ids.forEach((id, index) => store.insertSandbox(sandboxRow({ id, createdAt: 100 + (index === 0 ? 0 : 1) }), null));
+    store.insertSandbox(sandboxRow({ id: "sandbox-0000000000bb", owner: "bob" }), null);
+
+    expect(store.findSandbox("bob", "sandbox-000000000001")).toBeUndefined();
+    expect(store.listSandboxes("alice", null, 10).map((s) => s.id)).toEqual([
+      "sandbox-000000000003",
+      "sandbox-000000000001",
+      "sandbox-000000000002",
+    ]);
+    expect(store.listSandboxes("alice", { createdAt: 101, id: "sandbox-000000000001" }, 10).map((s) => s.id)).toEqual([
+      "sandbox-000000000002",
+    ]);
+    store.markSandboxDeleted("sandbox-000000000001", 200);
+    expect(store.listSandboxes("alice", null, 10).map((s) => s.id)).not.toContain("sandbox-000000000001");
+    expect(store.findSandbox("alice", "sandbox-000000000001")?.deletedAt).toBe(200);
+  });
+
+  test("a failed start stops the session and records the reason; a later success clears it", () => {
+    const store = new StateStore(openDatabase(mkdtempSync(join(tmpdir(), "bay-db-"))));
+    store.insertSandbox(sandboxRow(), null);
+    const session = sessionRow("starting");
+    store.insertSession(session);
+    expect(store.activeSession(session.sandboxId)?.id).toBe(session.id);
+    store.markSessionFailed(session, "image missing", 2000);
+    expect(store.activeSession(session.sandboxId)).toBeUndefined();
+    expect(store.findSandbox("alice", session.sandboxId)?.lastStartError).toBe("image missing");
+
+    const retry = { ...sessionRow("starting"), id: "sess-bbbbbbbbbbbb", createdAt: 3000 };
+    store.insertSession(retry);
+    store.markSessionRunning(retry, { endpoint: "http://127.0.0.1:1" });
+    expect(store.activeSession(retry.sandboxId)).toMatchObject({ id: retry.id, status: "running", endpoint: "http://127.0.0.1:1" });
+    expect(store.findSandbox("alice", retry.sandboxId)?.lastStartError).toBeNull();
+  });
+});
