@@ -2,7 +2,7 @@ import { OutputBuffer } from "../../src/ship/output-buffer.ts";
 import { jsonResponse, readBody } from "../../src/ship/http.ts";
 import type { AgentCapabilityFactory } from "../../src/ship/capability.ts";
 import { PythonKernel } from "./kernel.ts";
-import { PythonExecRequest, type PythonExecOutcome } from "./schemas.ts";
+import { PYTHON_DEFAULT_TIMEOUT_SECONDS, PythonExecRequest, type PythonExecOutcome } from "./schemas.ts";
 
 const createPythonAgent: AgentCapabilityFactory = async (context) => {
   const version = detectPython(context.env);
@@ -20,7 +20,8 @@ const createPythonAgent: AgentCapabilityFactory = async (context) => {
         const started = performance.now();
         const output = new OutputBuffer(context.maxOutputBytes);
         const images: Record<string, string>[] = [];
-        const outcome = await kernel.execute(body.code, body.timeout * 1000, (event) => {
+        const timeoutMs = (body.timeout ?? PYTHON_DEFAULT_TIMEOUT_SECONDS) * 1000;
+        const outcome = await kernel.execute(body.code, timeoutMs, (event) => {
           if (event.type === "stream") output.append(event.text);
           if (event.type === "result" || event.type === "display") {
             if (event.type === "result" && event.data["text/plain"] !== undefined) output.append(`${event.data["text/plain"]}\n`);

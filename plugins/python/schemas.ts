@@ -1,10 +1,19 @@
 import { Type, type Static } from "@sinclair/typebox";
 
+export const PYTHON_DEFAULT_TIMEOUT_SECONDS = 30;
+
 /** One source for Bay's validation, the agent's re-check and the OpenAPI document. */
 export const PythonExecRequest = Type.Object(
   {
     code: Type.String({ description: "Python source; state persists between calls of one session" }),
-    timeout: Type.Integer({ minimum: 1, maximum: 300, default: 30, description: "Seconds before the code is interrupted" }),
+    timeout: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 300,
+        default: PYTHON_DEFAULT_TIMEOUT_SECONDS,
+        description: "Seconds before the code is interrupted",
+      }),
+    ),
   },
   { additionalProperties: false },
 );

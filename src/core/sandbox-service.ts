@@ -1,7 +1,7 @@
 import { consola } from "consola";
 import type { BayConfig, ProfileConfig } from "./config/index.ts";
 import type { Driver } from "./driver.ts";
-import { BayError, NotFoundError, SandboxExpiredError, ValidationError } from "./errors.ts";
+import { BayError, NotFoundError, SandboxExpiredError, ShipError, ValidationError } from "./errors.ts";
 import { newId } from "./ids.ts";
 import { bayLabels, volumeName } from "./labels.ts";
 import type { SessionManager } from "./session-manager.ts";
@@ -173,6 +173,9 @@ export class SandboxService {
     this.store.touchCargo(sandbox.cargoId, Date.now());
     try {
       return await call(client);
+    } catch (error) {
+      if (error instanceof ShipError && error.details.connection) await this.sessions.releaseIfDead(sandbox.id);
+      throw error;
     } finally {
       this.sessions.touch(sandbox.id, profile);
     }

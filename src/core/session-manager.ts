@@ -61,11 +61,26 @@ export class SessionManager {
   async stop(sandboxId: string): Promise<void> {
     await this.starting.get(sandboxId)?.catch(() => undefined);
     for (const session of this.options.store.activeSessions(sandboxId)) {
-      if (session.containerId) await this.options.driver.removeContainer(session.containerId);
-      else await this.options.driver.removeContainer(containerName(session.id));
+      await this.options.driver.removeContainer(session.containerId ?? containerName(session.id));
       this.options.store.markSessionStopped(session.id, Date.now());
     }
     this.options.store.setLastStartError(sandboxId, null);
+  }
+
+  /**
+   * After the agent dropped a connection: if the container is gone, the
+   * session is marked stopped so that the next call starts a fresh one
+   * instead of failing against a dead endpoint forever.
+   */
+  async releaseIfDead(sandboxId: string): Promise<boolean> {
+    const session = this.options.store.activeSession(sandboxId);
+    if (session?.status !== "running" || !session.containerId) return false;
+    const info = await this.options.driver.inspectContainer(session.containerId);
+    if (info?.running) return false;
+    await this.options.driver.removeContainer(session.containerId);
+    this.options.store.markSessionStopped(session.id, Date.now());
+    consola.warn(`session ${session.id} of sandbox ${sandboxId}: container is gone; the next call starts a new one`);
+    return true;
   }
 
   private clientFor(session: SessionRow): ShipClient {

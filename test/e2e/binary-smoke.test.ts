@@ -21,7 +21,7 @@ function freshEnvironment(extra: Record<string, string> = {}): Record<string, st
 
 afterAll(async () => {
   for (const server of servers) await server.stop("SIGKILL");
-  for (const instance of instances) removeInstanceObjects(instance);
+  for (const instance of instances) await removeInstanceObjects(instance);
   for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
 });
 

@@ -193,3 +193,29 @@ describe("sandbox lifecycle on a real Docker engine", () => {
     expect(volumesWithLabel(`bay.instance_id=${bay.instanceId}`)).toEqual([]);
   });
 });
+
+describe("compute that goes away underneath Bay", () => {
+  test("parallel first calls on a cold sandbox start exactly one container and all succeed", async () => {
+    const sandbox = (await bay.request("POST", "/v1/sandboxes", {})).body;
+    const results = await Promise.all(Array.from({ length: 6 }, (_, i) => exec(sandbox.id, `${i} * 2`)));
+    expect(results.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 200]);
+    expect(results.map((r) => r.body.output).sort()).toEqual(["0\n", "10\n", "2\n", "4\n", "6\n", "8\n"]);
+    expect(containersWithLabel(`bay.sandbox_id=${sandbox.id}`).length).toBe(1);
+    expect((await bay.request("DELETE", `/v1/sandboxes/${sandbox.id}`)).status).toBe(204);
+  });
+
+  test("a killed container does not wedge the sandbox: the failing call is a 502, the next one starts afresh", async () => {
+    const sandbox = (await bay.request("POST", "/v1/sandboxes", {})).body;
+    expect((await exec(sandbox.id, "open('kept.txt', 'w').write('data')")).body.success).toBe(true);
+    const [name] = containersWithLabel(`bay.sandbox_id=${sandbox.id}`);
+    Bun.spawnSync(["docker", "kill", name!]);
+
+    expect((await exec(sandbox.id, "1")).body.error?.code ?? "ok").toBe("ship_error");
+    expect((await bay.request("GET", `/v1/sandboxes/${sandbox.id}`)).body.status).toBe("idle");
+    const after = await exec(sandbox.id, "open('kept.txt').read()");
+    expect(after.body).toMatchObject({ success: true, output: "'data'\n" });
+    expect(containersWithLabel(`bay.sandbox_id=${sandbox.id}`)).not.toContain(name);
+    expect((await bay.request("DELETE", `/v1/sandboxes/${sandbox.id}`)).status).toBe(204);
+    expect(containersWithLabel(`bay.sandbox_id=${sandbox.id}`)).toEqual([]);
+  });
+});

@@ -43,12 +43,18 @@ export function imageExists(name: string): boolean {
 }
 
 /** Removes everything of one test instance, whatever state a failed test left. */
-export function removeInstanceObjects(instanceId: string): void {
+export async function removeInstanceObjects(instanceId: string): Promise<void> {
   const label = `bay.instance_id=${instanceId}`;
-  const containers = lines(docker(["ps", "-aq", "--filter", `label=${label}`]));
-  if (containers.length) docker(["rm", "-f", ...containers]);
-  const volumes = volumesWithLabel(label);
-  if (volumes.length) docker(["volume", "rm", "-f", ...volumes]);
+  // A removal Bay started may still be in progress; wait for it rather than fail.
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const containers = lines(docker(["ps", "-aq", "--filter", `label=${label}`]));
+    if (containers.length) Bun.spawnSync(["docker", "rm", "-f", ...containers], { stderr: "ignore", stdout: "ignore" });
+    const volumes = volumesWithLabel(label);
+    if (volumes.length) Bun.spawnSync(["docker", "volume", "rm", "-f", ...volumes], { stderr: "ignore", stdout: "ignore" });
+    if (containers.length === 0 && volumes.length === 0) return;
+    await Bun.sleep(100);
+  }
+  throw new Error(`could not remove the objects of test instance ${instanceId}`);
 }
 
 /** An image without python3, derived from the test image (no registry, no rebuild). */

@@ -77,7 +77,7 @@ export async function startTestBay(options: TestBayOptions = {}): Promise<TestBa
     },
     async close() {
       await core.close();
-      removeInstanceObjects(instanceId);
+      await removeInstanceObjects(instanceId);
       rmSync(dataDir, { recursive: true, force: true });
     },
   };

@@ -68,7 +68,6 @@ export function sandboxRoutes(sandboxes: SandboxService, auth: AuthPlugin) {
       "/v1/sandboxes/:id",
       async ({ principal, params, set }) => {
         await sandboxes.delete(principal.owner, params.id);
-        set.status = 204;
         return new Response(null, { status: 204, headers: set.headers as Record<string, string> });
       },
       {
