@@ -3,7 +3,7 @@
 # project's packages, a running Docker engine (installed from Debian's
 # packages when absent and we are root) and the sandbox image(s).
 #   scripts/bootstrap.sh            # what `bay serve` needs
-#   scripts/bootstrap.sh --test     # plus the IPython image the test suite uses
+#   scripts/bootstrap.sh --test     # plus the data-science image (IPython, numpy, matplotlib) the tests use
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -49,5 +49,5 @@ say "docker engine $(docker version --format '{{.Server.Version}}')"
 # 4. Sandbox images, built locally from Debian packages (no registry is needed).
 bash scripts/build-image.sh bay-python:local
 if $with_test_images; then
-  bash scripts/build-image.sh bay-python-ipython:local --ipython
+  bash scripts/build-image.sh bay-python-ds:local --datascience
 fi

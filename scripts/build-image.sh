@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # Builds a Python sandbox image from Debian packages, because no container
 # registry is reachable here. Skips the build when the image already exists.
-#   scripts/build-image.sh [NAME] [--ipython]
-# NAME defaults to bay-python:local. --ipython adds IPython (the agent then
-# uses IPython's InteractiveShell instead of the plain interpreter).
+#   scripts/build-image.sh [NAME] [--datascience]
+# NAME defaults to bay-python:local. --datascience adds IPython (the agent
+# then uses IPython's InteractiveShell instead of the plain interpreter),
+# numpy and matplotlib.
 set -euo pipefail
 
 name="bay-python:local"
 packages="python3"
 for arg in "$@"; do
   case "$arg" in
-    --ipython) packages="python3,python3-ipython" ;;
+    --datascience) packages="python3,python3-ipython,python3-numpy,python3-matplotlib" ;;
     -*) echo "build-image.sh: unknown option $arg" >&2; exit 2 ;;
     *) name="$arg" ;;
   esac

@@ -9,11 +9,11 @@ import type {
   StartedContainer,
   VolumeInfo,
 } from "../../src/core/driver.ts";
-import { BayError } from "../../src/core/errors.ts";
-import { engineMessage, statusOf, toBayError } from "./errors.ts";
+import { ImageUnavailableError, ShipError } from "../../src/core/errors.ts";
+import { WORKSPACE_MOUNT_PATH } from "../../src/ship/protocol.ts";
+import { engineFailure, engineMessage, statusOf } from "./errors.ts";
 
 export const AGENT_PATH_IN_CONTAINER = "/opt/bay/bay";
-export const WORKSPACE_PATH = "/workspace";
 
 type DockerSettings = BayConfig["driver"]["docker"];
 
@@ -134,16 +134,16 @@ export class DockerDriver implements Driver {
       Image: spec.image,
       Labels: spec.labels,
       Entrypoint: [AGENT_PATH_IN_CONTAINER],
-      Cmd: ["ship", "--port", String(spec.agentPort)],
+      Cmd: spec.agentArgs,
       Env: Object.entries(spec.env).map(([key, value]) => `${key}=${value}`),
       // The agent starts as root only to chown the fresh volume, then drops to uid 1000.
       User: "0:0",
-      WorkingDir: WORKSPACE_PATH,
+      WorkingDir: WORKSPACE_MOUNT_PATH,
       ExposedPorts: { [port]: {} },
       HostConfig: {
         Init: true,
         Binds: [`${spec.agentBinaryPath}:${AGENT_PATH_IN_CONTAINER}:ro`],
-        Mounts: [{ Type: "volume", Source: spec.volumeName, Target: WORKSPACE_PATH }],
+        Mounts: [{ Type: "volume", Source: spec.volumeName, Target: WORKSPACE_MOUNT_PATH }],
         PortBindings:
           this.connectMode === "host_port" ? { [port]: [{ HostIp: this.settings.host_address, HostPort: "" }] } : undefined,
         NetworkMode: this.settings.network ?? "bridge",
@@ -156,13 +156,26 @@ export class DockerDriver implements Driver {
         SecurityOpt: ["no-new-privileges"],
       },
     };
-    try {
-      return await this.engine("create the container", () => this.docker.createContainer(options));
-    } catch (error) {
-      if (!isMissingImage(error) || this.settings.pull_policy === "never") throw missingImageOr(error, spec.image);
-    }
-    await this.pullImage(spec.image);
+    await this.ensureImage(spec.image);
     return this.engine("create the container", () => this.docker.createContainer(options));
+  }
+
+  /** Pull policy: if_not_present pulls a missing image; never fails at once. */
+  private async ensureImage(image: string): Promise<void> {
+    const present = await this.engine("inspect the image", async () => {
+      try {
+        await this.docker.getImage(image).inspect();
+        return true;
+      } catch (error) {
+        if (statusOf(error) === 404) return false;
+        throw error;
+      }
+    });
+    if (present) return;
+    if (this.settings.pull_policy === "never") {
+      throw new ImageUnavailableError(image, 'it is not present on the engine and pull_policy is "never"');
+    }
+    await this.pullImage(image);
   }
 
   private async pullImage(image: string): Promise<void> {
@@ -172,11 +185,9 @@ export class DockerDriver implements Driver {
         this.docker.modem.followProgress(stream, (error: Error | null) => (error ? reject(error) : resolve())),
       );
     } catch (error) {
-      const bayError = toBayError(error, this.endpoint, "pull the image");
-      if (bayError.code === "driver_unavailable") throw bayError;
-      throw new BayError("ship_error", `image ${image} is not present and could not be pulled: ${engineMessage(error)}`, {
-        image,
-      });
+      const failure = engineFailure(error, this.endpoint, "pull the image");
+      if (failure.code === "driver_unavailable") throw failure;
+      throw new ImageUnavailableError(image, `it is not present and could not be pulled: ${engineMessage(error)}`);
     }
   }
 
@@ -184,12 +195,12 @@ export class DockerDriver implements Driver {
     const info = await this.engine("inspect the container", () => this.docker.getContainer(containerId).inspect());
     if (this.connectMode === "host_port") {
       const binding = info.NetworkSettings.Ports?.[`${agentPort}/tcp`]?.[0];
-      if (!binding?.HostPort) throw new BayError("ship_error", "the container's agent port was not published", {});
+      if (!binding?.HostPort) throw new ShipError("the container's agent port was not published");
       return `http://${this.settings.host_address}:${binding.HostPort}`;
     }
     const networkName = this.settings.network ?? "bridge";
     const address = info.NetworkSettings.Networks?.[networkName]?.IPAddress;
-    if (!address) throw new BayError("ship_error", `the container has no address on network ${networkName}`, {});
+    if (!address) throw new ShipError(`the container has no address on network ${networkName}`);
     return `http://${address}:${agentPort}`;
   }
 
@@ -198,7 +209,7 @@ export class DockerDriver implements Driver {
     try {
       return await call();
     } catch (error) {
-      throw toBayError(error, this.endpoint, action);
+      throw engineFailure(error, this.endpoint, action);
     }
   }
 }
@@ -217,13 +228,4 @@ export function demultiplexLogs(raw: Buffer): string {
 
 function labelFilters(labels: Labels): string[] {
   return Object.entries(labels).map(([key, value]) => `${key}=${value}`);
-}
-
-function isMissingImage(error: unknown): boolean {
-  return error instanceof BayError && error.details.engine_status === 404;
-}
-
-function missingImageOr(error: unknown, image: string): unknown {
-  if (!isMissingImage(error)) return error;
-  return new BayError("ship_error", `image ${image} is not present on the engine and pull_policy is "never"`, { image });
 }

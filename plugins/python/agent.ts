@@ -1,5 +1,6 @@
 import { OutputBuffer } from "../../src/ship/output-buffer.ts";
-import { jsonResponse, readBody } from "../../src/ship/http.ts";
+import { executionResponse } from "../../src/ship/execution.ts";
+import { readBody } from "../../src/ship/http.ts";
 import type { AgentCapabilityFactory } from "../../src/ship/capability.ts";
 import { PythonKernel } from "./kernel.ts";
 import { PYTHON_DEFAULT_TIMEOUT_SECONDS, PythonExecRequest, type PythonExecOutcome } from "./schemas.ts";
@@ -7,43 +8,75 @@ import { PYTHON_DEFAULT_TIMEOUT_SECONDS, PythonExecRequest, type PythonExecOutco
 const createPythonAgent: AgentCapabilityFactory = async (context) => {
   const version = detectPython(context.env);
   if (!version) return null;
-  const kernel = new PythonKernel({ cwd: context.workspace, env: context.env });
+  // Figures render off-screen and are returned as PNGs.
+  const kernel = new PythonKernel({ cwd: context.workspace, env: { MPLBACKEND: "Agg", ...context.env } });
   // Started eagerly so that the first exec does not pay for interpreter start-up.
-  const ready = kernel.start();
-  const executor = await ready.then((info) => info.executor).catch(() => "python");
+  const executor = await kernel.start().then((info) => info.executor, () => "python");
 
   return {
     info: { version, executor },
     routes: {
       "POST /ipython/exec": async (request) => {
         const body = await readBody(request, PythonExecRequest);
-        const started = performance.now();
-        const output = new OutputBuffer(context.maxOutputBytes);
-        const images: Record<string, string>[] = [];
         const timeoutMs = (body.timeout ?? PYTHON_DEFAULT_TIMEOUT_SECONDS) * 1000;
-        const outcome = await kernel.execute(body.code, timeoutMs, (event) => {
-          if (event.type === "stream") output.append(event.text);
-          if (event.type === "result" || event.type === "display") {
+        return executionResponse(request, async (emit) => {
+          const started = performance.now();
+          const output = new OutputBuffer(context.maxOutputBytes);
+          const images = new ImageCollector(context.maxOutputBytes);
+          const outcome = await kernel.execute(body.code, timeoutMs, (event) => {
+            if (event.type === "stream") {
+              output.append(event.text);
+              emit(event.name, { text: event.text });
+              return;
+            }
             if (event.type === "result" && event.data["text/plain"] !== undefined) output.append(`${event.data["text/plain"]}\n`);
-            if (event.data["image/png"]) images.push({ "image/png": event.data["image/png"] });
-          }
+            if (event.data["image/png"]) images.add(event.data["image/png"]);
+            emit("result", { data: event.data });
+          });
+          if (outcome.error) emit("error", { text: outcome.error });
+          const text = output.toString();
+          const error = outcome.error === null ? null : cappedText(outcome.error, context.maxOutputBytes);
+          const truncated = output.truncated || images.truncated || (error !== null && error !== outcome.error);
+          const response: PythonExecOutcome = {
+            success: outcome.success,
+            output: text,
+            error,
+            data: { execution_count: outcome.executionCount, output: { text, images: images.list } },
+            execution_time_ms: Math.round(performance.now() - started),
+            ...(truncated ? { truncated: true } : {}),
+            ...(outcome.stateLost ? { kernel_restarted: true } : {}),
+          };
+          return response;
         });
-        const text = output.toString();
-        const response: PythonExecOutcome = {
-          success: outcome.success,
-          output: text,
-          error: outcome.error,
-          data: { execution_count: outcome.executionCount, output: { text, images } },
-          execution_time_ms: Math.round(performance.now() - started),
-          ...(output.truncated ? { truncated: true } : {}),
-          ...(outcome.stateLost ? { kernel_restarted: true } : {}),
-        };
-        return jsonResponse(response);
       },
     },
     close: () => kernel.close(),
   };
 };
+
+/** Images share one byte budget, like any other output field; those past it are dropped. */
+class ImageCollector {
+  readonly list: Record<string, string>[] = [];
+  truncated = false;
+  private bytes = 0;
+
+  constructor(private readonly limitBytes: number) {}
+
+  add(png: string): void {
+    if (this.bytes + png.length > this.limitBytes) {
+      this.truncated = true;
+      return;
+    }
+    this.bytes += png.length;
+    this.list.push({ "image/png": png });
+  }
+}
+
+function cappedText(text: string, limitBytes: number): string {
+  const buffer = new OutputBuffer(limitBytes);
+  buffer.append(text);
+  return buffer.toString();
+}
 
 function detectPython(env: Record<string, string>): string | null {
   try {

@@ -7,12 +7,18 @@ export type KernelEvent =
   | { type: "result" | "display"; data: Record<string, string> }
   | { type: "done"; id: number; success: boolean; error: string | null; execution_count: number };
 
+/** What an execution produces while it runs. */
+export type KernelOutputEvent = Extract<KernelEvent, { type: "stream" | "result" | "display" }>;
+
 export interface ExecutionOutcome {
   success: boolean;
   error: string | null;
   executionCount: number | null;
   timedOut: boolean;
-  /** The kernel process died or was killed: variables and imports are gone. */
+  /**
+   * Variables and imports are gone: the kernel died during this execution, or
+   * it had died since the previous one and this execution ran in a new kernel.
+   */
   stateLost: boolean;
 }
 
@@ -36,6 +42,9 @@ export class PythonKernel {
   private exitListener: ((code: number | null) => void) | null = null;
   private queue: Promise<unknown> = Promise.resolve();
   private nextId = 1;
+  /** A kernel died while no execution was running; the next outcome says the state was lost. */
+  private diedUnobserved = false;
+  private closing = false;
 
   constructor(private readonly options: KernelOptions) {}
 
@@ -63,18 +72,29 @@ export class PythonKernel {
         this.process = null;
         this.readyInfo = null;
       }
-      this.exitListener?.(code);
+      if (this.exitListener) this.exitListener(code);
+      else if (!this.closing) this.diedUnobserved = true;
     });
     return this.readyInfo;
   }
 
-  execute(code: string, timeoutMs: number, onEvent: (event: KernelEvent) => void): Promise<ExecutionOutcome> {
-    const run = this.queue.then(() => this.executeNow(code, timeoutMs, onEvent));
+  /**
+   * Runs a cell after those queued before it. The timeout counts from the
+   * call, queueing included, so a caller that gave up is never run later.
+   */
+  execute(code: string, timeoutMs: number, onEvent: (event: KernelOutputEvent) => void): Promise<ExecutionOutcome> {
+    const deadline = Date.now() + timeoutMs;
+    const run = this.queue.then(() => {
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) return timedOutInQueue(timeoutMs);
+      return this.executeNow(code, remaining, onEvent, timeoutMs);
+    });
     this.queue = run.catch(() => undefined);
     return run;
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     const child = this.process;
     this.process = null;
     this.readyInfo = null;
@@ -84,7 +104,14 @@ export class PythonKernel {
     }
   }
 
-  private async executeNow(code: string, timeoutMs: number, onEvent: (event: KernelEvent) => void): Promise<ExecutionOutcome> {
+  private async executeNow(
+    code: string,
+    timeoutMs: number,
+    onEvent: (event: KernelOutputEvent) => void,
+    requestedTimeoutMs: number,
+  ): Promise<ExecutionOutcome> {
+    const restartedAfterDeath = this.diedUnobserved;
+    this.diedUnobserved = false;
     await this.start();
     const child = this.process!;
     const id = this.nextId++;
@@ -94,7 +121,7 @@ export class PythonKernel {
       this.listener = (event) => {
         if (event.type === "done" && event.id === id) {
           resolve({ success: event.success, error: event.error, executionCount: event.execution_count, timedOut, stateLost: false });
-        } else if (event.type !== "done" && event.type !== "ready") {
+        } else if (event.type === "stream" || event.type === "result" || event.type === "display") {
           onEvent(event);
         }
       };
@@ -102,7 +129,7 @@ export class PythonKernel {
         resolve({
           success: false,
           error: timedOut
-            ? `execution timed out after ${timeoutMs / 1000} s and did not stop when interrupted; the kernel was restarted and its state was lost\n`
+            ? `execution timed out after ${requestedTimeoutMs / 1000} s and did not stop when interrupted; the kernel was restarted and its state was lost\n`
             : `the Python kernel exited (code ${exitCode}); its state was lost and a new kernel starts on the next call\n`,
           executionCount: null,
           timedOut,
@@ -121,9 +148,9 @@ export class PythonKernel {
     try {
       const result = await outcome;
       if (result.timedOut && !result.stateLost) {
-        return { ...result, error: `execution timed out after ${timeoutMs / 1000} s and was interrupted\n` };
+        return { ...result, error: `execution timed out after ${requestedTimeoutMs / 1000} s and was interrupted\n` };
       }
-      return result;
+      return restartedAfterDeath ? { ...result, stateLost: true } : result;
     } finally {
       for (const timer of timers) clearTimeout(timer);
       this.listener = null;
@@ -149,4 +176,14 @@ export class PythonKernel {
       }
     }
   }
+}
+
+function timedOutInQueue(timeoutMs: number): ExecutionOutcome {
+  return {
+    success: false,
+    error: `execution timed out after ${timeoutMs / 1000} s while waiting for the previous execution to finish; it did not run\n`,
+    executionCount: null,
+    timedOut: true,
+    stateLost: false,
+  };
 }

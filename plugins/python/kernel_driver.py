@@ -11,6 +11,7 @@ import re
 import signal
 import sys
 import traceback
+import warnings
 
 _proto = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
 os.dup2(2, 1)
@@ -175,6 +176,30 @@ class IPythonExecutor:
         return "".join(traceback.format_exception_only(type(failure), failure))
 
 
+# Figures are rendered off-screen (MPLBACKEND=Agg) and returned as images, so
+# Agg's "cannot be shown" warning says nothing useful here.
+warnings.filterwarnings("ignore", message=".*non-interactive.*cannot be shown")
+
+
+def emit_open_figures():
+    """Sends every open matplotlib figure as a PNG, then closes them (like an inline backend)."""
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    if pyplot is None:
+        return
+    import io
+
+    for number in pyplot.get_fignums():
+        figure = pyplot.figure(number)
+        buffer = io.BytesIO()
+        try:
+            figure.savefig(buffer, format="png", bbox_inches="tight")
+        except Exception as error:  # a broken figure must not break the cell's result
+            emit({"type": "stream", "name": "stderr", "text": "could not render figure %d: %s\n" % (number, error)})
+            continue
+        emit({"type": "display", "data": {"image/png": base64.b64encode(buffer.getvalue()).decode("ascii")}})
+    pyplot.close("all")
+
+
 def _text_and_png(data):
     shown = {}
     for key in ("text/plain", "image/png"):
@@ -219,6 +244,10 @@ def main():
             error = "KeyboardInterrupt\n"
         finally:
             _executing = False
+            try:
+                emit_open_figures()
+            except Exception:
+                pass
             sys.stdout, sys.stderr = saved
         emit(
             {

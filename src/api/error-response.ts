@@ -26,6 +26,8 @@ export function toBayError(frameworkCode: string | number, error: unknown): BayE
   if (error instanceof BayError) return error;
   switch (frameworkCode) {
     case "VALIDATION":
+      // A response that fails its own schema is Bay's bug, not the caller's mistake.
+      if ((error as FrameworkValidationError).type === "response") return new BayError("internal_error", "internal error", {});
       return validationError(error as FrameworkValidationError);
     case "PARSE":
       return new BayError("validation_error", "request body could not be parsed (expected JSON)", { location: "body" });

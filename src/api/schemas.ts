@@ -14,6 +14,9 @@ export const ErrorBody = t.Object(
   { description: "Error envelope used by every error response" },
 );
 
+/** Ten years: longer is "never", which is ttl 0. */
+export const MAX_TTL_SECONDS = 10 * 365 * 24 * 3600;
+
 export const SandboxId = t.String({ pattern: "^sandbox-[0-9a-f]{12}$", description: "Sandbox id" });
 export const SandboxParams = t.Object({ id: t.String({ description: "Sandbox id (sandbox-<12 hex>)" }) });
 
@@ -34,7 +37,9 @@ export const CreateSandboxBody = t.Object({
   profile: t.Optional(t.String({ minLength: 1, default: "python-default", description: "Profile id" })),
   cargo_id: t.Optional(t.Union([t.String({ minLength: 1 }), t.Null()], { description: "Attach an external cargo" })),
   ttl: t.Optional(
-    t.Union([t.Integer({ minimum: 0 }), t.Null()], { description: "Seconds until the sandbox expires; 0 or null: never" }),
+    t.Union([t.Integer({ minimum: 0, maximum: MAX_TTL_SECONDS }), t.Null()], {
+      description: "Seconds until the sandbox expires (at most 10 years); 0 or null: never",
+    }),
   ),
 });
 
@@ -82,3 +87,9 @@ export const sandboxRouteErrors = {
 
 /** Capability routes may also fail in the runtime. */
 export const capabilityRouteErrors = { ...sandboxRouteErrors, 502: ErrorBody, 504: ErrorBody };
+
+export const EXECUTION_STREAM_DESCRIPTION =
+  "Send `Accept: text/event-stream` to receive Server-Sent Events while the code runs instead of one JSON answer: " +
+  "`stdout` and `stderr` ({text}), `result` ({data: {\"text/plain\", \"image/png\"}}: expression values, displays, figures), " +
+  "`error` ({text}: the traceback or timeout; or {code, message} if the runtime fails mid-stream), and a final `done` " +
+  "carrying exactly the JSON answer. Comment lines (`: keep-alive`) are sent every 15 s of silence.";

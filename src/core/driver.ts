@@ -16,6 +16,8 @@ export interface SessionContainerSpec {
   /** Host path of the `bay` executable, mounted read-only as the agent. */
   agentBinaryPath: string;
   agentPort: number;
+  /** Arguments of the agent binary, e.g. ["ship", "--port", "8123"]. */
+  agentArgs: string[];
   resources: { nanoCpus: number; memoryBytes: number; pidsLimit: number };
   network: "bridge" | "none";
 }

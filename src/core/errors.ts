@@ -100,6 +100,20 @@ export class DriverUnavailableError extends BayError {
   }
 }
 
+/** The container engine answered, but with a failure (not one of the caller's making). */
+export class EngineError extends BayError {
+  constructor(action: string, engineMessage: string, engineStatus: number | null) {
+    super("ship_error", `container engine failed to ${action}: ${engineMessage}`, { action, engine_status: engineStatus });
+  }
+}
+
+/** A profile's image is not on the engine and cannot be pulled (pull_policy never, or the pull failed). */
+export class ImageUnavailableError extends BayError {
+  constructor(image: string, reason: string) {
+    super("ship_error", `image ${image} is not available: ${reason}`, { image });
+  }
+}
+
 /** A driver that exists in the registry but cannot serve yet (the k8s stub). */
 export class DriverNotImplementedError extends BayError {
   constructor(driver: string, operation: string) {

@@ -9,10 +9,6 @@ export function newId(kind: IdKind): string {
   return `${PREFIX[kind]}-${randomBytes(6).toString("hex")}`;
 }
 
-export function isId(kind: IdKind, value: string): boolean {
-  return new RegExp(`^${PREFIX[kind]}-[0-9a-f]{12}$`).test(value);
-}
-
 export function newSecretToken(): string {
   return randomBytes(32).toString("base64url");
 }

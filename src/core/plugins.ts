@@ -1,5 +1,4 @@
 import type { AnyElysia } from "elysia";
-import type { CapabilityName } from "./config/index.ts";
 import type { DriverPlugin } from "./driver.ts";
 import type { AgentCapabilityFactory } from "../ship/capability.ts";
 import type { CapabilityRouteContext } from "../api/capability-context.ts";
@@ -12,13 +11,17 @@ export type CapabilityRoutesFactory = (context: CapabilityRouteContext) => AnyEl
  * and `bay serve` never loads agent code.
  */
 export interface CapabilityPlugin {
-  name: CapabilityName;
+  /** The folder name under plugins/, and what profiles list in `capabilities`. */
+  name: string;
   loadBayRoutes(): Promise<CapabilityRoutesFactory>;
   loadAgent(): Promise<AgentCapabilityFactory>;
 }
 
 // Literal import paths: a compiled binary bundles only what it can see.
+// The order is the default `capabilities` of a profile.
 const CAPABILITY_PLUGINS: Record<string, () => Promise<{ default: CapabilityPlugin }>> = {
+  filesystem: () => import("../../plugins/filesystem/index.ts"),
+  shell: () => import("../../plugins/shell/index.ts"),
   python: () => import("../../plugins/python/index.ts"),
 };
 

@@ -107,26 +107,34 @@ export class SandboxService {
 
   list(owner: string, input: ListSandboxesInput): Page<SandboxView> {
     const items: SandboxView[] = [];
-    let after = input.cursor ? decodeCursor(input.cursor) : null;
-    // With a status filter a page may need several reads; status is computed, not stored.
-    while (items.length < input.limit) {
+    let after = input.cursor === undefined ? null : decodeCursor(input.cursor);
+    // Status is computed, not stored: with a filter, a page may take several reads.
+    for (;;) {
       const rows = this.store.listSandboxes(owner, after, input.limit);
       for (const row of rows) {
-        after = { createdAt: row.createdAt, id: row.id };
+        after = row.position;
         const view = this.view(row);
         if (!input.status || view.status === input.status) items.push(view);
-        if (items.length === input.limit) break;
+        if (items.length === input.limit) {
+          const more = this.store.listSandboxes(owner, after, 1).length > 0;
+          return { items, next_cursor: more ? encodeCursor(after) : null };
+        }
       }
       if (rows.length < input.limit) return { items, next_cursor: null };
     }
-    const more = after !== null && this.store.listSandboxes(owner, after, 1).length > 0;
-    return { items, next_cursor: more && after ? encodeCursor(after) : null };
   }
 
   keepalive(owner: string, id: string): void {
     const sandbox = this.requireLiveSandbox(owner, id);
     const profile = this.profile(sandbox.profileId);
     if (profile) this.sessions.touch(sandbox.id, profile);
+  }
+
+  /** Pushes idle_expires_at forward after work that outlived its request (a stream); never fails. */
+  recordActivity(owner: string, id: string): void {
+    const sandbox = this.store.findSandbox(owner, id);
+    const profile = sandbox && !sandbox.deletedAt ? this.profile(sandbox.profileId) : undefined;
+    if (sandbox && profile) this.sessions.touch(sandbox.id, profile);
   }
 
   async stop(owner: string, id: string): Promise<void> {
@@ -200,13 +208,13 @@ export class SandboxService {
   }
 }
 
-function encodeCursor(cursor: PageCursor): string {
-  return Buffer.from(`${cursor.createdAt}:${cursor.id}`).toString("base64url");
+/** Cursors are opaque to clients. */
+function encodeCursor(position: PageCursor): string {
+  return Buffer.from(`p${position}`).toString("base64url");
 }
 
 function decodeCursor(value: string): PageCursor {
-  const decoded = Buffer.from(value, "base64url").toString("utf8");
-  const match = /^(\d+):(sandbox-[0-9a-f]{12})$/.exec(decoded);
+  const match = /^p(\d{1,15})$/.exec(Buffer.from(value, "base64url").toString("utf8"));
   if (!match) throw new ValidationError("cursor is not valid", { field: "cursor" });
-  return { createdAt: Number(match[1]), id: match[2]! };
+  return Number(match[1]);
 }

@@ -5,7 +5,6 @@ import { RuntimeTimeoutError, ShipError } from "./errors.ts";
 import { checkHandshake } from "./handshake.ts";
 import { newId, newSecretToken } from "./ids.ts";
 import { bayLabels, containerName, volumeName } from "./labels.ts";
-import { installedCapabilities } from "./plugins.ts";
 import { parseMemory } from "./resources.ts";
 import { ShipClient } from "./ship-client.ts";
 import type { StateStore } from "./state-store.ts";
@@ -51,8 +50,7 @@ export class SessionManager {
   touch(sandboxId: string, profile: ProfileConfig): SessionRow | undefined {
     const session = this.options.store.activeSession(sandboxId);
     if (session?.status !== "running") return undefined;
-    const now = Date.now();
-    const patch = { lastActiveAt: now, idleExpiresAt: now + profile.idle_timeout * 1000 };
+    const patch = activity(profile, Date.now());
     this.options.store.updateSession(session.id, patch);
     return { ...session, ...patch };
   }
@@ -61,8 +59,9 @@ export class SessionManager {
   async stop(sandboxId: string): Promise<void> {
     await this.starting.get(sandboxId)?.catch(() => undefined);
     for (const session of this.options.store.activeSessions(sandboxId)) {
-      await this.options.driver.removeContainer(session.containerId ?? containerName(session.id));
+      // Marked first, so that no call picks up the session while its container goes away.
       this.options.store.markSessionStopped(session.id, Date.now());
+      await this.options.driver.removeContainer(session.containerId ?? containerName(session.id));
     }
     this.options.store.setLastStartError(sandboxId, null);
   }
@@ -127,6 +126,7 @@ export class SessionManager {
         volumeName: volumeName(sandbox.cargoId),
         agentBinaryPath: this.options.agentBinaryPath,
         agentPort: config.ship.port,
+        agentArgs: ["ship", "--port", String(config.ship.port), "--max-output-bytes", String(config.ship.max_output_bytes)],
         resources: {
           nanoCpus: Math.round(profile.resources.cpus * 1e9),
           memoryBytes: parseMemory(profile.resources.memory),
@@ -138,17 +138,10 @@ export class SessionManager {
       store.updateSession(session.id, { containerId, endpoint: started.endpoint });
       const client = new ShipClient(started.endpoint, session.token);
       await this.waitUntilReady(client, containerId);
-      const required = profile.capabilities.filter((name) => installedCapabilities().includes(name));
-      checkHandshake(await client.get("/meta", { timeoutMs: 10_000 }), required);
+      checkHandshake(await client.get("/meta", { timeoutMs: 10_000 }), profile.capabilities);
 
       const readyAt = Date.now();
-      const running: Partial<SessionRow> = {
-        containerId,
-        endpoint: started.endpoint,
-        startedAt: readyAt,
-        lastActiveAt: readyAt,
-        idleExpiresAt: readyAt + profile.idle_timeout * 1000,
-      };
+      const running: Partial<SessionRow> = { containerId, endpoint: started.endpoint, startedAt: readyAt, ...activity(profile, readyAt) };
       store.markSessionRunning(session, running);
       consola.info(
         `session ${session.id} of sandbox ${sandbox.id} (owner ${sandbox.owner}) started in ${Math.round(performance.now() - startedAt)} ms`,
@@ -188,4 +181,9 @@ export class SessionManager {
       {},
     );
   }
+}
+
+/** A call at `at` keeps the session from going idle for the profile's idle_timeout. */
+function activity(profile: ProfileConfig, at: number): Pick<SessionRow, "lastActiveAt" | "idleExpiresAt"> {
+  return { lastActiveAt: at, idleExpiresAt: at + profile.idle_timeout * 1000 };
 }

@@ -1,13 +1,23 @@
-import { BayError, RuntimeTimeoutError, ShipError } from "./errors.ts";
+import { BayError, RuntimeTimeoutError, ShipError, type ErrorCode } from "./errors.ts";
 import type { ShipErrorBody } from "../ship/protocol.ts";
 
+/**
+ * An agent caps every output field, so an answer larger than this means a
+ * broken runtime; Bay's memory stays bounded whatever the sandbox prints.
+ */
+export const MAX_RUNTIME_ANSWER_BYTES = 64 * 1024 * 1024;
+
 /** Agent error codes that mean the caller's request was wrong, so they pass through unchanged. */
-const CALLER_ERROR_CODES = new Set(["validation_error", "invalid_path", "file_not_found"]);
+const CALLER_ERROR_CODES = new Set<string>(["validation_error", "invalid_path", "file_not_found", "payload_too_large"]);
 
 export interface ShipCallOptions {
-  /** Abort and answer 504 `timeout` after this long. */
+  /** Abort and answer 504 `timeout` after this long without an answer. */
   timeoutMs: number;
+  /** Extra headers, e.g. Accept: text/event-stream. */
+  headers?: Record<string, string>;
 }
+
+type ShipBody = { json: unknown } | { form: FormData } | undefined;
 
 /** Talks to one session's agent over HTTP; keep-alive connections are reused by fetch. */
 export class ShipClient {
@@ -26,50 +36,94 @@ export class ShipClient {
     }
   }
 
-  get<T>(path: string, options: ShipCallOptions): Promise<T> {
-    return this.call<T>("GET", path, undefined, options);
+  async get<T>(path: string, options: ShipCallOptions): Promise<T> {
+    return parseJson<T>(await this.send("GET", path, undefined, options), "GET", path);
   }
 
-  post<T>(path: string, body: unknown, options: ShipCallOptions): Promise<T> {
-    return this.call<T>("POST", path, body, options);
+  async post<T>(path: string, body: unknown, options: ShipCallOptions): Promise<T> {
+    return parseJson<T>(await this.send("POST", path, { json: body }, options), "POST", path);
   }
 
-  private async call<T>(method: string, path: string, body: unknown, options: ShipCallOptions): Promise<T> {
+  async postForm<T>(path: string, form: FormData, options: ShipCallOptions): Promise<T> {
+    return parseJson<T>(await this.send("POST", path, { form }, options), "POST", path);
+  }
+
+  /**
+   * A successful response whose body the caller streams on (downloads, event
+   * streams). The timeout covers only the wait for the response to begin.
+   */
+  async open(method: "GET" | "POST", path: string, body: unknown, options: ShipCallOptions): Promise<Response> {
+    return this.send(method, path, body === undefined ? undefined : { json: body }, options, false);
+  }
+
+  private async send(method: string, path: string, body: ShipBody, options: ShipCallOptions, bodyCoveredByTimeout = true): Promise<Response> {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(new DOMException("timeout", "TimeoutError")), options.timeoutMs);
     let response: Response;
     try {
       response = await fetch(`${this.endpoint}${path}`, {
         method,
         headers: {
           authorization: `Bearer ${this.token}`,
-          ...(body === undefined ? {} : { "content-type": "application/json" }),
+          ...(body && "json" in body ? { "content-type": "application/json" } : {}),
+          ...options.headers,
         },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(options.timeoutMs),
+        body: body === undefined ? undefined : "json" in body ? JSON.stringify(body.json) : body.form,
+        signal: controller.signal,
       });
+      if (!bodyCoveredByTimeout) clearTimeout(timer);
+      if (!response.ok) throw await errorFrom(response, method, path);
+      return bodyCoveredByTimeout ? new Response(await readBounded(response, method, path), response) : response;
     } catch (error) {
-      if ((error as Error).name === "TimeoutError") {
-        throw new RuntimeTimeoutError(`the runtime did not answer ${method} ${path} within ${options.timeoutMs} ms`, {
-          path,
-        });
+      if (error instanceof BayError) throw error;
+      if (controller.signal.aborted) {
+        throw new RuntimeTimeoutError(`the runtime did not answer ${method} ${path} within ${options.timeoutMs} ms`, { path });
       }
       throw new ShipError(`the runtime dropped the connection on ${method} ${path}`, { path, connection: true }, { cause: error });
+    } finally {
+      clearTimeout(timer);
     }
-    const text = await response.text();
-    let parsed: unknown;
-    try {
-      parsed = text ? JSON.parse(text) : null;
-    } catch {
-      throw new ShipError(`the runtime answered ${method} ${path} with invalid JSON (HTTP ${response.status})`, { path });
-    }
-    if (response.ok) return parsed as T;
-    const error = (parsed as ShipErrorBody | null)?.error;
-    if (error && CALLER_ERROR_CODES.has(error.code)) {
-      throw new BayError(error.code as "validation_error", error.message, error.details ?? {});
-    }
-    throw new ShipError(`the runtime answered ${method} ${path} with HTTP ${response.status}: ${error?.message ?? text.slice(0, 200)}`, {
-      path,
-      runtime_status: response.status,
-      runtime_code: error?.code ?? null,
-    });
   }
+}
+
+async function readBounded(response: Response, method: string, path: string): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of response.body ?? []) {
+    size += chunk.byteLength;
+    if (size > MAX_RUNTIME_ANSWER_BYTES) {
+      await response.body?.cancel().catch(() => undefined);
+      throw new ShipError(`the runtime's answer to ${method} ${path} exceeds ${MAX_RUNTIME_ANSWER_BYTES} bytes`, { path });
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+async function parseJson<T>(response: Response, method: string, path: string): Promise<T> {
+  const text = await response.text();
+  try {
+    return (text ? JSON.parse(text) : null) as T;
+  } catch {
+    throw new ShipError(`the runtime answered ${method} ${path} with invalid JSON`, { path });
+  }
+}
+
+/** The agent answers errors in the contract's envelope; caller mistakes pass through, the rest is ship_error. */
+async function errorFrom(response: Response, method: string, path: string): Promise<BayError> {
+  const text = await response.text().catch(() => "");
+  let error: ShipErrorBody["error"] | undefined;
+  try {
+    error = (JSON.parse(text) as ShipErrorBody).error;
+  } catch {
+    error = undefined;
+  }
+  if (error && CALLER_ERROR_CODES.has(error.code)) {
+    return new BayError(error.code as ErrorCode, error.message, error.details ?? {});
+  }
+  return new ShipError(`the runtime answered ${method} ${path} with HTTP ${response.status}: ${error?.message ?? text.slice(0, 200)}`, {
+    path,
+    runtime_status: response.status,
+    runtime_code: error?.code ?? null,
+  });
 }

@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gt, inArray, isNull, or } from "drizzle-orm";
+import { and, asc, desc, eq, getTableColumns, gt, inArray, isNull, sql, type SQL } from "drizzle-orm";
 import type { BayDatabase } from "../db/database.ts";
 import {
   cargos,
@@ -9,10 +9,12 @@ import {
   type SessionRow,
 } from "../db/schema.ts";
 
-export interface PageCursor {
-  createdAt: number;
-  id: string;
-}
+/** Lists follow insertion order: SQLite's rowid only grows, and rows are soft-deleted. */
+export type PageCursor = number;
+
+export type Listed<T> = T & { position: PageCursor };
+
+const ACTIVE_SESSION_STATUSES = ["starting", "running"] as const;
 
 /**
  * Every read and write of sandbox, session and cargo rows. Calls are
@@ -37,23 +39,13 @@ export class StateStore {
       .get();
   }
 
-  listSandboxes(owner: string, after: PageCursor | null, limit: number): SandboxRow[] {
+  listSandboxes(owner: string, after: PageCursor | null, limit: number): Listed<SandboxRow>[] {
+    const position: SQL<number> = sql<number>`${sandboxes}.rowid`;
     return this.db
-      .select()
+      .select({ ...getTableColumns(sandboxes), position })
       .from(sandboxes)
-      .where(
-        and(
-          eq(sandboxes.owner, owner),
-          isNull(sandboxes.deletedAt),
-          after
-            ? or(
-                gt(sandboxes.createdAt, after.createdAt),
-                and(eq(sandboxes.createdAt, after.createdAt), gt(sandboxes.id, after.id)),
-              )
-            : undefined,
-        ),
-      )
-      .orderBy(asc(sandboxes.createdAt), asc(sandboxes.id))
+      .where(and(eq(sandboxes.owner, owner), isNull(sandboxes.deletedAt), after === null ? undefined : gt(position, after)))
+      .orderBy(asc(position))
       .limit(limit)
       .all();
   }
@@ -68,19 +60,16 @@ export class StateStore {
 
   /** The session that holds (or is getting) compute, if any. */
   activeSession(sandboxId: string): SessionRow | undefined {
-    return this.db
-      .select()
-      .from(sessions)
-      .where(and(eq(sessions.sandboxId, sandboxId), inArray(sessions.status, ["starting", "running"])))
-      .orderBy(desc(sessions.createdAt))
-      .get();
+    return this.activeSessions(sandboxId)[0];
   }
 
+  /** Newest first; more than one only if a crash interrupted a replacement. */
   activeSessions(sandboxId: string): SessionRow[] {
     return this.db
       .select()
       .from(sessions)
-      .where(and(eq(sessions.sandboxId, sandboxId), inArray(sessions.status, ["starting", "running"])))
+      .where(and(eq(sessions.sandboxId, sandboxId), inArray(sessions.status, ACTIVE_SESSION_STATUSES)))
+      .orderBy(desc(sessions.createdAt))
       .all();
   }
 

@@ -1,5 +1,6 @@
 import { Value } from "@sinclair/typebox/value";
 import type { TSchema, Static } from "@sinclair/typebox";
+import { BayError } from "../core/errors.ts";
 import type { ShipErrorBody } from "./protocol.ts";
 
 export function jsonResponse(body: unknown, status = 200): Response {
@@ -11,26 +12,31 @@ export function errorResponse(status: number, code: string, message: string, det
   return Response.json(body, { status });
 }
 
-export class AgentRequestError extends Error {
-  constructor(readonly response: Response) {
-    super("agent request rejected");
-  }
+export function bayErrorResponse(error: BayError): Response {
+  return errorResponse(error.status, error.code, error.message, error.details);
 }
 
-/** Parses and checks a JSON body against the same TypeBox schema Bay validates with. */
+/** Checks a value against the same TypeBox schema Bay validates with; fills defaults. */
+export function checkAgainst<S extends TSchema>(schema: S, input: unknown): Static<S> {
+  const value = Value.Default(schema, input);
+  const first = Value.Errors(schema, value).First();
+  if (first) {
+    const field = first.path.replace(/^\//, "").replaceAll("/", ".") || "(root)";
+    throw new BayError("validation_error", `${field}: ${first.message}`, { field });
+  }
+  return value as Static<S>;
+}
+
 export async function readBody<S extends TSchema>(request: Request, schema: S): Promise<Static<S>> {
   let body: unknown;
   try {
     body = await request.json();
   } catch {
-    throw new AgentRequestError(errorResponse(400, "validation_error", "body is not valid JSON"));
+    throw new BayError("validation_error", "body is not valid JSON", { location: "body" });
   }
-  const value = Value.Default(schema, body);
-  const first = Value.Errors(schema, value).First();
-  if (first) {
-    throw new AgentRequestError(
-      errorResponse(400, "validation_error", `${first.path || "body"}: ${first.message}`, { field: first.path }),
-    );
-  }
-  return value as Static<S>;
+  return checkAgainst(schema, body);
+}
+
+export function wantsEventStream(request: Request): boolean {
+  return (request.headers.get("accept") ?? "").includes("text/event-stream");
 }

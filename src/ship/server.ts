@@ -3,9 +3,10 @@ import { consola } from "consola";
 import { loadCapabilityPlugins } from "../core/plugins.ts";
 import { VERSION } from "../version.ts";
 import type { AgentCapability, AgentRouteHandler } from "./capability.ts";
-import { AgentRequestError, errorResponse, jsonResponse } from "./http.ts";
+import { BayError } from "../core/errors.ts";
+import { bayErrorResponse, errorResponse, jsonResponse } from "./http.ts";
 import { dropPrivileges } from "./privileges.ts";
-import { SHIP_API_VERSION, SHIP_TOKEN_ENV, WORKSPACE_MOUNT_PATH, type ShipMeta } from "./protocol.ts";
+import { SHIP_API_VERSION, SHIP_TOKEN_ENV, type ShipMeta } from "./protocol.ts";
 
 export interface ShipOptions {
   port: number;
@@ -40,7 +41,7 @@ export async function startShip(options: ShipOptions): Promise<RunningShip> {
 
   const meta: ShipMeta = {
     runtime: { name: "bay-ship", version: VERSION, api_version: SHIP_API_VERSION },
-    workspace: { mount_path: options.workspace === WORKSPACE_MOUNT_PATH ? WORKSPACE_MOUNT_PATH : options.workspace },
+    workspace: { mount_path: options.workspace },
     capabilities: Object.fromEntries(Object.entries(capabilities).map(([name, c]) => [name, c.info])),
   };
   const expectedToken = Buffer.from(`Bearer ${options.token}`);
@@ -60,7 +61,7 @@ export async function startShip(options: ShipOptions): Promise<RunningShip> {
       try {
         return await handler(request);
       } catch (error) {
-        if (error instanceof AgentRequestError) return error.response;
+        if (error instanceof BayError) return bayErrorResponse(error);
         consola.error(`ship: ${request.method} ${path} failed`, error);
         return errorResponse(500, "internal_error", "the agent failed to handle the request");
       }

@@ -1,6 +1,9 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { expectErrorShape, startTestBay, type TestBay } from "../helpers/test-bay.ts";
 import { TEST_API_KEY } from "../helpers/env.ts";
+
+// Real containers start here; each test gets room, and no test asserts speed.
+setDefaultTimeout(60_000);
 
 let bay: TestBay;
 

@@ -1,7 +1,10 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { sessions } from "../../src/db/schema.ts";
 import { startTestBay, type TestBay } from "../helpers/test-bay.ts";
 import { inspectContainer } from "../helpers/docker.ts";
+
+// Real containers start here; each test gets room, and no test asserts speed.
+setDefaultTimeout(60_000);
 
 let bay: TestBay;
 let endpoint: string;

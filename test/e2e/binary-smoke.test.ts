@@ -1,4 +1,4 @@
-import { afterAll, describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -6,6 +6,9 @@ import { randomBytes } from "node:crypto";
 import { BAY_BINARY, TEST_IMAGE } from "../helpers/env.ts";
 import { containersWithLabel, removeInstanceObjects, volumesWithLabel } from "../helpers/docker.ts";
 import { startServeProcess, type ServeProcess } from "../helpers/serve-process.ts";
+
+// Real containers start here; each test gets room, and no test asserts speed.
+setDefaultTimeout(60_000);
 
 const dataDirs: string[] = [];
 const instances: string[] = [];

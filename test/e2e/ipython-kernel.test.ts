@@ -1,12 +1,15 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { startTestBay, type TestBay } from "../helpers/test-bay.ts";
-import { IPYTHON_TEST_IMAGE } from "../helpers/env.ts";
+import { DATASCIENCE_TEST_IMAGE } from "../helpers/env.ts";
+
+// Real containers start here; each test gets room, and no test asserts speed.
+setDefaultTimeout(60_000);
 
 let bay: TestBay;
 let sandboxId: string;
 
 beforeAll(async () => {
-  bay = await startTestBay({ env: { BAY_DEFAULT_IMAGE: IPYTHON_TEST_IMAGE } });
+  bay = await startTestBay({ env: { BAY_DEFAULT_IMAGE: DATASCIENCE_TEST_IMAGE } });
   sandboxId = (await bay.request("POST", "/v1/sandboxes", {})).body.id;
 });
 

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { startTestBay, type TestBay } from "../helpers/test-bay.ts";
 import {
   containerExists,
@@ -8,6 +8,9 @@ import {
   volumeExists,
   volumesWithLabel,
 } from "../helpers/docker.ts";
+
+// Real containers start here; each test gets room, and no test asserts speed.
+setDefaultTimeout(60_000);
 
 let bay: TestBay;
 

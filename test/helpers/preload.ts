@@ -3,11 +3,7 @@
  * binary, so it is built from the current sources first; and the suite needs
  * a real engine and the test image, so their absence fails loudly here.
  */
-import { setDefaultTimeout } from "bun:test";
 import { BAY_BINARY, REPO_ROOT, TEST_IMAGE } from "./env.ts";
-
-// Container starts are real; give each test room without asserting speed.
-setDefaultTimeout(60_000);
 
 const build = Bun.spawnSync(["bash", "scripts/build.sh", "--out", BAY_BINARY], { cwd: REPO_ROOT, stderr: "pipe", stdout: "pipe" });
 if (build.exitCode !== 0) {

@@ -82,24 +82,22 @@ describe("sandbox status is computed", () => {
 });
 
 describe("state store", () => {
-  test("sandboxes are scoped to their owner and listed in creation order past a cursor", () => {
+  test("sandboxes are scoped to their owner and listed in insertion order, ties on the clock included", () => {
     const store = new StateStore(openDatabase(mkdtempSync(join(tmpdir(), "bay-db-"))));
-    const ids = ["sandbox-000000000003", "sandbox-000000000001", "sandbox-000000000002"];
-    ids.forEach((id, index) => store.insertSandbox(sandboxRow({ id, createdAt: 100 + (index === 0 ? 0 : 1) }), null));
-    store.insertSandbox(sandboxRow({ id: "sandbox-0000000000bb", owner: "bob" }), null);
+    // Same millisecond, ids that sort against insertion order.
+    const ids: string[] = ["sandbox-00000000000f", "sandbox-00000000000a", "sandbox-000000000005"];
+    for (const id of ids) store.insertSandbox(sandboxRow({ id, createdAt: 100 }), null);
+    store.insertSandbox(sandboxRow({ id: "sandbox-0000000000bb", owner: "bob", createdAt: 100 }), null);
 
-    expect(store.findSandbox("bob", "sandbox-000000000001")).toBeUndefined();
-    expect(store.listSandboxes("alice", null, 10).map((s) => s.id)).toEqual([
-      "sandbox-000000000003",
-      "sandbox-000000000001",
-      "sandbox-000000000002",
-    ]);
-    expect(store.listSandboxes("alice", { createdAt: 101, id: "sandbox-000000000001" }, 10).map((s) => s.id)).toEqual([
-      "sandbox-000000000002",
-    ]);
-    store.markSandboxDeleted("sandbox-000000000001", 200);
-    expect(store.listSandboxes("alice", null, 10).map((s) => s.id)).not.toContain("sandbox-000000000001");
-    expect(store.findSandbox("alice", "sandbox-000000000001")?.deletedAt).toBe(200);
+    expect(store.findSandbox("bob", "sandbox-00000000000a")).toBeUndefined();
+    const all = store.listSandboxes("alice", null, 10);
+    expect(all.map((s) => s.id)).toEqual(ids);
+    expect(store.listSandboxes("alice", all[0]!.position, 10).map((s) => s.id)).toEqual(ids.slice(1));
+    expect(store.listSandboxes("alice", all[0]!.position, 1).map((s) => s.id)).toEqual(ids.slice(1, 2));
+
+    store.markSandboxDeleted(ids[1]!, 200);
+    expect(store.listSandboxes("alice", null, 10).map((s) => s.id)).toEqual([ids[0]!, ids[2]!]);
+    expect(store.findSandbox("alice", ids[1]!)?.deletedAt).toBe(200);
   });
 
   test("a failed start stops the session and records the reason; a later success clears it", () => {

@@ -3,6 +3,7 @@ import { homedir } from "node:os";
 import { isAbsolute, resolve } from "node:path";
 import { Value } from "@sinclair/typebox/value";
 import { ConfigError } from "../errors.ts";
+import { installedCapabilities } from "../plugins.ts";
 import { BayConfigSchema, type BayConfig, type ProfileConfig } from "./schema.ts";
 
 export const DEFAULT_PROFILE_ID = "python-default";
@@ -122,7 +123,7 @@ function addBuiltinProfile(config: BayConfig, defaultImage: string | undefined):
     image: defaultImage || DEFAULT_IMAGE,
     description: "Python with a persistent kernel, a shell and file operations on /workspace",
     resources: { cpus: 1, memory: "1g", pids_limit: 512 },
-    capabilities: ["filesystem", "shell", "python"],
+    capabilities: installedCapabilities(),
     idle_timeout: 1800,
     env: {},
     network: "bridge",
@@ -136,6 +137,14 @@ function checkCrossFieldRules(config: BayConfig): void {
   config.profiles.forEach((profile, index) => {
     if (seen.has(profile.id)) throw new ConfigError(`profiles.${index}.id`, `duplicate profile id "${profile.id}"`);
     seen.add(profile.id);
+    profile.capabilities.forEach((name, position) => {
+      if (!installedCapabilities().includes(name)) {
+        throw new ConfigError(
+          `profiles.${index}.capabilities.${position}`,
+          `unknown capability "${name}"; built in: ${installedCapabilities().join(", ")}`,
+        );
+      }
+    });
     if (profile.network === "none") {
       throw new ConfigError(`profiles.${index}.network`, 'network "none" is not supported yet; use "bridge"');
     }

@@ -1,8 +1,5 @@
 import { Type, type Static } from "@sinclair/typebox";
-
-/** Capability names a profile may declare; plugins implement them. */
-export const CAPABILITY_NAMES = ["filesystem", "shell", "python"] as const;
-export type CapabilityName = (typeof CAPABILITY_NAMES)[number];
+import { installedCapabilities } from "../plugins.ts";
 
 const Strict = { additionalProperties: false } as const;
 
@@ -19,10 +16,8 @@ export const ProfileConfigSchema = Type.Object(
       },
       { ...Strict, default: {} },
     ),
-    capabilities: Type.Array(Type.Union(CAPABILITY_NAMES.map((name) => Type.Literal(name))), {
-      uniqueItems: true,
-      default: [...CAPABILITY_NAMES],
-    }),
+    /** Names of capability plugins (plugins/<name>); checked against the built-in ones at load. */
+    capabilities: Type.Array(Type.String({ minLength: 1 }), { uniqueItems: true, default: installedCapabilities() }),
     /** Seconds without calls after which a running session is stopped. */
     idle_timeout: Type.Integer({ minimum: 1, default: 1800 }),
     env: Type.Record(Type.String({ pattern: "^[A-Za-z_][A-Za-z0-9_]*$" }), Type.String(), { default: {} }),
@@ -93,6 +88,8 @@ export const BayConfigSchema = Type.Object(
         port: Type.Integer({ minimum: 1, maximum: 65535, default: 8123 }),
         /** How long a first call waits for a new container's agent to answer. */
         ready_timeout_seconds: Type.Number({ exclusiveMinimum: 0, default: 60 }),
+        /** Cap for each output field of an execution; past it the field is truncated (api.md §6). */
+        max_output_bytes: Type.Integer({ minimum: 1024, maximum: 256 * 1024 * 1024, default: 1024 * 1024 }),
       },
       { ...Strict, default: {} },
     ),

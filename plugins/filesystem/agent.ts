@@ -1,0 +1,173 @@
+import { lstatSync, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { BayError } from "../../src/core/errors.ts";
+import type { AgentCapabilityFactory } from "../../src/ship/capability.ts";
+import { checkAgainst, jsonResponse, readBody } from "../../src/ship/http.ts";
+import { Workspace, type ResolvedPath } from "../../src/ship/workspace.ts";
+import {
+  DeleteFileRequest,
+  ListDirectoryRequest,
+  ReadFileRequest,
+  WriteFileRequest,
+  type DirectoryEntry,
+} from "./schemas.ts";
+
+/** Larger text files are refused by read_file; download serves any size. */
+export const MAX_TEXT_READ_BYTES = 16 * 1024 * 1024;
+
+const createFilesystemAgent: AgentCapabilityFactory = async (context) => {
+  const workspace = new Workspace(context.workspace);
+
+  return {
+    info: { mount_path: context.workspace, max_text_read_bytes: MAX_TEXT_READ_BYTES },
+    routes: {
+      "POST /fs/read_file": async (request) => {
+        const { path } = await readBody(request, ReadFileRequest);
+        return jsonResponse({ content: await readText(workspace.resolve(path), path) });
+      },
+      "POST /fs/write_file": async (request) => {
+        const { path, content } = await readBody(request, WriteFileRequest);
+        await writeBytes(workspace, path, content);
+        return jsonResponse({ status: "ok" });
+      },
+      "POST /fs/list_dir": async (request) => {
+        const { path } = await readBody(request, ListDirectoryRequest);
+        return jsonResponse({ entries: listDirectory(workspace, path ?? ".") });
+      },
+      "POST /fs/delete_file": async (request) => {
+        const { path } = await readBody(request, DeleteFileRequest);
+        deleteEntry(workspace, path);
+        return jsonResponse({ status: "ok" });
+      },
+      "POST /fs/upload": async (request) => {
+        const form = await request.formData().catch(() => {
+          throw new BayError("validation_error", "upload must be multipart/form-data with fields file and path", { location: "body" });
+        });
+        const file = form.get("file");
+        const path = form.get("path");
+        if (!(file instanceof Blob)) throw new BayError("validation_error", "field file is missing", { field: "file" });
+        if (typeof path !== "string") throw new BayError("validation_error", "field path is missing", { field: "path" });
+        const target = await writeBytes(workspace, path, file);
+        return jsonResponse({ status: "ok", path: target.relative, size: file.size });
+      },
+      "GET /fs/download": async (request) => {
+        const path = new URL(request.url).searchParams.get("path") ?? "";
+        const target = workspace.resolve(checkAgainst(ReadFileRequest, { path }).path);
+        const stats = statOrThrow(target, path);
+        if (!stats.isFile()) throw new BayError("validation_error", `${path} is not a regular file`, { path });
+        return new Response(Bun.file(target.real), {
+          headers: {
+            "content-type": "application/octet-stream",
+            "content-length": String(stats.size),
+            "content-disposition": `attachment; filename="${encodeURIComponent(target.real.split("/").pop() ?? "file")}"`,
+          },
+        });
+      },
+    },
+    close: async () => undefined,
+  };
+};
+
+async function readText(target: ResolvedPath, path: string): Promise<string> {
+  const stats = statOrThrow(target, path);
+  if (stats.isDirectory()) throw new BayError("validation_error", `${path} is a directory`, { path });
+  if (stats.size > MAX_TEXT_READ_BYTES) {
+    throw new BayError("validation_error", `${path} is larger than ${MAX_TEXT_READ_BYTES} bytes; use the download route`, {
+      path,
+      size: stats.size,
+    });
+  }
+  const bytes = await Bun.file(target.real).bytes();
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw new BayError("validation_error", `${path} is not UTF-8 text; use the download route for binary files`, { path });
+  }
+}
+
+async function writeBytes(workspace: Workspace, path: string, content: string | Blob): Promise<ResolvedPath> {
+  const target = workspace.resolve(path);
+  if (target.relative === ".") throw new BayError("invalid_path", "cannot write to the workspace directory itself", { path });
+  // The parent is resolved again: a symlinked parent directory must not lead outside.
+  const parent = workspace.resolve(workspace.relativeOf(dirname(target.real)));
+  try {
+    mkdirSync(parent.real, { recursive: true });
+    if (statOrNull(target.real)?.isDirectory()) throw new BayError("validation_error", `${path} is a directory`, { path });
+    await Bun.write(target.real, content);
+  } catch (error) {
+    throw fileSystemError(error, path);
+  }
+  return target;
+}
+
+function listDirectory(workspace: Workspace, path: string): DirectoryEntry[] {
+  const target = workspace.resolve(path);
+  const stats = statOrThrow(target, path);
+  if (!stats.isDirectory()) throw new BayError("validation_error", `${path} is not a directory`, { path });
+  return readdirSync(target.real)
+    .sort()
+    .map((name) => {
+      const relative = target.relative === "." ? name : `${target.relative}/${name}`;
+      const entry = entryStats(workspace, join(target.real, name), relative);
+      return {
+        name,
+        path: relative,
+        is_file: entry?.isFile() ?? false,
+        is_dir: entry?.isDirectory() ?? false,
+        size: entry?.size ?? 0,
+        modified_time: (entry?.mtime ?? new Date(0)).toISOString(),
+      };
+    });
+}
+
+/** A symlink is described by its target only when the target is inside the workspace. */
+function entryStats(workspace: Workspace, absolute: string, relative: string) {
+  const link = statOrNull(absolute, true);
+  if (!link?.isSymbolicLink()) return link;
+  try {
+    return statOrNull(workspace.resolve(relative).real) ?? link;
+  } catch {
+    return link;
+  }
+}
+
+function deleteEntry(workspace: Workspace, path: string): void {
+  const target = workspace.resolve(path);
+  if (target.relative === ".") throw new BayError("invalid_path", "cannot delete the workspace directory itself", { path });
+  if (!statOrNull(target.lexical, true)) throw new BayError("file_not_found", `${path} does not exist`, { path });
+  try {
+    // The entry itself: a symlink is removed, never what it points to.
+    rmSync(target.lexical, { recursive: true, force: false });
+  } catch (error) {
+    throw fileSystemError(error, path);
+  }
+}
+
+function statOrThrow(target: ResolvedPath, path: string) {
+  try {
+    return statSync(target.real);
+  } catch (error) {
+    throw fileSystemError(error, path);
+  }
+}
+
+function statOrNull(path: string, withoutFollowing = false) {
+  try {
+    return withoutFollowing ? lstatSync(path) : statSync(path);
+  } catch {
+    return null;
+  }
+}
+
+/** errno → the contract's codes; anything unexpected stays an internal error. */
+function fileSystemError(error: unknown, path: string): unknown {
+  if (error instanceof BayError) return error;
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === "ENOENT" || code === "ENOTDIR") return new BayError("file_not_found", `${path} does not exist`, { path });
+  if (code === "EISDIR") return new BayError("validation_error", `${path} is a directory`, { path });
+  if (code === "EACCES" || code === "EPERM") return new BayError("validation_error", `permission denied on ${path}`, { path });
+  if (code === "ENOSPC" || code === "EDQUOT") return new BayError("validation_error", `no space left for ${path}`, { path });
+  return error;
+}
+
+export default createFilesystemAgent;

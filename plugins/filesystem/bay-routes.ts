@@ -1,0 +1,139 @@
+import { Elysia, t } from "elysia";
+import type { CapabilityRouteContext } from "../../src/api/capability-context.ts";
+import { SandboxParams, capabilityRouteErrors } from "../../src/api/schemas.ts";
+import type { ShipClient } from "../../src/core/ship-client.ts";
+import { normalizeWorkspacePath } from "../../src/core/workspace-path.ts";
+import {
+  DeleteFileRequest,
+  DirectoryListing,
+  DirectoryQuery,
+  FileContent,
+  ListDirectoryRequest,
+  PathQuery,
+  ReadFileRequest,
+  StatusOk,
+  UploadResult,
+  WriteFileRequest,
+} from "./schemas.ts";
+
+/** File operations finish quickly or not at all; large uploads get more room. */
+const FILE_CALL_TIMEOUT_MS = 60_000;
+const TRANSFER_TIMEOUT_MS = 600_000;
+const tags = ["filesystem"];
+
+export default function filesystemRoutes({ sandboxes, auth }: CapabilityRouteContext) {
+  /** Every path is checked by Bay (invalid_path) before any compute is started. */
+  const onRuntime = <T>(owner: string, id: string, call: (ship: ShipClient) => Promise<T>) =>
+    sandboxes.withRuntime(owner, id, "filesystem", call);
+
+  const read = (owner: string, id: string, path: string) => {
+    const checked = normalizeWorkspacePath(path);
+    return onRuntime(owner, id, (ship) => ship.post<{ content: string }>("/fs/read_file", { path: checked }, { timeoutMs: FILE_CALL_TIMEOUT_MS }));
+  };
+  const write = async (owner: string, id: string, path: string, content: string) => {
+    const checked = normalizeWorkspacePath(path);
+    await onRuntime(owner, id, (ship) => ship.post("/fs/write_file", { path: checked, content }, { timeoutMs: FILE_CALL_TIMEOUT_MS }));
+    return { status: "ok" as const };
+  };
+  const list = (owner: string, id: string, path: string | undefined) => {
+    const checked = normalizeWorkspacePath(path ?? ".");
+    return onRuntime(owner, id, (ship) =>
+      ship.post<{ entries: (typeof DirectoryListing.static)["entries"] }>("/fs/list_dir", { path: checked }, { timeoutMs: FILE_CALL_TIMEOUT_MS }),
+    );
+  };
+  const remove = async (owner: string, id: string, path: string) => {
+    const checked = normalizeWorkspacePath(path);
+    await onRuntime(owner, id, (ship) => ship.post("/fs/delete_file", { path: checked }, { timeoutMs: FILE_CALL_TIMEOUT_MS }));
+    return { status: "ok" as const };
+  };
+
+  return new Elysia()
+    .use(auth)
+    .get("/v1/sandboxes/:id/filesystem/files", ({ principal, params, query }) => read(principal.owner, params.id, query.path), {
+      params: SandboxParams,
+      query: PathQuery,
+      response: { 200: FileContent, ...capabilityRouteErrors },
+      detail: { summary: "Read a UTF-8 text file (binary files: use download)", tags },
+    })
+    .put("/v1/sandboxes/:id/filesystem/files", ({ principal, params, body }) => write(principal.owner, params.id, body.path, body.content), {
+      params: SandboxParams,
+      body: WriteFileRequest,
+      response: { 200: StatusOk, ...capabilityRouteErrors },
+      detail: { summary: "Write a text file; parent directories are created", tags },
+    })
+    .delete("/v1/sandboxes/:id/filesystem/files", ({ principal, params, query }) => remove(principal.owner, params.id, query.path), {
+      params: SandboxParams,
+      query: PathQuery,
+      response: { 200: StatusOk, ...capabilityRouteErrors },
+      detail: { summary: "Delete a file, or a directory recursively", tags },
+    })
+    .get("/v1/sandboxes/:id/filesystem/directories", ({ principal, params, query }) => list(principal.owner, params.id, query.path), {
+      params: SandboxParams,
+      query: DirectoryQuery,
+      response: { 200: DirectoryListing, ...capabilityRouteErrors },
+      detail: { summary: "List a directory", tags },
+    })
+    .post(
+      "/v1/sandboxes/:id/filesystem/upload",
+      async ({ principal, params, body }) => {
+        const path = normalizeWorkspacePath(body.path);
+        const form = new FormData();
+        form.set("path", path);
+        form.set("file", body.file);
+        return onRuntime(principal.owner, params.id, (ship) =>
+          ship.postForm<typeof UploadResult.static>("/fs/upload", form, { timeoutMs: TRANSFER_TIMEOUT_MS }),
+        );
+      },
+      {
+        params: SandboxParams,
+        body: t.Object({ file: t.File({ description: "The bytes to store, exactly" }), path: t.String({ description: "Target path relative to /workspace" }) }),
+        response: { 200: UploadResult, ...capabilityRouteErrors },
+        detail: { summary: "Upload a file (multipart/form-data: file, path)", tags },
+      },
+    )
+    .get(
+      "/v1/sandboxes/:id/filesystem/download",
+      async ({ principal, params, query, set }) => {
+        const path = normalizeWorkspacePath(query.path);
+        const download = await onRuntime(principal.owner, params.id, (ship) =>
+          ship.open("GET", `/fs/download?path=${encodeURIComponent(path)}`, undefined, { timeoutMs: FILE_CALL_TIMEOUT_MS }),
+        );
+        const headers = new Headers(set.headers as Record<string, string>);
+        for (const name of ["content-type", "content-length", "content-disposition"]) {
+          const value = download.headers.get(name);
+          if (value) headers.set(name, value);
+        }
+        return new Response(download.body, { status: 200, headers });
+      },
+      {
+        params: SandboxParams,
+        query: PathQuery,
+        response: { 200: t.Any({ description: "The raw bytes (application/octet-stream)" }), ...capabilityRouteErrors },
+        detail: { summary: "Download a file's raw bytes", tags },
+      },
+    )
+    .post("/v1/sandboxes/:id/files/read", ({ principal, params, body }) => read(principal.owner, params.id, body.path), {
+      params: SandboxParams,
+      body: ReadFileRequest,
+      response: { 200: FileContent, ...capabilityRouteErrors },
+      detail: { summary: "Phase-1 alias of GET …/filesystem/files", tags },
+    })
+    .post("/v1/sandboxes/:id/files/write", ({ principal, params, body }) => write(principal.owner, params.id, body.path, body.content), {
+      params: SandboxParams,
+      body: WriteFileRequest,
+      response: { 200: StatusOk, ...capabilityRouteErrors },
+      detail: { summary: "Phase-1 alias of PUT …/filesystem/files", tags },
+    })
+    .post("/v1/sandboxes/:id/files/list", ({ principal, params, body }) => list(principal.owner, params.id, body?.path), {
+      params: SandboxParams,
+      body: t.Optional(ListDirectoryRequest),
+      response: { 200: DirectoryListing, ...capabilityRouteErrors },
+      detail: { summary: "Phase-1 alias of GET …/filesystem/directories", tags },
+    })
+    .post("/v1/sandboxes/:id/files/delete", ({ principal, params, body }) => remove(principal.owner, params.id, body.path), {
+      params: SandboxParams,
+      body: DeleteFileRequest,
+      response: { 200: StatusOk, ...capabilityRouteErrors },
+      detail: { summary: "Phase-1 alias of DELETE …/filesystem/files", tags },
+    });
+}

@@ -1,0 +1,37 @@
+import { Type, type Static } from "@sinclair/typebox";
+
+/** One source for Bay's validation, the agent's re-check and the OpenAPI document. */
+const Path = Type.String({ description: "Path relative to /workspace" });
+
+export const PathQuery = Type.Object({ path: Path });
+export const DirectoryQuery = Type.Object({ path: Type.Optional(Type.String({ default: ".", description: "Directory relative to /workspace" })) });
+
+export const ReadFileRequest = Type.Object({ path: Path });
+export const WriteFileRequest = Type.Object({
+  path: Path,
+  content: Type.String({ description: "UTF-8 text; parent directories are created" }),
+});
+export const ListDirectoryRequest = Type.Object({
+  path: Type.Optional(Type.String({ default: ".", description: "Directory relative to /workspace" })),
+});
+export const DeleteFileRequest = Type.Object({ path: Path });
+
+export const FileContent = Type.Object({ content: Type.String() });
+export const StatusOk = Type.Object({ status: Type.Literal("ok") });
+
+export const DirectoryEntry = Type.Object({
+  name: Type.String(),
+  path: Type.String({ description: "Relative to /workspace" }),
+  is_file: Type.Boolean(),
+  is_dir: Type.Boolean(),
+  size: Type.Integer({ description: "Bytes" }),
+  modified_time: Type.String({ format: "date-time" }),
+});
+export const DirectoryListing = Type.Object({ entries: Type.Array(DirectoryEntry) });
+export type DirectoryEntry = Static<typeof DirectoryEntry>;
+
+export const UploadResult = Type.Object({
+  status: Type.Literal("ok"),
+  path: Type.String(),
+  size: Type.Integer({ description: "Bytes stored" }),
+});

@@ -1,0 +1,85 @@
+import type { SandboxService } from "../core/sandbox-service.ts";
+import { newId } from "../core/ids.ts";
+import { eventStreamResponse, parseEventStream } from "../core/sse.ts";
+import { BayError } from "../core/errors.ts";
+
+export interface ExecutionCall {
+  sandboxes: SandboxService;
+  owner: string;
+  sandboxId: string;
+  capability: string;
+  /** The agent's route, e.g. /ipython/exec. */
+  agentPath: string;
+  body: { timeout: number } & Record<string, unknown>;
+  /** Headers already set for this response (X-Request-Id). */
+  responseHeaders: Record<string, string>;
+}
+
+export function wantsEventStream(request: Request): boolean {
+  return (request.headers.get("accept") ?? "").includes("text/event-stream");
+}
+
+/**
+ * Answers an execution route: a stream for clients that accept
+ * text/event-stream, else JSON. (Two promise types, not one promise of a
+ * union, is what Elysia's handler typing accepts.)
+ */
+export function respondToExecution<T extends object>(
+  request: Request,
+  call: ExecutionCall,
+): Promise<Response> | Promise<T & { execution_id: string }> {
+  return wantsEventStream(request) ? executeAsEventStream(call) : executeForJson<T>(call);
+}
+
+/** What the agent gets beyond the code's own timeout to stop it and answer. */
+const ANSWER_MARGIN_MS = 10_000;
+
+/** How long a stream may take to begin: the runtime answers headers before running code. */
+const STREAM_OPEN_TIMEOUT_MS = 30_000;
+
+/** Runs code through the agent and answers with its outcome plus a fresh execution id. */
+export async function executeForJson<T extends object>(call: ExecutionCall): Promise<T & { execution_id: string }> {
+  const outcome = await call.sandboxes.withRuntime(call.owner, call.sandboxId, call.capability, (ship) =>
+    ship.post<T>(call.agentPath, call.body, { timeoutMs: call.body.timeout * 1000 + ANSWER_MARGIN_MS }),
+  );
+  return { ...outcome, execution_id: newId("execution") };
+}
+
+/**
+ * The same execution for clients that send Accept: text/event-stream: the
+ * agent's events are relayed live, and the final `done` carries the JSON
+ * answer with the execution id.
+ */
+export async function executeAsEventStream(call: ExecutionCall): Promise<Response> {
+  const executionId = newId("execution");
+  const upstream = await call.sandboxes.withRuntime(call.owner, call.sandboxId, call.capability, (ship) =>
+    ship.open("POST", call.agentPath, call.body, {
+      timeoutMs: STREAM_OPEN_TIMEOUT_MS,
+      headers: { accept: "text/event-stream" },
+    }),
+  );
+  return eventStreamResponse(async (send, signal) => {
+    const body = upstream.body;
+    if (!body) throw new BayError("ship_error", "the runtime answered without a stream", {});
+    signal.addEventListener("abort", () => void body.cancel().catch(() => undefined), { once: true });
+    let done = false;
+    try {
+      for await (const event of parseEventStream(body)) {
+        if (event.event === "done") {
+          done = true;
+          send("done", { ...(event.data as Record<string, unknown>), execution_id: executionId });
+        } else {
+          send(event.event, event.data);
+        }
+      }
+    } catch (error) {
+      if (signal.aborted) return;
+      throw error;
+    } finally {
+      call.sandboxes.recordActivity(call.owner, call.sandboxId);
+    }
+    if (!done && !signal.aborted) {
+      send("error", { code: "ship_error", message: "the runtime ended the stream before the execution finished" });
+    }
+  }, call.responseHeaders);
+}

@@ -1,0 +1,21 @@
+import { posix } from "node:path";
+import { BayError } from "./errors.ts";
+
+/**
+ * The lexical half of path safety (api.md §7), applied by Bay before a call
+ * reaches the runtime and again by the agent, which then also resolves
+ * symlinks. Paths are relative to /workspace; the result is normalised, "."
+ * for the workspace itself.
+ */
+export function normalizeWorkspacePath(path: string, field = "path"): string {
+  if (typeof path !== "string" || path.length === 0) throw invalidPath(path, field, "is empty");
+  if (path.includes("\0")) throw invalidPath(path, field, "contains a NUL byte");
+  if (posix.isAbsolute(path)) throw invalidPath(path, field, "is absolute; paths are relative to /workspace");
+  const normalized = posix.normalize(path).replace(/\/+$/, "") || ".";
+  if (normalized === ".." || normalized.startsWith("../")) throw invalidPath(path, field, "leaves /workspace");
+  return normalized;
+}
+
+export function invalidPath(path: string, field: string, reason: string): BayError {
+  return new BayError("invalid_path", `${field} ${JSON.stringify(path)} ${reason}`, { field, path, reason });
+}
