@@ -71,6 +71,8 @@ const createFilesystemAgent: AgentCapabilityFactory = async (context) => {
 async function readText(target: ResolvedPath, path: string): Promise<string> {
   const stats = statOrThrow(target, path);
   if (stats.isDirectory()) throw new BayError("validation_error", `${path} is a directory`, { path });
+  // A FIFO or device would block the read or never end.
+  if (!stats.isFile()) throw new BayError("validation_error", `${path} is not a regular file`, { path });
   if (stats.size > MAX_TEXT_READ_BYTES) {
     throw new BayError("validation_error", `${path} is larger than ${MAX_TEXT_READ_BYTES} bytes; use the download route`, {
       path,
@@ -92,7 +94,17 @@ async function writeBytes(workspace: Workspace, path: string, content: string | 
   const parent = workspace.resolve(workspace.relativeOf(dirname(target.real)));
   try {
     mkdirSync(parent.real, { recursive: true });
-    if (statOrNull(target.real)?.isDirectory()) throw new BayError("validation_error", `${path} is a directory`, { path });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "EEXIST" || code === "ENOTDIR") {
+      throw new BayError("validation_error", `a parent of ${path} is not a directory`, { path });
+    }
+    throw fileSystemError(error, path);
+  }
+  const existing = statOrNull(target.real);
+  if (existing?.isDirectory()) throw new BayError("validation_error", `${path} is a directory`, { path });
+  if (existing && !existing.isFile()) throw new BayError("validation_error", `${path} is not a regular file`, { path });
+  try {
     await Bun.write(target.real, content);
   } catch (error) {
     throw fileSystemError(error, path);

@@ -3,12 +3,13 @@ import type { CapabilityRouteContext } from "../../src/api/capability-context.ts
 import { respondToExecution, type ExecutionCall } from "../../src/api/execution-proxy.ts";
 import { EXECUTION_STREAM_DESCRIPTION, SandboxParams, capabilityRouteErrors } from "../../src/api/schemas.ts";
 import { normalizeWorkspacePath } from "../../src/core/workspace-path.ts";
-import { SHELL_DEFAULT_TIMEOUT_SECONDS, ShellExecOutcome, ShellExecRequest, ShellExecResponse } from "./schemas.ts";
+import { SHELL_DEFAULT_TIMEOUT_SECONDS, checkEnvironmentNames, ShellExecOutcome, ShellExecRequest, ShellExecResponse } from "./schemas.ts";
 
 export default function shellRoutes({ sandboxes, auth }: CapabilityRouteContext) {
   return new Elysia().use(auth).post(
     "/v1/sandboxes/:id/shell/exec",
     ({ principal, params, body, request, set }) => {
+      checkEnvironmentNames(body.env);
       const call: ExecutionCall = {
         sandboxes,
         owner: principal.owner,

@@ -1,6 +1,22 @@
 import { Type, type Static } from "@sinclair/typebox";
+import { ValidationError } from "../../src/core/errors.ts";
 
 export const SHELL_DEFAULT_TIMEOUT_SECONDS = 30;
+
+const ENVIRONMENT_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * Names that no shell could use are refused by name. (The request schema
+ * says the same, but Elysia drops keys that fail a record's key pattern
+ * instead of rejecting them.)
+ */
+export function checkEnvironmentNames(env: Record<string, string> | undefined): void {
+  for (const name of Object.keys(env ?? {})) {
+    if (!ENVIRONMENT_NAME.test(name)) {
+      throw new ValidationError(`env name ${JSON.stringify(name)} is not a valid variable name`, { field: `env.${name}` });
+    }
+  }
+}
 
 /** One source for Bay's validation, the agent's re-check and the OpenAPI document. */
 export const ShellExecRequest = Type.Object(
@@ -16,7 +32,7 @@ export const ShellExecRequest = Type.Object(
     ),
     cwd: Type.Optional(Type.String({ description: "Working directory relative to /workspace (default: /workspace)" })),
     env: Type.Optional(
-      Type.Record(Type.String({ pattern: "^[A-Za-z_][A-Za-z0-9_]*$" }), Type.String(), {
+      Type.Record(Type.String({ pattern: ENVIRONMENT_NAME.source }), Type.String(), {
         description: "Extra environment variables for this command",
       }),
     ),

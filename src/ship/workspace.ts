@@ -51,7 +51,8 @@ export class Workspace {
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
         if (code === "ELOOP") throw invalidPath(original, field, "has too many levels of symbolic links");
-        if (code !== "ENOENT") throw error;
+        // ENOTDIR: a component is a file, so the rest cannot exist yet; callers report that.
+        if (code !== "ENOENT" && code !== "ENOTDIR") throw error;
       }
       // `current` does not exist, or is a symlink whose target does not.
       const link = lstatOrNull(current);

@@ -19,7 +19,7 @@ afterAll(async () => {
 
 const exec = async (code: string) => (await bay.request("POST", `/v1/sandboxes/${sandboxId}/python/exec`, { code })).body;
 
-describe("the kernel on an image with IPython", () => {
+describe("the kernel on an image with IPython, numpy and matplotlib", () => {
   test("the agent reports IPython as its executor", async () => {
     expect((await exec("import IPython; print(IPython.get_ipython() is not None)")).output).toBe("True\n");
   });
@@ -58,5 +58,24 @@ describe("the kernel on an image with IPython", () => {
     );
     expect(result.success).toBe(true);
     expect(result.data.output.images).toEqual([{ "image/png": png }]);
+  });
+
+  test("a matplotlib figure comes back as a PNG, without a warning about show()", async () => {
+    const result = await exec(
+      "import matplotlib.pyplot as plt\nimport numpy as np\nx = np.linspace(0, 6.3, 50)\nplt.plot(x, np.sin(x))\nplt.title('sine')\nplt.show()",
+    );
+    expect(result.success).toBe(true);
+    expect(result.output).toBe("");
+    expect(result.data.output.images.length).toBe(1);
+    const png = Buffer.from(result.data.output.images[0]["image/png"], "base64");
+    expect(png.subarray(1, 4).toString("latin1")).toBe("PNG");
+    expect(png.length).toBeGreaterThan(5000);
+    // Figures are closed once returned: the next cell shows none.
+    expect((await exec("1")).data.output.images).toEqual([]);
+  });
+
+  test("two figures in one cell give two images, in order", async () => {
+    const result = await exec("import matplotlib.pyplot as plt\nplt.figure(); plt.plot([1, 2])\nplt.figure(); plt.bar([1], [3])");
+    expect(result.data.output.images.length).toBe(2);
   });
 });

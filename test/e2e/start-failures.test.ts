@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { expectErrorShape, startTestBay, type TestBay } from "../helpers/test-bay.ts";
 import { containersWithLabel, ensureImageWithoutPython, volumesWithLabel } from "../helpers/docker.ts";
 import { TEST_IMAGE } from "../helpers/env.ts";
+import { sessions } from "../../src/db/schema.ts";
 
 // Real containers start here; each test gets room, and no test asserts speed.
 setDefaultTimeout(60_000);
@@ -15,6 +16,7 @@ beforeAll(async () => {
       profiles: [
         { id: "needs-python", image: noPython, capabilities: ["python"] },
         { id: "files-only", image: TEST_IMAGE, capabilities: ["filesystem"] },
+        { id: "shell-without-python", image: noPython, capabilities: ["filesystem", "shell"] },
         { id: "missing-image", image: "bay-test-does-not-exist:never" },
       ],
       driver: { docker: { pull_policy: "never" } },
@@ -54,6 +56,17 @@ describe("a start that cannot succeed fails cleanly", () => {
     expect(error.details).toEqual({ capability: "python", available: ["filesystem"] });
     expect(containersWithLabel(`bay.sandbox_id=${sandbox.id}`)).toEqual([]);
     expect((await bay.request("GET", `/v1/sandboxes/${sandbox.id}`)).body.status).toBe("idle");
+  });
+
+  test("the runtime declares only what the image can serve: no python3, no python in /meta", async () => {
+    const sandbox = await create("shell-without-python");
+    const shell = await bay.request("POST", `/v1/sandboxes/${sandbox.id}/shell/exec`, { command: "command -v python3 || echo none" });
+    expect(shell.body).toMatchObject({ success: true, output: "none\n" });
+    const session = bay.core.db.select().from(sessions).all().find((s) => s.sandboxId === sandbox.id && s.status === "running")!;
+    const meta = (await (await fetch(`${session.endpoint}/meta`, { headers: { authorization: `Bearer ${session.token}` } })).json()) as any;
+    expect(Object.keys(meta.capabilities).sort()).toEqual(["filesystem", "shell"]);
+    const error = expectErrorShape(await exec(sandbox.id), 400, "capability_not_supported");
+    expect(error.details).toEqual({ capability: "python", available: ["filesystem", "shell"] });
   });
 
   test("an image that is absent with pull_policy never is a clear 502 naming the image", async () => {
