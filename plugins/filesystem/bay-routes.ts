@@ -1,6 +1,8 @@
 import { Elysia, t } from "elysia";
 import type { CapabilityRouteContext } from "../../src/api/capability-context.ts";
 import { SandboxParams, capabilityRouteErrors } from "../../src/api/schemas.ts";
+import { maxStartWaitMs } from "../../src/api/prefer-wait.ts";
+import type { Principal } from "../../src/core/api-keys.ts";
 import type { ShipClient } from "../../src/core/ship-client.ts";
 import { normalizeWorkspacePath } from "../../src/core/workspace-path.ts";
 import {
@@ -21,53 +23,66 @@ const FILE_CALL_TIMEOUT_MS = 60_000;
 const TRANSFER_TIMEOUT_MS = 600_000;
 const tags = ["filesystem"];
 
+/** Who calls, on which sandbox, with which request (for Prefer: wait). */
+interface Caller {
+  owner: string;
+  id: string;
+  request: Request;
+}
+
+const callerOf = (context: { principal: Principal; params: { id: string }; request: Request }): Caller => ({
+  owner: context.principal.owner,
+  id: context.params.id,
+  request: context.request,
+});
+
 export default function filesystemRoutes({ sandboxes, auth }: CapabilityRouteContext) {
   /** Every path is checked by Bay (invalid_path) before any compute is started. */
-  const onRuntime = <T>(owner: string, id: string, call: (ship: ShipClient) => Promise<T>) =>
-    sandboxes.withRuntime(owner, id, "filesystem", call);
+  const onRuntime = <T>(caller: Caller, call: (ship: ShipClient) => Promise<T>) =>
+    sandboxes.withRuntime(caller.owner, caller.id, "filesystem", call, { maxStartWaitMs: maxStartWaitMs(caller.request) });
 
-  const read = (owner: string, id: string, path: string) => {
+  const read = (caller: Caller, path: string) => {
     const checked = normalizeWorkspacePath(path);
-    return onRuntime(owner, id, (ship) => ship.post<{ content: string }>("/fs/read_file", { path: checked }, { timeoutMs: FILE_CALL_TIMEOUT_MS }));
+    return onRuntime(caller, (ship) => ship.post<{ content: string }>("/fs/read_file", { path: checked }, { timeoutMs: FILE_CALL_TIMEOUT_MS }));
   };
-  const write = async (owner: string, id: string, path: string, content: string) => {
+  const write = async (caller: Caller, path: string, content: string) => {
     const checked = normalizeWorkspacePath(path);
-    await onRuntime(owner, id, (ship) => ship.post("/fs/write_file", { path: checked, content }, { timeoutMs: FILE_CALL_TIMEOUT_MS }));
+    await onRuntime(caller, (ship) => ship.post("/fs/write_file", { path: checked, content }, { timeoutMs: FILE_CALL_TIMEOUT_MS }));
     return { status: "ok" as const };
   };
-  const list = (owner: string, id: string, path: string | undefined) => {
+  const list = (caller: Caller, path: string | undefined) => {
     const checked = normalizeWorkspacePath(path ?? ".");
-    return onRuntime(owner, id, (ship) =>
+    return onRuntime(caller, (ship) =>
       ship.post<{ entries: (typeof DirectoryListing.static)["entries"] }>("/fs/list_dir", { path: checked }, { timeoutMs: FILE_CALL_TIMEOUT_MS }),
     );
   };
-  const remove = async (owner: string, id: string, path: string) => {
+  const remove = async (caller: Caller, path: string) => {
     const checked = normalizeWorkspacePath(path);
-    await onRuntime(owner, id, (ship) => ship.post("/fs/delete_file", { path: checked }, { timeoutMs: FILE_CALL_TIMEOUT_MS }));
+    await onRuntime(caller, (ship) => ship.post("/fs/delete_file", { path: checked }, { timeoutMs: FILE_CALL_TIMEOUT_MS }));
     return { status: "ok" as const };
   };
 
   return new Elysia()
     .use(auth)
-    .get("/v1/sandboxes/:id/filesystem/files", ({ principal, params, query }) => read(principal.owner, params.id, query.path), {
+    .get("/v1/sandboxes/:id/filesystem/files", (context) => read(callerOf(context), context.query.path), {
       params: SandboxParams,
       query: PathQuery,
       response: { 200: FileContent, ...capabilityRouteErrors },
       detail: { summary: "Read a UTF-8 text file (binary files: use download)", tags },
     })
-    .put("/v1/sandboxes/:id/filesystem/files", ({ principal, params, body }) => write(principal.owner, params.id, body.path, body.content), {
+    .put("/v1/sandboxes/:id/filesystem/files", (context) => write(callerOf(context), context.body.path, context.body.content), {
       params: SandboxParams,
       body: WriteFileRequest,
       response: { 200: StatusOk, ...capabilityRouteErrors },
       detail: { summary: "Write a text file; parent directories are created", tags },
     })
-    .delete("/v1/sandboxes/:id/filesystem/files", ({ principal, params, query }) => remove(principal.owner, params.id, query.path), {
+    .delete("/v1/sandboxes/:id/filesystem/files", (context) => remove(callerOf(context), context.query.path), {
       params: SandboxParams,
       query: PathQuery,
       response: { 200: StatusOk, ...capabilityRouteErrors },
       detail: { summary: "Delete a file, or a directory recursively", tags },
     })
-    .get("/v1/sandboxes/:id/filesystem/directories", ({ principal, params, query }) => list(principal.owner, params.id, query.path), {
+    .get("/v1/sandboxes/:id/filesystem/directories", (context) => list(callerOf(context), context.query.path), {
       params: SandboxParams,
       query: DirectoryQuery,
       response: { 200: DirectoryListing, ...capabilityRouteErrors },
@@ -75,12 +90,12 @@ export default function filesystemRoutes({ sandboxes, auth }: CapabilityRouteCon
     })
     .post(
       "/v1/sandboxes/:id/filesystem/upload",
-      async ({ principal, params, body }) => {
-        const path = normalizeWorkspacePath(body.path);
+      async (context) => {
+        const path = normalizeWorkspacePath(context.body.path);
         const form = new FormData();
         form.set("path", path);
-        form.set("file", body.file);
-        return onRuntime(principal.owner, params.id, (ship) =>
+        form.set("file", context.body.file);
+        return onRuntime(callerOf(context), (ship) =>
           ship.postForm<typeof UploadResult.static>("/fs/upload", form, { timeoutMs: TRANSFER_TIMEOUT_MS }),
         );
       },
@@ -93,12 +108,12 @@ export default function filesystemRoutes({ sandboxes, auth }: CapabilityRouteCon
     )
     .get(
       "/v1/sandboxes/:id/filesystem/download",
-      async ({ principal, params, query, set }) => {
-        const path = normalizeWorkspacePath(query.path);
-        const download = await onRuntime(principal.owner, params.id, (ship) =>
+      async (context) => {
+        const path = normalizeWorkspacePath(context.query.path);
+        const download = await onRuntime(callerOf(context), (ship) =>
           ship.open("GET", `/fs/download?path=${encodeURIComponent(path)}`, undefined, { timeoutMs: FILE_CALL_TIMEOUT_MS }),
         );
-        const headers = new Headers(set.headers as Record<string, string>);
+        const headers = new Headers(context.set.headers as Record<string, string>);
         for (const name of ["content-type", "content-length", "content-disposition"]) {
           const value = download.headers.get(name);
           if (value) headers.set(name, value);
@@ -112,25 +127,25 @@ export default function filesystemRoutes({ sandboxes, auth }: CapabilityRouteCon
         detail: { summary: "Download a file's raw bytes", tags },
       },
     )
-    .post("/v1/sandboxes/:id/files/read", ({ principal, params, body }) => read(principal.owner, params.id, body.path), {
+    .post("/v1/sandboxes/:id/files/read", (context) => read(callerOf(context), context.body.path), {
       params: SandboxParams,
       body: ReadFileRequest,
       response: { 200: FileContent, ...capabilityRouteErrors },
       detail: { summary: "Phase-1 alias of GET …/filesystem/files", tags },
     })
-    .post("/v1/sandboxes/:id/files/write", ({ principal, params, body }) => write(principal.owner, params.id, body.path, body.content), {
+    .post("/v1/sandboxes/:id/files/write", (context) => write(callerOf(context), context.body.path, context.body.content), {
       params: SandboxParams,
       body: WriteFileRequest,
       response: { 200: StatusOk, ...capabilityRouteErrors },
       detail: { summary: "Phase-1 alias of PUT …/filesystem/files", tags },
     })
-    .post("/v1/sandboxes/:id/files/list", ({ principal, params, body }) => list(principal.owner, params.id, body?.path), {
+    .post("/v1/sandboxes/:id/files/list", (context) => list(callerOf(context), context.body?.path), {
       params: SandboxParams,
       body: t.Optional(ListDirectoryRequest),
       response: { 200: DirectoryListing, ...capabilityRouteErrors },
       detail: { summary: "Phase-1 alias of GET …/filesystem/directories", tags },
     })
-    .post("/v1/sandboxes/:id/files/delete", ({ principal, params, body }) => remove(principal.owner, params.id, body.path), {
+    .post("/v1/sandboxes/:id/files/delete", (context) => remove(callerOf(context), context.body.path), {
       params: SandboxParams,
       body: DeleteFileRequest,
       response: { 200: StatusOk, ...capabilityRouteErrors },

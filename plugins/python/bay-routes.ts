@@ -1,5 +1,6 @@
 import { Elysia } from "elysia";
 import type { CapabilityRouteContext } from "../../src/api/capability-context.ts";
+import { maxStartWaitMs } from "../../src/api/prefer-wait.ts";
 import { respondToExecution, type ExecutionCall } from "../../src/api/execution-proxy.ts";
 import { EXECUTION_STREAM_DESCRIPTION, SandboxParams, capabilityRouteErrors } from "../../src/api/schemas.ts";
 import { PYTHON_DEFAULT_TIMEOUT_SECONDS, PythonExecOutcome, PythonExecRequest, PythonExecResponse } from "./schemas.ts";
@@ -16,6 +17,7 @@ export default function pythonRoutes({ sandboxes, auth }: CapabilityRouteContext
         agentPath: "/ipython/exec",
         body: { ...body, timeout: body.timeout ?? PYTHON_DEFAULT_TIMEOUT_SECONDS },
         responseHeaders: set.headers as Record<string, string>,
+        maxStartWaitMs: maxStartWaitMs(request),
       };
       return respondToExecution<PythonExecOutcome>(request, call);
     },

@@ -1,5 +1,6 @@
 import { Elysia } from "elysia";
 import type { CapabilityRouteContext } from "../../src/api/capability-context.ts";
+import { maxStartWaitMs } from "../../src/api/prefer-wait.ts";
 import { respondToExecution, type ExecutionCall } from "../../src/api/execution-proxy.ts";
 import { EXECUTION_STREAM_DESCRIPTION, SandboxParams, capabilityRouteErrors } from "../../src/api/schemas.ts";
 import { normalizeWorkspacePath } from "../../src/core/workspace-path.ts";
@@ -22,6 +23,7 @@ export default function shellRoutes({ sandboxes, auth }: CapabilityRouteContext)
           timeout: body.timeout ?? SHELL_DEFAULT_TIMEOUT_SECONDS,
         },
         responseHeaders: set.headers as Record<string, string>,
+        maxStartWaitMs: maxStartWaitMs(request),
       };
       return respondToExecution<ShellExecOutcome>(request, call);
     },

@@ -4,8 +4,9 @@ import type { BayCore } from "../core/bay-core.ts";
 import { loadCapabilityPlugins } from "../core/plugins.ts";
 import { VERSION } from "../version.ts";
 import { createAuthPlugin } from "./auth.ts";
-import { errorEnvelope, logUnexpected, toBayError } from "./error-response.ts";
+import { errorEnvelope, errorHeaders, logUnexpected, toBayError } from "./error-response.ts";
 import { assignRequestId, requestIdOf } from "./request-id.ts";
+import { cargoRoutes } from "./routes/cargos.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { profileRoutes } from "./routes/profiles.ts";
 import { sandboxRoutes } from "./routes/sandboxes.ts";
@@ -27,7 +28,7 @@ export async function createApp(core: BayCore) {
       logUnexpected(error, bayError, requestId, `${request.method} ${path}`);
       return Response.json(errorEnvelope(bayError, requestId), {
         status: bayError.status,
-        headers: { "x-request-id": requestId },
+        headers: { "x-request-id": requestId, ...errorHeaders(bayError) },
       });
     })
     .use(
@@ -48,7 +49,8 @@ export async function createApp(core: BayCore) {
     )
     .use(healthRoutes(core.driver))
     .use(profileRoutes(core.config))
-    .use(sandboxRoutes(core.sandboxes, auth));
+    .use(sandboxRoutes(core.sandboxes, core.idempotency, auth))
+    .use(cargoRoutes(core.cargos, core.idempotency, auth));
   for (const routes of capabilityRoutes) app.use(routes);
   return app;
 }

@@ -44,6 +44,12 @@ export function errorEnvelope(error: BayError, requestId: string): ErrorEnvelope
   return { error: { code: error.code, message: error.message, request_id: requestId, details: error.details } };
 }
 
+/** Retry-After for errors that say when to come back (api.md §2). */
+export function errorHeaders(error: BayError): Record<string, string> {
+  const retryAfterMs = error.details.retry_after_ms;
+  return typeof retryAfterMs === "number" ? { "retry-after": String(Math.max(1, Math.ceil(retryAfterMs / 1000))) } : {};
+}
+
 export function logUnexpected(error: unknown, bayError: BayError, requestId: string, route: string): void {
   if (bayError.code === "internal_error") consola.error(`[${requestId}] ${route} failed unexpectedly`, error);
 }

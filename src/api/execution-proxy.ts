@@ -13,6 +13,8 @@ export interface ExecutionCall {
   body: { timeout: number } & Record<string, unknown>;
   /** Headers already set for this response (X-Request-Id). */
   responseHeaders: Record<string, string>;
+  /** From Prefer: wait=N; see prefer-wait.ts. */
+  maxStartWaitMs?: number;
 }
 
 export function wantsEventStream(request: Request): boolean {
@@ -41,6 +43,7 @@ const STREAM_OPEN_TIMEOUT_MS = 30_000;
 export async function executeForJson<T extends object>(call: ExecutionCall): Promise<T & { execution_id: string }> {
   const outcome = await call.sandboxes.withRuntime(call.owner, call.sandboxId, call.capability, (ship) =>
     ship.post<T>(call.agentPath, call.body, { timeoutMs: call.body.timeout * 1000 + ANSWER_MARGIN_MS }),
+    { maxStartWaitMs: call.maxStartWaitMs },
   );
   return { ...outcome, execution_id: newId("execution") };
 }
@@ -57,6 +60,7 @@ export async function executeAsEventStream(call: ExecutionCall): Promise<Respons
       timeoutMs: STREAM_OPEN_TIMEOUT_MS,
       headers: { accept: "text/event-stream" },
     }),
+    { maxStartWaitMs: call.maxStartWaitMs },
   );
   return eventStreamResponse(async (send, signal) => {
     const body = upstream.body;

@@ -43,6 +43,10 @@ export const CreateSandboxBody = t.Object({
   ),
 });
 
+export const ExtendTtlBody = t.Object({
+  extend_by: t.Integer({ minimum: 1, maximum: MAX_TTL_SECONDS, description: "Seconds to add to expires_at (or to now, if later)" }),
+});
+
 export const ListSandboxesQuery = t.Object({
   limit: t.Optional(t.Integer({ minimum: 1, maximum: 200, default: 50 })),
   cursor: t.Optional(t.String({ minLength: 1 })),
@@ -93,3 +97,33 @@ export const EXECUTION_STREAM_DESCRIPTION =
   "`stdout` and `stderr` ({text}), `result` ({data: {\"text/plain\", \"image/png\"}}: expression values, displays, figures), " +
   "`error` ({text}: the traceback or timeout; or {code, message} if the runtime fails mid-stream), and a final `done` " +
   "carrying exactly the JSON answer. Comment lines (`: keep-alive`) are sent every 15 s of silence.";
+
+export const CargoParams = t.Object({ id: t.String({ description: "Cargo id (ws-<12 hex>)" }) });
+
+export const Cargo = t.Object({
+  id: t.String({ pattern: "^ws-[0-9a-f]{12}$" }),
+  managed: t.Boolean({ description: "Created with a sandbox and deleted with it" }),
+  managed_by_sandbox_id: t.Union([t.String(), t.Null()]),
+  size_limit_mb: t.Integer({ description: "Recorded; the local volume driver does not enforce it" }),
+  created_at: t.String({ format: "date-time" }),
+  last_accessed_at: t.String({ format: "date-time" }),
+});
+
+export const CargoPage = t.Object({ items: t.Array(Cargo), next_cursor: t.Union([t.String(), t.Null()]) });
+
+export const CreateCargoBody = t.Object({
+  size_limit_mb: t.Optional(t.Integer({ minimum: 1, maximum: 65536, default: 1024 })),
+});
+
+export const ListCargosQuery = t.Object({
+  limit: t.Optional(t.Integer({ minimum: 1, maximum: 200, default: 50 })),
+  cursor: t.Optional(t.String({ minLength: 1 })),
+  managed: t.Optional(t.Boolean({ description: "true: managed cargos; false or absent: external cargos" })),
+});
+
+/** Documents the header; its format is checked by the idempotency service (400 validation_error). */
+export const IdempotencyHeaders = t.Object({
+  "idempotency-key": t.Optional(
+    t.String({ description: "[A-Za-z0-9_-]{1,128}; a retry with the same key and body replays the first answer" }),
+  ),
+});

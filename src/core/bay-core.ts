@@ -2,6 +2,8 @@ import { mkdirSync } from "node:fs";
 import { consola } from "consola";
 import { resolveAgentBinary } from "./agent-binary.ts";
 import { ApiKeyRegistry, ensureGeneratedKey } from "./api-keys.ts";
+import { CargoService } from "./cargo-service.ts";
+import { IdempotencyService } from "./idempotency.ts";
 import type { BayConfig } from "./config/index.ts";
 import type { Driver } from "./driver.ts";
 import { resolveInstanceId } from "./instance-id.ts";
@@ -20,6 +22,8 @@ export interface BayCore {
   driver: Driver;
   apiKeys: ApiKeyRegistry;
   sandboxes: SandboxService;
+  cargos: CargoService;
+  idempotency: IdempotencyService;
   close(): Promise<void>;
 }
 
@@ -33,6 +37,8 @@ export async function createBayCore(config: BayConfig): Promise<BayCore> {
   const store = new StateStore(db);
   const sessions = new SessionManager({ config, store, driver, instanceId, agentBinaryPath });
   const sandboxes = new SandboxService(config, store, driver, sessions, instanceId);
+  const cargos = new CargoService(store, driver, instanceId);
+  const idempotency = new IdempotencyService(db, config.idempotency.ttl_hours * 3600 * 1000);
   const apiKeys = new ApiKeyRegistry(apiKeysWithGenerated(config), config.security.allow_anonymous);
 
   return {
@@ -42,6 +48,8 @@ export async function createBayCore(config: BayConfig): Promise<BayCore> {
     driver,
     apiKeys,
     sandboxes,
+    cargos,
+    idempotency,
     async close() {
       await driver.close?.();
       closeDatabase(db);

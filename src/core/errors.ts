@@ -82,6 +82,16 @@ export class SandboxExpiredError extends BayError {
   }
 }
 
+/** The runtime is still starting and the caller chose not to wait for it (Prefer: wait=N). */
+export class SessionNotReadyError extends BayError {
+  constructor(sandboxId: string, retryAfterMs: number) {
+    super("session_not_ready", `sandbox ${sandboxId} is still starting; retry in ${Math.ceil(retryAfterMs / 1000)} s`, {
+      sandbox_id: sandboxId,
+      retry_after_ms: retryAfterMs,
+    });
+  }
+}
+
 export class ShipError extends BayError {
   constructor(message: string, details: ErrorDetails = {}, options?: { cause?: unknown }) {
     super("ship_error", message, details, options);

@@ -1,16 +1,25 @@
 import { consola } from "consola";
 import type { BayConfig, ProfileConfig } from "./config/index.ts";
 import type { Driver } from "./driver.ts";
-import { BayError, NotFoundError, SandboxExpiredError, ShipError, ValidationError } from "./errors.ts";
+import {
+  BayError,
+  ConflictError,
+  NotFoundError,
+  SandboxExpiredError,
+  SessionNotReadyError,
+  ShipError,
+  ValidationError,
+} from "./errors.ts";
+import { DEFAULT_CARGO_SIZE_MB } from "./cargo-service.ts";
 import { newId } from "./ids.ts";
 import { bayLabels, volumeName } from "./labels.ts";
 import type { SessionManager } from "./session-manager.ts";
 import type { ShipClient } from "./ship-client.ts";
-import type { PageCursor, StateStore } from "./state-store.ts";
+import { paginate, type Page } from "./pagination.ts";
+import type { StateStore } from "./state-store.ts";
 import type { CargoRow, SandboxRow } from "../db/schema.ts";
 import { sandboxView, type SandboxStatus, type SandboxView } from "./views.ts";
 
-export const DEFAULT_CARGO_SIZE_MB = 1024;
 
 export interface CreateSandboxInput {
   profile?: string;
@@ -24,10 +33,13 @@ export interface ListSandboxesInput {
   status?: SandboxStatus;
 }
 
-export interface Page<T> {
-  items: T[];
-  next_cursor: string | null;
+export interface RuntimeCallOptions {
+  /** How long the call may wait for compute to start; past it, 503 session_not_ready. Default: until ready. */
+  maxStartWaitMs?: number;
 }
+
+/** What a caller that gave up waiting is told to wait before retrying. */
+const RETRY_AFTER_MS = 1000;
 
 /** The sandbox lifecycle, shared by `bay serve` and `bay exec`. */
 export class SandboxService {
@@ -61,6 +73,12 @@ export class SandboxService {
     if (input.cargo_id) {
       const existing = this.store.findCargo(owner, input.cargo_id);
       if (!existing) throw new NotFoundError("cargo", input.cargo_id);
+      if (existing.managed) {
+        throw new ConflictError(`cargo ${existing.id} belongs to sandbox ${existing.managedBySandboxId}; attach an external cargo`, {
+          cargo_id: existing.id,
+          managed_by_sandbox_id: existing.managedBySandboxId,
+        });
+      }
       cargo = existing;
     } else {
       const cargoId = newId("cargo");
@@ -106,22 +124,26 @@ export class SandboxService {
   }
 
   list(owner: string, input: ListSandboxesInput): Page<SandboxView> {
-    const items: SandboxView[] = [];
-    let after = input.cursor === undefined ? null : decodeCursor(input.cursor);
-    // Status is computed, not stored: with a filter, a page may take several reads.
-    for (;;) {
-      const rows = this.store.listSandboxes(owner, after, input.limit);
-      for (const row of rows) {
-        after = row.position;
+    return paginate(
+      (after, limit) => this.store.listSandboxes(owner, after, limit),
+      input.limit,
+      input.cursor,
+      (row) => {
         const view = this.view(row);
-        if (!input.status || view.status === input.status) items.push(view);
-        if (items.length === input.limit) {
-          const more = this.store.listSandboxes(owner, after, 1).length > 0;
-          return { items, next_cursor: more ? encodeCursor(after) : null };
-        }
-      }
-      if (rows.length < input.limit) return { items, next_cursor: null };
+        return !input.status || view.status === input.status ? view : null;
+      },
+    );
+  }
+
+  /** expires_at = max(expires_at, now) + extend_by (api.md §4). */
+  extendTtl(owner: string, id: string, extendBySeconds: number): SandboxView {
+    const sandbox = this.requireLiveSandbox(owner, id);
+    if (sandbox.expiresAt === null) {
+      throw new BayError("sandbox_ttl_infinite", `sandbox ${id} never expires; there is no TTL to extend`, { sandbox_id: id });
     }
+    const expiresAt = Math.max(sandbox.expiresAt, Date.now()) + extendBySeconds * 1000;
+    this.store.setExpiry(sandbox.id, expiresAt);
+    return this.view({ ...sandbox, expiresAt });
   }
 
   keepalive(owner: string, id: string): void {
@@ -161,7 +183,13 @@ export class SandboxService {
    * Runs one capability call: checks the sandbox and the profile, makes sure
    * a session runs (starting it if needed), and keeps it from going idle.
    */
-  async withRuntime<T>(owner: string, id: string, capability: string, call: (client: ShipClient) => Promise<T>): Promise<T> {
+  async withRuntime<T>(
+    owner: string,
+    id: string,
+    capability: string,
+    call: (client: ShipClient) => Promise<T>,
+    options: RuntimeCallOptions = {},
+  ): Promise<T> {
     const sandbox = this.requireLiveSandbox(owner, id);
     const profile = this.profile(sandbox.profileId);
     if (!profile) {
@@ -176,7 +204,7 @@ export class SandboxService {
         available: profile.capabilities,
       });
     }
-    const { client } = await this.sessions.ensureRunning(sandbox, profile);
+    const { client } = await waitAtMost(this.sessions.ensureRunning(sandbox, profile), options.maxStartWaitMs, sandbox.id);
     this.sessions.touch(sandbox.id, profile);
     this.store.touchCargo(sandbox.cargoId, Date.now());
     try {
@@ -208,13 +236,17 @@ export class SandboxService {
   }
 }
 
-/** Cursors are opaque to clients. */
-function encodeCursor(position: PageCursor): string {
-  return Buffer.from(`p${position}`).toString("base64url");
-}
-
-function decodeCursor(value: string): PageCursor {
-  const match = /^p(\d{1,15})$/.exec(Buffer.from(value, "base64url").toString("utf8"));
-  if (!match) throw new ValidationError("cursor is not valid", { field: "cursor" });
-  return Number(match[1]);
+/** The start goes on in the background when the caller stops waiting for it. */
+async function waitAtMost<T>(start: Promise<T>, limitMs: number | undefined, sandboxId: string): Promise<T> {
+  if (limitMs === undefined) return start;
+  start.catch(() => undefined);
+  let timer: Timer | undefined;
+  const gaveUp = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new SessionNotReadyError(sandboxId, RETRY_AFTER_MS)), limitMs);
+  });
+  try {
+    return await Promise.race([start, gaveUp]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

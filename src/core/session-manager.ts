@@ -3,6 +3,7 @@ import type { BayConfig, ProfileConfig } from "./config/index.ts";
 import type { Driver } from "./driver.ts";
 import { RuntimeTimeoutError, ShipError } from "./errors.ts";
 import { checkHandshake } from "./handshake.ts";
+import { KeyedMutex } from "./keyed-mutex.ts";
 import { newId, newSecretToken } from "./ids.ts";
 import { bayLabels, containerName, volumeName } from "./labels.ts";
 import { parseMemory } from "./resources.ts";
@@ -30,20 +31,24 @@ export interface SessionManagerOptions {
  * tears containers down on stop.
  */
 export class SessionManager {
-  private readonly starting = new Map<string, Promise<RunningSession>>();
+  /** Held while a sandbox's compute is being started, stopped or released. */
+  private readonly locks = new KeyedMutex();
 
   constructor(private readonly options: SessionManagerOptions) {}
 
   ensureRunning(sandbox: SandboxRow, profile: ProfileConfig): Promise<RunningSession> {
-    const inFlight = this.starting.get(sandbox.id);
-    if (inFlight) return inFlight;
-    const current = this.options.store.activeSession(sandbox.id);
-    if (current?.status === "running" && current.endpoint) {
-      return Promise.resolve({ session: current, client: this.clientFor(current) });
-    }
-    const start = this.start(sandbox, profile, current).finally(() => this.starting.delete(sandbox.id));
-    this.starting.set(sandbox.id, start);
-    return start;
+    const current = this.runningSession(sandbox.id);
+    if (current && !this.locks.isLocked(sandbox.id)) return Promise.resolve(current);
+    return this.locks.run(sandbox.id, async () => {
+      // Whoever held the lock before may have started it already.
+      const started = this.runningSession(sandbox.id);
+      return started ?? this.start(sandbox, profile, this.options.store.activeSession(sandbox.id));
+    });
+  }
+
+  private runningSession(sandboxId: string): RunningSession | null {
+    const session = this.options.store.activeSession(sandboxId);
+    return session?.status === "running" && session.endpoint ? { session, client: this.clientFor(session) } : null;
   }
 
   /** Pushes idle_expires_at forward for a running session; never starts one. */
@@ -55,15 +60,16 @@ export class SessionManager {
     return { ...session, ...patch };
   }
 
-  /** Destroys the sandbox's compute; waits for a start in flight so that no container is left behind. */
-  async stop(sandboxId: string): Promise<void> {
-    await this.starting.get(sandboxId)?.catch(() => undefined);
-    for (const session of this.options.store.activeSessions(sandboxId)) {
-      // Marked first, so that no call picks up the session while its container goes away.
-      this.options.store.markSessionStopped(session.id, Date.now());
-      await this.options.driver.removeContainer(session.containerId ?? containerName(session.id));
-    }
-    this.options.store.setLastStartError(sandboxId, null);
+  /** Destroys the sandbox's compute, after any start in flight, so that no container is left behind. */
+  stop(sandboxId: string): Promise<void> {
+    return this.locks.run(sandboxId, async () => {
+      for (const session of this.options.store.activeSessions(sandboxId)) {
+        // Marked first, so that no call picks up the session while its container goes away.
+        this.options.store.markSessionStopped(session.id, Date.now());
+        await this.options.driver.removeContainer(session.containerId ?? containerName(session.id));
+      }
+      this.options.store.setLastStartError(sandboxId, null);
+    });
   }
 
   /**
@@ -71,15 +77,17 @@ export class SessionManager {
    * session is marked stopped so that the next call starts a fresh one
    * instead of failing against a dead endpoint forever.
    */
-  async releaseIfDead(sandboxId: string): Promise<boolean> {
-    const session = this.options.store.activeSession(sandboxId);
-    if (session?.status !== "running" || !session.containerId) return false;
-    const info = await this.options.driver.inspectContainer(session.containerId);
-    if (info?.running) return false;
-    await this.options.driver.removeContainer(session.containerId);
-    this.options.store.markSessionStopped(session.id, Date.now());
-    consola.warn(`session ${session.id} of sandbox ${sandboxId}: container is gone; the next call starts a new one`);
-    return true;
+  releaseIfDead(sandboxId: string): Promise<boolean> {
+    return this.locks.run(sandboxId, async () => {
+      const session = this.options.store.activeSession(sandboxId);
+      if (session?.status !== "running" || !session.containerId) return false;
+      const info = await this.options.driver.inspectContainer(session.containerId);
+      if (info?.running) return false;
+      this.options.store.markSessionStopped(session.id, Date.now());
+      await this.options.driver.removeContainer(session.containerId);
+      consola.warn(`session ${session.id} of sandbox ${sandboxId}: container is gone; the next call starts a new one`);
+      return true;
+    });
   }
 
   private clientFor(session: SessionRow): ShipClient {

@@ -1,5 +1,6 @@
 import { and, asc, desc, eq, getTableColumns, gt, inArray, isNull, sql, type SQL } from "drizzle-orm";
 import type { BayDatabase } from "../db/database.ts";
+import { NotFoundError } from "./errors.ts";
 import {
   cargos,
   sandboxes,
@@ -23,9 +24,19 @@ const ACTIVE_SESSION_STATUSES = ["starting", "running"] as const;
 export class StateStore {
   constructor(private readonly db: BayDatabase) {}
 
+  /**
+   * Inserts a sandbox with its new managed cargo, or attached to an existing
+   * cargo, which must still exist when the row is written (a concurrent
+   * cargo delete cannot slip in between).
+   */
   insertSandbox(sandbox: SandboxRow, newCargo: CargoRow | null): void {
     this.db.transaction((tx) => {
-      if (newCargo) tx.insert(cargos).values(newCargo).run();
+      if (newCargo) {
+        tx.insert(cargos).values(newCargo).run();
+      } else {
+        const cargo = tx.select({ id: cargos.id }).from(cargos).where(and(eq(cargos.id, sandbox.cargoId), isNull(cargos.deletedAt))).get();
+        if (!cargo) throw new NotFoundError("cargo", sandbox.cargoId);
+      }
       tx.insert(sandboxes).values(sandbox).run();
     });
   }
@@ -52,6 +63,10 @@ export class StateStore {
 
   markSandboxDeleted(id: string, at: number): void {
     this.db.update(sandboxes).set({ deletedAt: at }).where(and(eq(sandboxes.id, id), isNull(sandboxes.deletedAt))).run();
+  }
+
+  setExpiry(sandboxId: string, expiresAt: number): void {
+    this.db.update(sandboxes).set({ expiresAt }).where(eq(sandboxes.id, sandboxId)).run();
   }
 
   setLastStartError(sandboxId: string, message: string | null): void {
@@ -100,12 +115,62 @@ export class StateStore {
     this.db.update(sessions).set({ status: "stopped", stoppedAt: at, endpoint: null }).where(eq(sessions.id, sessionId)).run();
   }
 
+  insertCargo(cargo: CargoRow): void {
+    this.db.insert(cargos).values(cargo).run();
+  }
+
+  /** Live cargos only. */
   findCargo(owner: string, id: string): CargoRow | undefined {
     return this.db
       .select()
       .from(cargos)
       .where(and(eq(cargos.owner, owner), eq(cargos.id, id), isNull(cargos.deletedAt)))
       .get();
+  }
+
+  /** Including deleted ones, so that a repeated DELETE can answer 204. */
+  findCargoRecord(owner: string, id: string): CargoRow | undefined {
+    return this.db
+      .select()
+      .from(cargos)
+      .where(and(eq(cargos.owner, owner), eq(cargos.id, id)))
+      .get();
+  }
+
+  listCargos(owner: string, managed: boolean, after: PageCursor | null, limit: number): Listed<CargoRow>[] {
+    const position: SQL<number> = sql<number>`${cargos}.rowid`;
+    return this.db
+      .select({ ...getTableColumns(cargos), position })
+      .from(cargos)
+      .where(
+        and(
+          eq(cargos.owner, owner),
+          eq(cargos.managed, managed),
+          isNull(cargos.deletedAt),
+          after === null ? undefined : gt(position, after),
+        ),
+      )
+      .orderBy(asc(position))
+      .limit(limit)
+      .all();
+  }
+
+  /**
+   * Marks the cargo deleted unless a live sandbox uses it; check and mark are
+   * one transaction, so no sandbox can attach in between.
+   */
+  deleteCargoIfUnused(cargoId: string, at: number): { activeSandboxIds: string[] } {
+    return this.db.transaction((tx) => {
+      const users = tx
+        .select({ id: sandboxes.id })
+        .from(sandboxes)
+        .where(and(eq(sandboxes.cargoId, cargoId), isNull(sandboxes.deletedAt)))
+        .orderBy(asc(sql`${sandboxes}.rowid`))
+        .all()
+        .map((row) => row.id);
+      if (users.length === 0) tx.update(cargos).set({ deletedAt: at }).where(eq(cargos.id, cargoId)).run();
+      return { activeSandboxIds: users };
+    });
   }
 
   touchCargo(id: string, at: number): void {

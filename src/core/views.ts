@@ -1,7 +1,7 @@
 import { Type, type Static } from "@sinclair/typebox";
 import type { ProfileConfig } from "./config/index.ts";
 import { isoOrNull } from "./clock.ts";
-import type { SandboxRow, SessionRow } from "../db/schema.ts";
+import type { CargoRow, SandboxRow, SessionRow } from "../db/schema.ts";
 
 // Written out literal by literal: Elysia's t.UnionEnum gives an absent optional query field a default.
 export const SandboxStatusSchema = Type.Union([
@@ -68,5 +68,25 @@ export function profileView(profile: ProfileConfig): ProfileView {
     description: profile.description,
     network: profile.network,
     warm_pool_size: profile.warm_pool_size,
+  };
+}
+
+export interface CargoView {
+  id: string;
+  managed: boolean;
+  managed_by_sandbox_id: string | null;
+  size_limit_mb: number;
+  created_at: string;
+  last_accessed_at: string;
+}
+
+export function cargoView(cargo: CargoRow): CargoView {
+  return {
+    id: cargo.id,
+    managed: cargo.managed,
+    managed_by_sandbox_id: cargo.managedBySandboxId,
+    size_limit_mb: cargo.sizeLimitMb,
+    created_at: new Date(cargo.createdAt).toISOString(),
+    last_accessed_at: new Date(cargo.lastAccessedAt).toISOString(),
   };
 }

@@ -7,7 +7,9 @@ import { applyMigrations, openDatabase } from "../../src/db/database.ts";
 import { MIGRATIONS } from "../../src/db/migrations/index.ts";
 import { StateStore } from "../../src/core/state-store.ts";
 import { sandboxStatus } from "../../src/core/views.ts";
-import type { SandboxRow, SessionRow } from "../../src/db/schema.ts";
+import type { CargoRow, SandboxRow, SessionRow } from "../../src/db/schema.ts";
+import { BayError } from "../../src/core/errors.ts";
+import { thrownBy } from "../helpers/thrown.ts";
 
 describe("state database", () => {
   test("every migration file is embedded in the migrations index", () => {
@@ -54,6 +56,28 @@ function sandboxRow(overrides: Partial<SandboxRow> = {}): SandboxRow {
   };
 }
 
+function cargoRow(overrides: Partial<CargoRow> = {}): CargoRow {
+  return {
+    id: "ws-aaaaaaaaaaaa",
+    owner: "alice",
+    managed: false,
+    managedBySandboxId: null,
+    volumeName: "bay-cargo-ws-aaaaaaaaaaaa",
+    sizeLimitMb: 1024,
+    createdAt: 1000,
+    lastAccessedAt: 1000,
+    deletedAt: null,
+    ...overrides,
+  };
+}
+
+/** A store on a fresh database, with the external cargo the sandbox rows attach to. */
+function freshStore(): StateStore {
+  const store = new StateStore(openDatabase(mkdtempSync(join(tmpdir(), "bay-db-"))));
+  store.insertCargo(cargoRow());
+  return store;
+}
+
 function sessionRow(status: SessionRow["status"]): SessionRow {
   return {
     id: "sess-aaaaaaaaaaaa",
@@ -83,7 +107,7 @@ describe("sandbox status is computed", () => {
 
 describe("state store", () => {
   test("sandboxes are scoped to their owner and listed in insertion order, ties on the clock included", () => {
-    const store = new StateStore(openDatabase(mkdtempSync(join(tmpdir(), "bay-db-"))));
+    const store = freshStore();
     // Same millisecond, ids that sort against insertion order.
     const ids: string[] = ["sandbox-00000000000f", "sandbox-00000000000a", "sandbox-000000000005"];
     for (const id of ids) store.insertSandbox(sandboxRow({ id, createdAt: 100 }), null);
@@ -101,7 +125,7 @@ describe("state store", () => {
   });
 
   test("a failed start stops the session and records the reason; a later success clears it", () => {
-    const store = new StateStore(openDatabase(mkdtempSync(join(tmpdir(), "bay-db-"))));
+    const store = freshStore();
     store.insertSandbox(sandboxRow(), null);
     const session = sessionRow("starting");
     store.insertSession(session);
@@ -115,5 +139,23 @@ describe("state store", () => {
     store.markSessionRunning(retry, { endpoint: "http://127.0.0.1:1" });
     expect(store.activeSession(retry.sandboxId)).toMatchObject({ id: retry.id, status: "running", endpoint: "http://127.0.0.1:1" });
     expect(store.findSandbox("alice", retry.sandboxId)?.lastStartError).toBeNull();
+  });
+
+  test("a cargo in use by a live sandbox is not deleted; a deleted cargo cannot be attached", () => {
+    const store = freshStore();
+    store.insertSandbox(sandboxRow({ id: "sandbox-000000000001" }), null);
+    store.insertSandbox(sandboxRow({ id: "sandbox-000000000002" }), null);
+    expect(store.deleteCargoIfUnused("ws-aaaaaaaaaaaa", 5).activeSandboxIds).toEqual(["sandbox-000000000001", "sandbox-000000000002"]);
+    expect(store.findCargo("alice", "ws-aaaaaaaaaaaa")).toBeDefined();
+
+    store.markSandboxDeleted("sandbox-000000000001", 6);
+    store.markSandboxDeleted("sandbox-000000000002", 6);
+    expect(store.deleteCargoIfUnused("ws-aaaaaaaaaaaa", 7).activeSandboxIds).toEqual([]);
+    expect(store.findCargo("alice", "ws-aaaaaaaaaaaa")).toBeUndefined();
+    expect(store.findCargoRecord("alice", "ws-aaaaaaaaaaaa")?.deletedAt).toBe(7);
+
+    const error = thrownBy(BayError, () => store.insertSandbox(sandboxRow({ id: "sandbox-000000000003" }), null));
+    expect(error.code).toBe("not_found");
+    expect(store.findSandbox("alice", "sandbox-000000000003")).toBeUndefined();
   });
 });

@@ -1,8 +1,12 @@
 import { Elysia, t } from "elysia";
 import type { SandboxService } from "../../core/sandbox-service.ts";
+import type { IdempotencyService } from "../../core/idempotency.ts";
 import type { AuthPlugin } from "../auth.ts";
+import { idempotent } from "../idempotent.ts";
 import {
   CreateSandboxBody,
+  ExtendTtlBody,
+  IdempotencyHeaders,
   ListSandboxesQuery,
   Sandbox,
   SandboxPage,
@@ -14,18 +18,15 @@ import {
 
 const tags = ["sandboxes"];
 
-export function sandboxRoutes(sandboxes: SandboxService, auth: AuthPlugin) {
+export function sandboxRoutes(sandboxes: SandboxService, idempotency: IdempotencyService, auth: AuthPlugin) {
   return new Elysia()
     .use(auth)
     .post(
       "/v1/sandboxes",
-      async ({ principal, body, set }) => {
-        const sandbox = await sandboxes.create(principal.owner, body ?? {});
-        set.status = 201;
-        return sandbox;
-      },
+      (context) => idempotent(idempotency, context, 201, () => sandboxes.create(context.principal.owner, context.body ?? {})),
       {
         body: CreateSandboxBody,
+        headers: IdempotencyHeaders,
         response: { 201: Sandbox, ...sandboxRouteErrors },
         detail: { summary: "Create a sandbox; compute starts lazily on the first capability call", tags },
       },
@@ -50,6 +51,24 @@ export function sandboxRoutes(sandboxes: SandboxService, auth: AuthPlugin) {
         params: SandboxParams,
         response: { 200: StatusOk, ...sandboxRouteErrors },
         detail: { summary: "Push idle_expires_at forward if running; never starts compute", tags },
+      },
+    )
+    .post(
+      "/v1/sandboxes/:id/extend_ttl",
+      (context) =>
+        idempotent(idempotency, context, 200, async () =>
+          sandboxes.extendTtl(context.principal.owner, context.params.id, context.body.extend_by),
+        ),
+      {
+        params: SandboxParams,
+        body: ExtendTtlBody,
+        headers: IdempotencyHeaders,
+        response: { 200: Sandbox, ...sandboxRouteErrors },
+        detail: {
+          summary: "Extend a sandbox's TTL: expires_at = max(expires_at, now) + extend_by",
+          description: "409 sandbox_ttl_infinite for a sandbox without TTL; 409 sandbox_expired once it has expired.",
+          tags,
+        },
       },
     )
     .post(

@@ -1,0 +1,46 @@
+import { ValidationError } from "./errors.ts";
+import type { Listed, PageCursor } from "./state-store.ts";
+
+export interface Page<T> {
+  items: T[];
+  next_cursor: string | null;
+}
+
+/**
+ * One page in insertion order. `present` turns a row into an item, or null
+ * to skip it (a filter on a computed field), so a page may take several reads.
+ * Rows created while a client pages appear at the end; none is seen twice.
+ */
+export function paginate<Row, Item>(
+  read: (after: PageCursor | null, limit: number) => Listed<Row>[],
+  limit: number,
+  cursor: string | undefined,
+  present: (row: Row) => Item | null,
+): Page<Item> {
+  const items: Item[] = [];
+  let after = cursor === undefined ? null : decodeCursor(cursor);
+  for (;;) {
+    const rows = read(after, limit);
+    for (const row of rows) {
+      after = row.position;
+      const item = present(row);
+      if (item !== null) items.push(item);
+      if (items.length === limit) {
+        const more = read(after, 1).length > 0;
+        return { items, next_cursor: more ? encodeCursor(after) : null };
+      }
+    }
+    if (rows.length < limit) return { items, next_cursor: null };
+  }
+}
+
+/** Cursors are opaque to clients. */
+function encodeCursor(position: PageCursor): string {
+  return Buffer.from(`p${position}`).toString("base64url");
+}
+
+function decodeCursor(value: string): PageCursor {
+  const match = /^p(\d{1,15})$/.exec(Buffer.from(value, "base64url").toString("utf8"));
+  if (!match) throw new ValidationError("cursor is not valid", { field: "cursor" });
+  return Number(match[1]);
+}
