@@ -47,8 +47,14 @@ export const ExtendTtlBody = t.Object({
   extend_by: t.Integer({ minimum: 1, maximum: MAX_TTL_SECONDS, description: "Seconds to add to expires_at (or to now, if later)" }),
 });
 
+/**
+ * 1..200, checked by paginate(): Elysia validates a query number on its own
+ * after converting it, and that error does not say which field it was.
+ */
+const PageLimit = t.Integer({ default: 50, description: "Page size, 1..200" });
+
 export const ListSandboxesQuery = t.Object({
-  limit: t.Optional(t.Integer({ minimum: 1, maximum: 200, default: 50 })),
+  limit: t.Optional(PageLimit),
   cursor: t.Optional(t.String({ minLength: 1 })),
   status: t.Optional(SandboxStatusSchema),
 });
@@ -116,7 +122,7 @@ export const CreateCargoBody = t.Object({
 });
 
 export const ListCargosQuery = t.Object({
-  limit: t.Optional(t.Integer({ minimum: 1, maximum: 200, default: 50 })),
+  limit: t.Optional(PageLimit),
   cursor: t.Optional(t.String({ minLength: 1 })),
   managed: t.Optional(t.Boolean({ description: "true: managed cargos; false or absent: external cargos" })),
 });

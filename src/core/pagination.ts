@@ -1,6 +1,8 @@
 import { ValidationError } from "./errors.ts";
 import type { Listed, PageCursor } from "./state-store.ts";
 
+export const MAX_PAGE_LIMIT = 200;
+
 export interface Page<T> {
   items: T[];
   next_cursor: string | null;
@@ -17,6 +19,9 @@ export function paginate<Row, Item>(
   cursor: string | undefined,
   present: (row: Row) => Item | null,
 ): Page<Item> {
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_LIMIT) {
+    throw new ValidationError(`limit must be an integer from 1 to ${MAX_PAGE_LIMIT} (got ${limit})`, { field: "limit" });
+  }
   const items: Item[] = [];
   let after = cursor === undefined ? null : decodeCursor(cursor);
   for (;;) {

@@ -1,19 +1,11 @@
-import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { expectErrorShape, startTestBay, type TestBay } from "../helpers/test-bay.ts";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
+import { expectErrorShape, useTestBay } from "../helpers/test-bay.ts";
 import { TEST_API_KEY } from "../helpers/env.ts";
 
 // Real containers start here; each test gets room, and no test asserts speed.
 setDefaultTimeout(60_000);
 
-let bay: TestBay;
-
-beforeAll(async () => {
-  bay = await startTestBay();
-});
-
-afterAll(async () => {
-  await bay.close();
-});
+const bay = useTestBay();
 
 describe("the error envelope on every kind of bad input", () => {
   test("an unknown route is 404 not_found in the envelope", async () => {

@@ -1,21 +1,13 @@
-import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { and, eq } from "drizzle-orm";
 import { sessions } from "../../src/db/schema.ts";
-import { expectErrorShape, startTestBay, type TestBay } from "../helpers/test-bay.ts";
+import { expectErrorShape, useTestBay } from "../helpers/test-bay.ts";
 import { containersWithLabel } from "../helpers/docker.ts";
 
 // Real containers start here; each test gets room, and no test asserts speed.
 setDefaultTimeout(90_000);
 
-let bay: TestBay;
-
-beforeAll(async () => {
-  bay = await startTestBay();
-});
-
-afterAll(async () => {
-  await bay.close();
-});
+const bay = useTestBay();
 
 const newSandbox = async () => (await bay.request("POST", "/v1/sandboxes", {})).body.id as string;
 

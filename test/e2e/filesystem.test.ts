@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { createHash, randomBytes } from "node:crypto";
-import { expectErrorShape, startTestBay, type TestBay, type TestResponse } from "../helpers/test-bay.ts";
+import { expectErrorShape, startTestBay, type RawTestResponse, type TestBay, type TestResponse } from "../helpers/test-bay.ts";
 import { containersWithLabel, volumesWithLabel } from "../helpers/docker.ts";
-import { TEST_API_KEY } from "../helpers/env.ts";
 
 // Real containers start here; each test gets room, and no test asserts speed.
 setDefaultTimeout(60_000);
@@ -53,31 +52,14 @@ const byPath = (routes: typeof fs) => ({
   delete: (id: string, path: string) => routes.remove(id, path),
 });
 
-type RawResponse = TestResponse & { bytes: Uint8Array };
-
-/** Multipart and raw-byte routes bypass bay.request, which would JSON-encode and text-decode. */
-async function handleRaw(method: string, path: string, body?: FormData): Promise<RawResponse> {
-  const response = await bay.app.handle(
-    new Request(`http://localhost${path}`, { method, headers: { authorization: `Bearer ${TEST_API_KEY}` }, body }),
-  );
-  const bytes = new Uint8Array(await response.arrayBuffer());
-  let parsed: unknown = null;
-  try {
-    parsed = JSON.parse(new TextDecoder().decode(bytes));
-  } catch {
-    // Raw bytes: no JSON body.
-  }
-  return { status: response.status, headers: response.headers, body: parsed, bytes };
-}
-
-function upload(id: string, path: string, bytes: Uint8Array): Promise<RawResponse> {
+function upload(id: string, path: string, bytes: Uint8Array): Promise<RawTestResponse> {
   const form = new FormData();
   form.set("path", path);
   form.set("file", new Blob([bytes]), "upload.bin");
-  return handleRaw("POST", `${at(id)}/filesystem/upload`, form);
+  return bay.raw("POST", `${at(id)}/filesystem/upload`, form);
 }
 
-const download = (id: string, path: string) => handleRaw("GET", `${at(id)}/filesystem/download${query(path)}`);
+const download = (id: string, path: string) => bay.raw("GET", `${at(id)}/filesystem/download${query(path)}`);
 
 /** Runs a command in the sandbox (uid 1000, cwd /workspace) and returns its stdout. */
 async function shell(id: string, command: string): Promise<string> {

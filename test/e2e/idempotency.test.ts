@@ -1,31 +1,21 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { expectErrorShape, startTestBay, type TestBay } from "../helpers/test-bay.ts";
+import {
+  authorizationOf,
+  expectErrorShape,
+  startTestBay,
+  type TestBay,
+  THREE_OWNERS_CONFIG,
+  useTestBay,
+} from "../helpers/test-bay.ts";
 import { volumesWithLabel } from "../helpers/docker.ts";
 
 // Real containers start here; each test gets room, and no test asserts speed.
 setDefaultTimeout(60_000);
 
-const ALICE = { authorization: "Bearer alice-key-0123456789ab" };
-const BOB = { authorization: "Bearer bob-key-0123456789abcd" };
+const ALICE = authorizationOf("alice");
+const BOB = authorizationOf("bob");
 
-let bay: TestBay;
-
-beforeAll(async () => {
-  bay = await startTestBay({
-    config: {
-      security: {
-        api_keys: [
-          { key: "alice-key-0123456789ab", owner: "alice", admin: false },
-          { key: "bob-key-0123456789abcd", owner: "bob", admin: false },
-        ],
-      },
-    },
-  });
-});
-
-afterAll(async () => {
-  await bay.close();
-});
+const bay = useTestBay({ config: THREE_OWNERS_CONFIG });
 
 const createSandbox = (key: string | null, body: unknown = {}, who = ALICE) =>
   bay.request("POST", "/v1/sandboxes", body, { ...who, ...(key === null ? {} : { "idempotency-key": key }) });

@@ -1,23 +1,15 @@
-import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { createBayCore } from "../../src/core/bay-core.ts";
 import { createApp } from "../../src/api/app.ts";
 import { loadConfig } from "../../src/core/config/index.ts";
-import { expectErrorShape, startTestBay, type TestBay } from "../helpers/test-bay.ts";
+import { expectErrorShape, useTestBay } from "../helpers/test-bay.ts";
 import { containersWithLabel } from "../helpers/docker.ts";
 import { TEST_API_KEY } from "../helpers/env.ts";
 
 // Real containers start here; each test gets room, and no test asserts speed.
 setDefaultTimeout(90_000);
 
-let bay: TestBay;
-
-beforeAll(async () => {
-  bay = await startTestBay();
-});
-
-afterAll(async () => {
-  await bay.close();
-});
+const bay = useTestBay();
 
 describe("a runtime that misbehaves", () => {
   test("a runtime that does not answer in time is 504 timeout; it answers again once it can", async () => {

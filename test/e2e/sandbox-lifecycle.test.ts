@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { startTestBay, type TestBay } from "../helpers/test-bay.ts";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
+import { useTestBay } from "../helpers/test-bay.ts";
 import {
   containerExists,
   containersWithLabel,
@@ -12,15 +12,7 @@ import {
 // Real containers start here; each test gets room, and no test asserts speed.
 setDefaultTimeout(60_000);
 
-let bay: TestBay;
-
-beforeAll(async () => {
-  bay = await startTestBay();
-});
-
-afterAll(async () => {
-  await bay.close();
-});
+const bay = useTestBay();
 
 const exec = (id: string, code: string, timeout?: number) =>
   bay.request("POST", `/v1/sandboxes/${id}/python/exec`, timeout === undefined ? { code } : { code, timeout });

@@ -1,4 +1,4 @@
-import { expect } from "bun:test";
+import { afterAll, beforeAll, expect } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,6 +16,8 @@ export interface TestBay {
   config: BayConfig;
   /** Sends one request through the app, as a client would, with the test key unless told otherwise. */
   request(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<TestResponse>;
+  /** Multipart bodies in, raw bytes out (uploads, downloads); a JSON answer is parsed into `body`. */
+  raw(method: string, path: string, body?: FormData): Promise<RawTestResponse>;
   close(): Promise<void>;
 }
 
@@ -24,6 +26,32 @@ export interface TestResponse {
   headers: Headers;
   body: any;
 }
+
+export interface RawTestResponse extends TestResponse {
+  /** The body's bytes as received (downloads). */
+  bytes: Uint8Array;
+}
+
+/** Keys of the test owners: "tester" (the default, admin), "alice" and "bob". */
+export const OWNER_KEYS = {
+  tester: TEST_API_KEY,
+  alice: "alice-key-0123456789ab",
+  bob: "bob-key-0123456789abcd",
+} as const;
+export type TestOwner = keyof typeof OWNER_KEYS;
+
+/** Config for a Bay that knows all three test owners. */
+export const THREE_OWNERS_CONFIG = {
+  security: {
+    api_keys: [
+      { key: OWNER_KEYS.tester, owner: "tester", admin: true },
+      { key: OWNER_KEYS.alice, owner: "alice", admin: false },
+      { key: OWNER_KEYS.bob, owner: "bob", admin: false },
+    ],
+  },
+};
+
+export const authorizationOf = (owner: TestOwner) => ({ authorization: `Bearer ${OWNER_KEYS[owner]}` });
 
 export interface TestBayOptions {
   /** Extra YAML-shaped config, merged over the test defaults. */
@@ -75,12 +103,62 @@ export async function startTestBay(options: TestBayOptions = {}): Promise<TestBa
       }
       return { status: response.status, headers: response.headers, body: parsed };
     },
+    async raw(method, path, body) {
+      const response = await app.handle(
+        new Request(`http://localhost${path}`, { method, headers: { authorization: `Bearer ${TEST_API_KEY}` }, body }),
+      );
+      const bytes = new Uint8Array(await response.arrayBuffer());
+      let parsed: unknown = null;
+      try {
+        parsed = JSON.parse(new TextDecoder().decode(bytes));
+      } catch {
+        // Raw bytes: no JSON body.
+      }
+      return { status: response.status, headers: response.headers, body: parsed, bytes };
+    },
     async close() {
       await core.close();
       await removeInstanceObjects(instanceId);
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Asserts that each request is a 400 validation_error naming its field, in
+ * one comparison, so that a failure shows every case at once.
+ */
+export async function expectFieldErrors(
+  fieldByCase: Record<string, string>,
+  send: (testCase: string) => Promise<TestResponse>,
+): Promise<void> {
+  const outcomes: Record<string, string> = {};
+  for (const testCase of Object.keys(fieldByCase)) {
+    const { status, body } = await send(testCase);
+    outcomes[testCase] = `${status} ${body?.error?.code} field=${body?.error?.details?.field}`;
+  }
+  const expected = Object.fromEntries(Object.entries(fieldByCase).map(([c, field]) => [c, `400 validation_error field=${field}`]));
+  expect(outcomes).toEqual(expected);
+}
+
+/**
+ * A test Bay for the whole file: started before its first test, closed after
+ * its last. The returned object stands for it once started.
+ */
+export function useTestBay(options: TestBayOptions = {}): TestBay {
+  let started: TestBay | undefined;
+  beforeAll(async () => {
+    started = await startTestBay(options);
+  });
+  afterAll(async () => {
+    await started?.close();
+  });
+  return new Proxy({} as TestBay, {
+    get(_, property) {
+      if (!started) throw new Error("the test Bay is used before beforeAll started it");
+      return started[property as keyof TestBay];
+    },
+  });
 }
 
 /** Asserts the contract's error envelope and returns its error. */
