@@ -2,8 +2,10 @@ import { existsSync } from "node:fs";
 import Docker from "dockerode";
 import type { BayConfig } from "../../src/core/config/index.ts";
 import type {
+  ContainerEndEvent,
   ContainerInfo,
   Driver,
+  EventSubscription,
   Labels,
   SessionContainerSpec,
   StartedContainer,
@@ -91,6 +93,9 @@ export class DockerDriver implements Driver {
           name: info.Name.replace(/^\//, ""),
           labels: info.Config.Labels ?? {},
           running: info.State.Running,
+          createdAt: Date.parse(info.Created),
+          exitCode: info.State.ExitCode,
+          oomKilled: info.State.OOMKilled,
         };
       } catch (error) {
         if (statusOf(error) === 404) return null;
@@ -117,6 +122,7 @@ export class DockerDriver implements Driver {
       name: (c.Names[0] ?? "").replace(/^\//, ""),
       labels: c.Labels ?? {},
       running: c.State === "running",
+      createdAt: c.Created * 1000,
     }));
   }
 
@@ -124,7 +130,55 @@ export class DockerDriver implements Driver {
     const found = await this.engine("list volumes", () =>
       this.docker.listVolumes({ filters: { label: labelFilters(labels) } }),
     );
-    return (found.Volumes ?? []).map((v) => ({ name: v.Name, labels: v.Labels ?? {} }));
+    return (found.Volumes ?? []).map((v) => ({
+      name: v.Name,
+      labels: v.Labels ?? {},
+      createdAt: Date.parse((v as { CreatedAt?: string }).CreatedAt ?? "") || 0,
+    }));
+  }
+
+  async watchContainerEnds(
+    labels: Labels,
+    onEnd: (event: ContainerEndEvent) => void,
+    onClosed: (error?: Error) => void,
+  ): Promise<EventSubscription> {
+    const stream = (await this.engine("watch container events", () =>
+      this.docker.getEvents({ filters: { type: ["container"], event: ["die", "oom"], label: labelFilters(labels) } }),
+    )) as NodeJS.ReadableStream & { destroy?: () => void };
+    const outOfMemory = new Set<string>();
+    let buffered = "";
+    let closed = false;
+    const close = (error?: Error) => {
+      if (closed) return;
+      closed = true;
+      onClosed(error);
+    };
+    stream.on("data", (chunk: Buffer) => {
+      buffered += chunk.toString("utf8");
+      let newline: number;
+      while ((newline = buffered.indexOf("\n")) >= 0) {
+        const line = buffered.slice(0, newline).trim();
+        buffered = buffered.slice(newline + 1);
+        if (!line) continue;
+        const event = parseEngineEvent(line);
+        if (!event) continue;
+        if (event.action === "oom") {
+          outOfMemory.add(event.id);
+          continue;
+        }
+        const reason = outOfMemory.delete(event.id) ? "out of memory" : `container exited (code ${event.attributes.exitCode ?? "unknown"})`;
+        onEnd({ containerId: event.id, labels: event.attributes, reason });
+      }
+    });
+    stream.on("end", () => close());
+    stream.on("close", () => close());
+    stream.on("error", (error: Error) => close(error));
+    return {
+      close() {
+        closed = true;
+        stream.destroy?.();
+      },
+    };
   }
 
   private async createContainer(spec: SessionContainerSpec): Promise<Docker.Container> {
@@ -211,6 +265,23 @@ export class DockerDriver implements Driver {
     } catch (error) {
       throw engineFailure(error, this.endpoint, action);
     }
+  }
+}
+
+interface EngineEvent {
+  id: string;
+  action: string;
+  attributes: Record<string, string>;
+}
+
+function parseEngineEvent(line: string): EngineEvent | null {
+  try {
+    const raw = JSON.parse(line) as { id?: string; Action?: string; status?: string; Actor?: { ID?: string; Attributes?: Record<string, string> } };
+    const id = raw.Actor?.ID ?? raw.id;
+    const action = raw.Action ?? raw.status;
+    return id && action ? { id, action, attributes: raw.Actor?.Attributes ?? {} } : null;
+  } catch {
+    return null;
   }
 }
 

@@ -37,6 +37,9 @@ class KubernetesDriver implements Driver {
   async listVolumes(): Promise<never> {
     this.fail("listVolumes");
   }
+  async watchContainerEnds(): Promise<never> {
+    this.fail("watchContainerEnds");
+  }
 }
 
 const k8s: DriverPlugin = {

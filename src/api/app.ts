@@ -6,6 +6,7 @@ import { VERSION } from "../version.ts";
 import { createAuthPlugin } from "./auth.ts";
 import { errorEnvelope, errorHeaders, logUnexpected, toBayError } from "./error-response.ts";
 import { assignRequestId, requestIdOf } from "./request-id.ts";
+import { adminRoutes } from "./routes/admin.ts";
 import { cargoRoutes } from "./routes/cargos.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { profileRoutes } from "./routes/profiles.ts";
@@ -50,7 +51,8 @@ export async function createApp(core: BayCore) {
     .use(healthRoutes(core.driver))
     .use(profileRoutes(core.config))
     .use(sandboxRoutes(core.sandboxes, core.idempotency, auth))
-    .use(cargoRoutes(core.cargos, core.idempotency, auth));
+    .use(cargoRoutes(core.cargos, core.idempotency, auth))
+    .use(adminRoutes(core.collector, auth));
   for (const routes of capabilityRoutes) app.use(routes);
   return app;
 }

@@ -2,6 +2,7 @@ import type { SandboxService } from "../core/sandbox-service.ts";
 import { newId } from "../core/ids.ts";
 import { eventStreamResponse, parseEventStream } from "../core/sse.ts";
 import { BayError } from "../core/errors.ts";
+import type { SessionRow } from "../db/schema.ts";
 
 export interface ExecutionCall {
   sandboxes: SandboxService;
@@ -15,6 +16,8 @@ export interface ExecutionCall {
   responseHeaders: Record<string, string>;
   /** From Prefer: wait=N; see prefer-wait.ts. */
   maxStartWaitMs?: number;
+  /** Adds what only Bay knows to the agent's summary (e.g. that an earlier session's state is gone). */
+  annotate?: (summary: Record<string, unknown>, session: SessionRow) => Record<string, unknown>;
 }
 
 export function wantsEventStream(request: Request): boolean {
@@ -41,11 +44,19 @@ const STREAM_OPEN_TIMEOUT_MS = 30_000;
 
 /** Runs code through the agent and answers with its outcome plus a fresh execution id. */
 export async function executeForJson<T extends object>(call: ExecutionCall): Promise<T & { execution_id: string }> {
-  const outcome = await call.sandboxes.withRuntime(call.owner, call.sandboxId, call.capability, (ship) =>
-    ship.post<T>(call.agentPath, call.body, { timeoutMs: call.body.timeout * 1000 + ANSWER_MARGIN_MS }),
+  const outcome = await call.sandboxes.withRuntime(
+    call.owner,
+    call.sandboxId,
+    call.capability,
+    async (ship, session) => {
+      const summary = await ship.post<Record<string, unknown>>(call.agentPath, call.body, {
+        timeoutMs: call.body.timeout * 1000 + ANSWER_MARGIN_MS,
+      });
+      return call.annotate ? call.annotate(summary, session) : summary;
+    },
     { maxStartWaitMs: call.maxStartWaitMs },
   );
-  return { ...outcome, execution_id: newId("execution") };
+  return { ...(outcome as T), execution_id: newId("execution") };
 }
 
 /**
@@ -55,13 +66,28 @@ export async function executeForJson<T extends object>(call: ExecutionCall): Pro
  */
 export async function executeAsEventStream(call: ExecutionCall): Promise<Response> {
   const executionId = newId("execution");
-  const upstream = await call.sandboxes.withRuntime(call.owner, call.sandboxId, call.capability, (ship) =>
-    ship.open("POST", call.agentPath, call.body, {
-      timeoutMs: STREAM_OPEN_TIMEOUT_MS,
-      headers: { accept: "text/event-stream" },
-    }),
-    { maxStartWaitMs: call.maxStartWaitMs },
-  );
+  // Held from before the start until the stream ends, so the session is never reaped as idle mid-stream.
+  const release = call.sandboxes.holdBusy(call.owner, call.sandboxId);
+  let opened: { upstream: Response; session: SessionRow };
+  try {
+    opened = await call.sandboxes.withRuntime(
+      call.owner,
+      call.sandboxId,
+      call.capability,
+      async (ship, session) => ({
+        upstream: await ship.open("POST", call.agentPath, call.body, {
+          timeoutMs: STREAM_OPEN_TIMEOUT_MS,
+          headers: { accept: "text/event-stream" },
+        }),
+        session,
+      }),
+      { maxStartWaitMs: call.maxStartWaitMs },
+    );
+  } catch (error) {
+    release();
+    throw error;
+  }
+  const { upstream, session } = opened;
   return eventStreamResponse(async (send, signal) => {
     const body = upstream.body;
     if (!body) throw new BayError("ship_error", "the runtime answered without a stream", {});
@@ -71,7 +97,8 @@ export async function executeAsEventStream(call: ExecutionCall): Promise<Respons
       for await (const event of parseEventStream(body)) {
         if (event.event === "done") {
           done = true;
-          send("done", { ...(event.data as Record<string, unknown>), execution_id: executionId });
+          const summary = event.data as Record<string, unknown>;
+          send("done", { ...(call.annotate ? call.annotate(summary, session) : summary), execution_id: executionId });
         } else {
           send(event.event, event.data);
         }
@@ -80,7 +107,7 @@ export async function executeAsEventStream(call: ExecutionCall): Promise<Respons
       if (signal.aborted) return;
       throw error;
     } finally {
-      call.sandboxes.recordActivity(call.owner, call.sandboxId);
+      release();
     }
     if (!done && !signal.aborted) {
       send("error", { code: "ship_error", message: "the runtime ended the stream before the execution finished" });

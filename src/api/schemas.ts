@@ -29,6 +29,10 @@ export const Sandbox = t.Object({
   created_at: t.String({ format: "date-time" }),
   expires_at: t.Union([t.String({ format: "date-time" }), t.Null()]),
   idle_expires_at: t.Union([t.String({ format: "date-time" }), t.Null()]),
+  state_reset_at: t.Union([t.String({ format: "date-time" }), t.Null()], {
+    description: "When compute was last lost without being asked to stop (container died, out of memory, engine restart)",
+  }),
+  state_reset_reason: t.Union([t.String(), t.Null()]),
 });
 
 export const SandboxPage = t.Object({ items: t.Array(Sandbox), next_cursor: t.Union([t.String(), t.Null()]) });

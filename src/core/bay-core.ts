@@ -3,6 +3,8 @@ import { consola } from "consola";
 import { resolveAgentBinary } from "./agent-binary.ts";
 import { ApiKeyRegistry, ensureGeneratedKey } from "./api-keys.ts";
 import { CargoService } from "./cargo-service.ts";
+import { EngineWatcher } from "./engine-watcher.ts";
+import { GarbageCollector } from "./gc/collector.ts";
 import { IdempotencyService } from "./idempotency.ts";
 import type { BayConfig } from "./config/index.ts";
 import type { Driver } from "./driver.ts";
@@ -24,6 +26,14 @@ export interface BayCore {
   sandboxes: SandboxService;
   cargos: CargoService;
   idempotency: IdempotencyService;
+  collector: GarbageCollector;
+  sessions: SessionManager;
+  /**
+   * Starts background work for a daemon: reconciles the database with the
+   * engine (adopting containers that still run), then follows engine events
+   * and runs the collector.
+   */
+  startBackground(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -39,6 +49,8 @@ export async function createBayCore(config: BayConfig): Promise<BayCore> {
   const sandboxes = new SandboxService(config, store, driver, sessions, instanceId);
   const cargos = new CargoService(store, driver, instanceId);
   const idempotency = new IdempotencyService(db, config.idempotency.ttl_hours * 3600 * 1000);
+  const collector = new GarbageCollector({ db, store, driver, sandboxes, sessions, instanceId }, config.gc);
+  const watcher = new EngineWatcher(driver, sessions, instanceId, () => collector.run({ tasks: ["lost_sessions", "orphan_containers"] }));
   const apiKeys = new ApiKeyRegistry(apiKeysWithGenerated(config), config.security.allow_anonymous);
 
   return {
@@ -50,7 +62,16 @@ export async function createBayCore(config: BayConfig): Promise<BayCore> {
     sandboxes,
     cargos,
     idempotency,
+    collector,
+    sessions,
+    async startBackground() {
+      await collector.run({ atStartup: true }).catch((error: Error) => consola.warn(`start-up reconciliation failed: ${error.message}`));
+      await watcher.start();
+      collector.start();
+    },
     async close() {
+      watcher.stop();
+      await collector.stop();
       await driver.close?.();
       closeDatabase(db);
     },

@@ -33,11 +33,28 @@ export interface ContainerInfo {
   name: string;
   labels: Labels;
   running: boolean;
+  /** Epoch ms. */
+  createdAt: number;
+  exitCode?: number;
+  oomKilled?: boolean;
 }
 
 export interface VolumeInfo {
   name: string;
   labels: Labels;
+  /** Epoch ms; 0 when the engine does not say. */
+  createdAt: number;
+}
+
+/** A container of ours ended: it exited, was killed, ran out of memory, or was removed. */
+export interface ContainerEndEvent {
+  containerId: string;
+  labels: Labels;
+  reason: string;
+}
+
+export interface EventSubscription {
+  close(): void;
 }
 
 export interface Driver {
@@ -55,6 +72,12 @@ export interface Driver {
   readLogs(idOrName: string, tailLines: number): Promise<string>;
   listContainers(labels: Labels): Promise<ContainerInfo[]>;
   listVolumes(labels: Labels): Promise<VolumeInfo[]>;
+  /**
+   * Reports containers with these labels as they end. `onClosed` fires when
+   * the engine's event stream ends (engine restart, lost connection); the
+   * caller subscribes again when it can.
+   */
+  watchContainerEnds(labels: Labels, onEnd: (event: ContainerEndEvent) => void, onClosed: (error?: Error) => void): Promise<EventSubscription>;
   close?(): Promise<void>;
 }
 

@@ -17,7 +17,7 @@ import type { SessionManager } from "./session-manager.ts";
 import type { ShipClient } from "./ship-client.ts";
 import { paginate, type Page } from "./pagination.ts";
 import type { StateStore } from "./state-store.ts";
-import type { CargoRow, SandboxRow } from "../db/schema.ts";
+import type { CargoRow, SandboxRow, SessionRow } from "../db/schema.ts";
 import { sandboxView, type SandboxStatus, type SandboxView } from "./views.ts";
 
 
@@ -107,6 +107,8 @@ export class SandboxService {
       expiresAt: ttl > 0 ? now + ttl * 1000 : null,
       deletedAt: null,
       lastStartError: null,
+      stateResetAt: null,
+      stateResetReason: null,
     };
     try {
       this.store.insertSandbox(sandbox, newCargo);
@@ -152,11 +154,18 @@ export class SandboxService {
     if (profile) this.sessions.touch(sandbox.id, profile);
   }
 
-  /** Pushes idle_expires_at forward after work that outlived its request (a stream); never fails. */
-  recordActivity(owner: string, id: string): void {
-    const sandbox = this.store.findSandbox(owner, id);
-    const profile = sandbox && !sandbox.deletedAt ? this.profile(sandbox.profileId) : undefined;
-    if (sandbox && profile) this.sessions.touch(sandbox.id, profile);
+  /**
+   * Keeps the sandbox from being reaped as idle while work outlives its
+   * request (a stream); the returned function ends that and records activity.
+   */
+  holdBusy(owner: string, id: string): () => void {
+    const leave = this.sessions.enterCall(id);
+    return () => {
+      leave();
+      const sandbox = this.store.findSandbox(owner, id);
+      const profile = sandbox && !sandbox.deletedAt ? this.profile(sandbox.profileId) : undefined;
+      if (sandbox && profile) this.sessions.touch(sandbox.id, profile);
+    };
   }
 
   async stop(owner: string, id: string): Promise<void> {
@@ -169,14 +178,25 @@ export class SandboxService {
   async delete(owner: string, id: string): Promise<void> {
     const sandbox = this.store.findSandbox(owner, id);
     if (!sandbox) throw new NotFoundError("sandbox", id);
-    this.store.markSandboxDeleted(sandbox.id, Date.now());
-    await this.sessions.stop(sandbox.id);
-    const cargo = this.store.findCargo(owner, sandbox.cargoId);
+    await this.remove(sandbox, "deleted");
+  }
+
+  /**
+   * Deletes a sandbox for the user or the collector: the row first, then its
+   * compute and managed cargo. Safe to repeat; a repeat finishes what an
+   * interrupted one left.
+   */
+  async remove(sandbox: SandboxRow, reason: "deleted" | "expired"): Promise<void> {
+    if (!sandbox.deletedAt) {
+      this.store.markSandboxDeleted(sandbox.id, Date.now());
+      consola.info(`sandbox ${sandbox.id} ${reason} (owner ${sandbox.owner})`);
+    }
+    await this.sessions.stop(sandbox.id, reason);
+    const cargo = this.store.findCargo(sandbox.owner, sandbox.cargoId);
     if (cargo?.managed && cargo.managedBySandboxId === sandbox.id) {
       await this.driver.removeVolume(cargo.volumeName);
       this.store.markCargoDeleted(cargo.id, Date.now());
     }
-    if (!sandbox.deletedAt) consola.info(`sandbox ${sandbox.id} deleted (owner ${owner})`);
   }
 
   /**
@@ -187,7 +207,7 @@ export class SandboxService {
     owner: string,
     id: string,
     capability: string,
-    call: (client: ShipClient) => Promise<T>,
+    call: (client: ShipClient, session: SessionRow) => Promise<T>,
     options: RuntimeCallOptions = {},
   ): Promise<T> {
     const sandbox = this.requireLiveSandbox(owner, id);
@@ -204,16 +224,24 @@ export class SandboxService {
         available: profile.capabilities,
       });
     }
-    const { client } = await waitAtMost(this.sessions.ensureRunning(sandbox, profile), options.maxStartWaitMs, sandbox.id);
-    this.sessions.touch(sandbox.id, profile);
-    this.store.touchCargo(sandbox.cargoId, Date.now());
+    const leave = this.sessions.enterCall(sandbox.id);
     try {
-      return await call(client);
-    } catch (error) {
-      if (error instanceof ShipError && error.details.connection) await this.sessions.releaseIfDead(sandbox.id);
-      throw error;
+      this.store.touchCargo(sandbox.cargoId, Date.now());
+      for (let attempt = 1; ; attempt++) {
+        const { client, session } = await waitAtMost(this.sessions.ensureRunning(sandbox, profile), options.maxStartWaitMs, sandbox.id);
+        this.sessions.touch(sandbox.id, profile);
+        try {
+          return await call(client, session);
+        } catch (error) {
+          if (!(error instanceof ShipError) || !error.details.connection) throw error;
+          const released = await this.sessions.releaseIfDead(sandbox.id);
+          // A container that died before the request reached it ran nothing: start a new one and try once more.
+          if (!released || error.details.reached || attempt > 1) throw error;
+        }
+      }
     } finally {
       this.sessions.touch(sandbox.id, profile);
+      leave();
     }
   }
 

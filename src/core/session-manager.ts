@@ -8,7 +8,7 @@ import { newId, newSecretToken } from "./ids.ts";
 import { bayLabels, containerName, volumeName } from "./labels.ts";
 import { parseMemory } from "./resources.ts";
 import { ShipClient } from "./ship-client.ts";
-import type { StateStore } from "./state-store.ts";
+import type { SessionEndReason, StateStore } from "./state-store.ts";
 import type { SandboxRow, SessionRow } from "../db/schema.ts";
 import { SHIP_TOKEN_ENV } from "../ship/protocol.ts";
 
@@ -27,12 +27,14 @@ export interface SessionManagerOptions {
 
 /**
  * Owns the compute of sandboxes: starts a session's container on first use
- * (one start per sandbox however many callers race), checks the agent, and
- * tears containers down on stop.
+ * (one start per sandbox however many callers race), checks the agent,
+ * tears containers down on stop, idle or death, and knows which sandboxes
+ * have calls in flight so that none is reaped while it works.
  */
 export class SessionManager {
   /** Held while a sandbox's compute is being started, stopped or released. */
   private readonly locks = new KeyedMutex();
+  private readonly callsInFlight = new Map<string, number>();
 
   constructor(private readonly options: SessionManagerOptions) {}
 
@@ -46,9 +48,26 @@ export class SessionManager {
     });
   }
 
-  private runningSession(sandboxId: string): RunningSession | null {
-    const session = this.options.store.activeSession(sandboxId);
-    return session?.status === "running" && session.endpoint ? { session, client: this.clientFor(session) } : null;
+  /** Marks a call in flight on the sandbox until the returned function is called. */
+  enterCall(sandboxId: string): () => void {
+    this.callsInFlight.set(sandboxId, (this.callsInFlight.get(sandboxId) ?? 0) + 1);
+    let left = false;
+    return () => {
+      if (left) return;
+      left = true;
+      const remaining = (this.callsInFlight.get(sandboxId) ?? 1) - 1;
+      if (remaining > 0) this.callsInFlight.set(sandboxId, remaining);
+      else this.callsInFlight.delete(sandboxId);
+    };
+  }
+
+  /** Sandboxes that hold a running session. */
+  runningSandboxIds(): string[] {
+    return [...new Set(this.options.store.sessionsWithStatus("running").map((session) => session.sandboxId))];
+  }
+
+  isBusy(sandboxId: string): boolean {
+    return this.callsInFlight.has(sandboxId) || this.locks.isLocked(sandboxId);
   }
 
   /** Pushes idle_expires_at forward for a running session; never starts one. */
@@ -61,11 +80,11 @@ export class SessionManager {
   }
 
   /** Destroys the sandbox's compute, after any start in flight, so that no container is left behind. */
-  stop(sandboxId: string): Promise<void> {
+  stop(sandboxId: string, reason: SessionEndReason = "stopped"): Promise<void> {
     return this.locks.run(sandboxId, async () => {
       for (const session of this.options.store.activeSessions(sandboxId)) {
         // Marked first, so that no call picks up the session while its container goes away.
-        this.options.store.markSessionStopped(session.id, Date.now());
+        this.options.store.markSessionStopped(session.id, Date.now(), reason);
         await this.options.driver.removeContainer(session.containerId ?? containerName(session.id));
       }
       this.options.store.setLastStartError(sandboxId, null);
@@ -73,21 +92,53 @@ export class SessionManager {
   }
 
   /**
-   * After the agent dropped a connection: if the container is gone, the
-   * session is marked stopped so that the next call starts a fresh one
-   * instead of failing against a dead endpoint forever.
+   * Stops a running session that has been idle past its deadline, unless a
+   * call is in flight or it was used since the deadline was read.
    */
-  releaseIfDead(sandboxId: string): Promise<boolean> {
-    return this.locks.run(sandboxId, async () => {
-      const session = this.options.store.activeSession(sandboxId);
-      if (session?.status !== "running" || !session.containerId) return false;
-      const info = await this.options.driver.inspectContainer(session.containerId);
-      if (info?.running) return false;
-      this.options.store.markSessionStopped(session.id, Date.now());
-      await this.options.driver.removeContainer(session.containerId);
-      consola.warn(`session ${session.id} of sandbox ${sandboxId}: container is gone; the next call starts a new one`);
+  reapIfIdle(session: SessionRow, now: number): Promise<boolean> {
+    if (this.isBusy(session.sandboxId)) return Promise.resolve(false);
+    return this.locks.run(session.sandboxId, async () => {
+      const current = this.options.store.findSession(session.id);
+      if (current?.status !== "running" || (current.idleExpiresAt ?? Infinity) > now || this.callsInFlight.has(session.sandboxId)) {
+        return false;
+      }
+      this.options.store.markSessionStopped(current.id, Date.now(), "idle");
+      await this.options.driver.removeContainer(current.containerId ?? containerName(current.id));
+      consola.info(`session ${current.id} of sandbox ${current.sandboxId} stopped after being idle`);
       return true;
     });
+  }
+
+  /**
+   * The engine says (or a failed call suggests) that a session's container
+   * died: the session ends, the sandbox records the reset, and the next call
+   * starts a new container on the same cargo.
+   */
+  handleDeath(sessionId: string, reason: string): Promise<boolean> {
+    const known = this.options.store.findSession(sessionId);
+    if (!known) return Promise.resolve(false);
+    return this.locks.run(known.sandboxId, async () => {
+      const session = this.options.store.findSession(sessionId);
+      if (session?.status !== "running") return false;
+      this.options.store.markSessionDied(session, reason, Date.now());
+      await this.options.driver.removeContainer(session.containerId ?? containerName(session.id));
+      consola.warn(`session ${session.id} of sandbox ${session.sandboxId} lost its container (${reason}); the next call starts a new one`);
+      return true;
+    });
+  }
+
+  /** After a dropped connection: ends the session if its container is no longer running. */
+  async releaseIfDead(sandboxId: string): Promise<boolean> {
+    const session = this.options.store.activeSession(sandboxId);
+    if (session?.status !== "running" || !session.containerId) return false;
+    const info = await this.options.driver.inspectContainer(session.containerId);
+    if (info?.running) return false;
+    return this.handleDeath(session.id, info ? `container exited (code ${info.exitCode ?? "unknown"})` : "container disappeared");
+  }
+
+  private runningSession(sandboxId: string): RunningSession | null {
+    const session = this.options.store.activeSession(sandboxId);
+    return session?.status === "running" && session.endpoint ? { session, client: this.clientFor(session) } : null;
   }
 
   private clientFor(session: SessionRow): ShipClient {
@@ -96,10 +147,10 @@ export class SessionManager {
 
   private async start(sandbox: SandboxRow, profile: ProfileConfig, stale: SessionRow | undefined): Promise<RunningSession> {
     const { store, driver, config } = this.options;
-    // A session left "starting" by a previous process, or running without an endpoint, is replaced.
+    // A session left "starting" by a process that died, or running without an endpoint, is replaced.
     if (stale) {
+      store.markSessionStopped(stale.id, Date.now(), "abandoned");
       await driver.removeContainer(stale.containerId ?? containerName(stale.id));
-      store.markSessionStopped(stale.id, Date.now());
     }
     const now = Date.now();
     const session: SessionRow = {
@@ -114,6 +165,8 @@ export class SessionManager {
       stoppedAt: null,
       lastActiveAt: now,
       idleExpiresAt: null,
+      previousSessionId: store.latestSession(sandbox.id)?.id ?? null,
+      endReason: null,
     };
     store.insertSession(session);
     const startedAt = performance.now();

@@ -7,6 +7,9 @@ import type { ShipErrorBody } from "../ship/protocol.ts";
  */
 export const MAX_RUNTIME_ANSWER_BYTES = 64 * 1024 * 1024;
 
+/** Connection failures where the request certainly never reached the agent, so retrying runs nothing twice. */
+const NOT_REACHED_CODES = new Set(["ECONNREFUSED", "ConnectionRefused", "EHOSTUNREACH", "ENETUNREACH", "FailedToOpenSocket"]);
+
 /** Agent error codes that mean the caller's request was wrong, so they pass through unchanged. */
 const CALLER_ERROR_CODES = new Set<string>(["validation_error", "invalid_path", "file_not_found", "payload_too_large"]);
 
@@ -79,7 +82,12 @@ export class ShipClient {
       if (controller.signal.aborted) {
         throw new RuntimeTimeoutError(`the runtime did not answer ${method} ${path} within ${options.timeoutMs} ms`, { path });
       }
-      throw new ShipError(`the runtime dropped the connection on ${method} ${path}`, { path, connection: true }, { cause: error });
+      const reached = !NOT_REACHED_CODES.has((error as { code?: string }).code ?? "");
+      throw new ShipError(
+        reached ? `the runtime dropped the connection on ${method} ${path}` : `the runtime cannot be reached for ${method} ${path}`,
+        { path, connection: true, reached },
+        { cause: error },
+      );
     } finally {
       clearTimeout(timer);
     }

@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, getTableColumns, gt, inArray, isNull, sql, type SQL } from "drizzle-orm";
+import { and, asc, desc, eq, getTableColumns, gt, inArray, isNotNull, isNull, lte, sql, type SQL } from "drizzle-orm";
 import type { BayDatabase } from "../db/database.ts";
 import { NotFoundError } from "./errors.ts";
 import {
@@ -16,6 +16,9 @@ export type PageCursor = number;
 export type Listed<T> = T & { position: PageCursor };
 
 const ACTIVE_SESSION_STATUSES = ["starting", "running"] as const;
+
+/** Why a session ended, kept on its row. */
+export type SessionEndReason = "stopped" | "idle" | "expired" | "deleted" | "died" | "start_failed" | "abandoned" | "shutdown";
 
 /**
  * Every read and write of sandbox, session and cargo rows. Calls are
@@ -106,13 +109,97 @@ export class StateStore {
 
   markSessionFailed(session: SessionRow, message: string, at: number): void {
     this.db.transaction((tx) => {
-      tx.update(sessions).set({ status: "stopped", stoppedAt: at, endpoint: null }).where(eq(sessions.id, session.id)).run();
+      tx.update(sessions)
+        .set({ status: "stopped", stoppedAt: at, endpoint: null, endReason: "start_failed" })
+        .where(eq(sessions.id, session.id))
+        .run();
       tx.update(sandboxes).set({ lastStartError: message }).where(eq(sandboxes.id, session.sandboxId)).run();
     });
   }
 
-  markSessionStopped(sessionId: string, at: number): void {
-    this.db.update(sessions).set({ status: "stopped", stoppedAt: at, endpoint: null }).where(eq(sessions.id, sessionId)).run();
+  markSessionStopped(sessionId: string, at: number, reason: SessionEndReason): void {
+    this.db
+      .update(sessions)
+      .set({ status: "stopped", stoppedAt: at, endpoint: null, endReason: reason })
+      .where(eq(sessions.id, sessionId))
+      .run();
+  }
+
+  /** Compute was lost without being asked to stop: the session ends and the sandbox shows when and why. */
+  markSessionDied(session: SessionRow, reason: string, at: number): void {
+    this.db.transaction((tx) => {
+      tx.update(sessions)
+        .set({ status: "stopped", stoppedAt: at, endpoint: null, endReason: "died" })
+        .where(eq(sessions.id, session.id))
+        .run();
+      tx.update(sandboxes).set({ stateResetAt: at, stateResetReason: reason }).where(eq(sandboxes.id, session.sandboxId)).run();
+    });
+  }
+
+  findSession(id: string): SessionRow | undefined {
+    return this.db.select().from(sessions).where(eq(sessions.id, id)).get();
+  }
+
+  /** The most recent session of a sandbox, whatever its state. */
+  latestSession(sandboxId: string): SessionRow | undefined {
+    return this.db.select().from(sessions).where(eq(sessions.sandboxId, sandboxId)).orderBy(desc(sessions.createdAt)).get();
+  }
+
+  sessionsWithStatus(status: SessionRow["status"]): SessionRow[] {
+    return this.db.select().from(sessions).where(eq(sessions.status, status)).all();
+  }
+
+  /** Running sessions past their idle deadline. */
+  idleSessions(now: number): SessionRow[] {
+    return this.db
+      .select()
+      .from(sessions)
+      .where(and(eq(sessions.status, "running"), lte(sessions.idleExpiresAt, now)))
+      .all();
+  }
+
+  /** Live (not deleted) sandboxes whose TTL has passed. */
+  expiredSandboxes(now: number): SandboxRow[] {
+    return this.db
+      .select()
+      .from(sandboxes)
+      .where(and(isNull(sandboxes.deletedAt), lte(sandboxes.expiresAt, now)))
+      .all();
+  }
+
+  /** The earliest idle or expiry deadline after `now`, so the collector can wake for it. */
+  nextDeadline(now: number): number | null {
+    const idle = this.db
+      .select({ at: sql<number | null>`min(${sessions.idleExpiresAt})` })
+      .from(sessions)
+      .where(and(eq(sessions.status, "running"), gt(sessions.idleExpiresAt, now)))
+      .get()?.at;
+    const expiry = this.db
+      .select({ at: sql<number | null>`min(${sandboxes.expiresAt})` })
+      .from(sandboxes)
+      .where(and(isNull(sandboxes.deletedAt), gt(sandboxes.expiresAt, now)))
+      .get()?.at;
+    const deadlines = [idle, expiry].filter((at): at is number => typeof at === "number");
+    return deadlines.length ? Math.min(...deadlines) : null;
+  }
+
+  findSandboxById(id: string): SandboxRow | undefined {
+    return this.db.select().from(sandboxes).where(eq(sandboxes.id, id)).get();
+  }
+
+  findCargoById(id: string): CargoRow | undefined {
+    return this.db.select().from(cargos).where(eq(cargos.id, id)).get();
+  }
+
+  /** Deleted sandboxes whose managed cargo was not removed yet (a delete the engine interrupted). */
+  managedCargosOfDeletedSandboxes(): CargoRow[] {
+    return this.db
+      .select({ cargo: cargos })
+      .from(cargos)
+      .innerJoin(sandboxes, eq(sandboxes.id, cargos.managedBySandboxId))
+      .where(and(eq(cargos.managed, true), isNull(cargos.deletedAt), isNotNull(sandboxes.deletedAt)))
+      .all()
+      .map((row) => row.cargo);
   }
 
   insertCargo(cargo: CargoRow): void {

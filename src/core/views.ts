@@ -22,6 +22,9 @@ export interface SandboxView {
   created_at: string;
   expires_at: string | null;
   idle_expires_at: string | null;
+  /** When compute was last lost without being asked to stop (kernel state and processes were reset), and why. */
+  state_reset_at: string | null;
+  state_reset_reason: string | null;
 }
 
 /** Status is computed (api.md §3): expired → ready/starting (a session) → failed (last start) → idle. */
@@ -43,6 +46,8 @@ export function sandboxView(sandbox: SandboxRow, session: SessionRow | undefined
     created_at: new Date(sandbox.createdAt).toISOString(),
     expires_at: isoOrNull(sandbox.expiresAt),
     idle_expires_at: session?.status === "running" ? isoOrNull(session.idleExpiresAt) : null,
+    state_reset_at: isoOrNull(sandbox.stateResetAt),
+    state_reset_reason: sandbox.stateResetReason,
   };
 }
 

@@ -18,8 +18,14 @@ export const sandboxes = sqliteTable(
     deletedAt: integer("deleted_at"),
     /** Why the last start failed; cleared by the next successful start or by stop. */
     lastStartError: text("last_start_error"),
+    /** When compute was lost without being asked to stop (container died, OOM, engine restart), and why. */
+    stateResetAt: integer("state_reset_at"),
+    stateResetReason: text("state_reset_reason"),
   },
-  (table) => [index("sandboxes_owner_created").on(table.owner, table.createdAt, table.id)],
+  (table) => [
+    index("sandboxes_owner_created").on(table.owner, table.createdAt, table.id),
+    index("sandboxes_expiry").on(table.deletedAt, table.expiresAt),
+  ],
 );
 
 export const SESSION_STATUSES = ["starting", "running", "stopped"] as const;
@@ -40,8 +46,15 @@ export const sessions = sqliteTable(
     stoppedAt: integer("stopped_at"),
     lastActiveAt: integer("last_active_at").notNull(),
     idleExpiresAt: integer("idle_expires_at"),
+    /** The session this one replaced, if any: its kernel state did not carry over. */
+    previousSessionId: text("previous_session_id"),
+    /** Why it stopped: stopped (asked), idle, expired, deleted, died, start_failed, abandoned. */
+    endReason: text("end_reason"),
   },
-  (table) => [index("sessions_sandbox_status").on(table.sandboxId, table.status)],
+  (table) => [
+    index("sessions_sandbox_status").on(table.sandboxId, table.status),
+    index("sessions_status_idle").on(table.status, table.idleExpiresAt),
+  ],
 );
 
 export const cargos = sqliteTable(

@@ -199,18 +199,26 @@ describe("compute that goes away underneath Bay", () => {
     expect((await bay.request("DELETE", `/v1/sandboxes/${sandbox.id}`)).status).toBe(204);
   });
 
-  test("a killed container does not wedge the sandbox: the failing call is a 502, the next one starts afresh", async () => {
+  test("a killed container is replaced by the very next call, on the same cargo, and the reset is visible", async () => {
+    // This Bay follows no engine events: the call itself finds the container gone and retries on a new one.
     const sandbox = (await bay.request("POST", "/v1/sandboxes", {})).body;
-    expect((await exec(sandbox.id, "open('kept.txt', 'w').write('data')")).body.success).toBe(true);
+    expect((await exec(sandbox.id, "open('kept.txt', 'w').write('data')\nvalue = 7")).body.success).toBe(true);
     const [name] = containersWithLabel(`bay.sandbox_id=${sandbox.id}`);
     Bun.spawnSync(["docker", "kill", name!]);
 
-    expect((await exec(sandbox.id, "1")).body.error?.code ?? "ok").toBe("ship_error");
-    expect((await bay.request("GET", `/v1/sandboxes/${sandbox.id}`)).body.status).toBe("idle");
     const after = await exec(sandbox.id, "open('kept.txt').read()");
-    expect(after.body).toMatchObject({ success: true, output: "'data'\n" });
-    expect(containersWithLabel(`bay.sandbox_id=${sandbox.id}`)).not.toContain(name);
+    expect(after.status).toBe(200);
+    expect(after.body).toMatchObject({ success: true, output: "'data'\n", kernel_restarted: true });
+    expect((await exec(sandbox.id, "'value' in globals()")).body.output).toBe("False\n");
+    const view = (await bay.request("GET", `/v1/sandboxes/${sandbox.id}`)).body;
+    expect(view.status).toBe("ready");
+    expect(Date.parse(view.state_reset_at)).toBeGreaterThan(Date.parse(sandbox.created_at));
+    expect(view.state_reset_reason).toContain("137");
+    const containers = containersWithLabel(`bay.sandbox_id=${sandbox.id}`);
+    expect(containers.length).toBe(1);
+    expect(containers).not.toContain(name);
     expect((await bay.request("DELETE", `/v1/sandboxes/${sandbox.id}`)).status).toBe(204);
     expect(containersWithLabel(`bay.sandbox_id=${sandbox.id}`)).toEqual([]);
   });
+
 });

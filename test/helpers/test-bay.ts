@@ -57,6 +57,8 @@ export interface TestBayOptions {
   /** Extra YAML-shaped config, merged over the test defaults. */
   config?: Record<string, unknown>;
   env?: Record<string, string>;
+  /** Start the daemon's background work too: reconciliation, engine events, the collector. */
+  background?: boolean;
 }
 
 /** A real Bay (real SQLite, real Docker) on a fresh data dir with its own instance id. */
@@ -75,6 +77,7 @@ export async function startTestBay(options: TestBayOptions = {}): Promise<TestBa
     },
   });
   const core = await createBayCore(config);
+  if (options.background) await core.startBackground();
   const app = await createApp(core);
 
   return {

@@ -18,9 +18,9 @@ const configErrorOf = (load: () => unknown) => thrownBy(ConfigError, load);
 describe("configuration", () => {
   test("defaults apply with no file, env or flags", () => {
     const config = loadConfig({ env: {}, cwd: tmpdir() });
-    expect(config.server).toEqual({ host: "127.0.0.1", port: 8114 });
+    expect(config.server).toEqual({ host: "127.0.0.1", port: 8114, shutdown_grace_seconds: 30, stop_sessions_on_shutdown: false });
     expect(config.driver.docker).toMatchObject({ socket: "/var/run/docker.sock", connect_mode: "auto", pull_policy: "if_not_present" });
-    expect(config.gc).toEqual({ enabled: true, interval_seconds: 60 });
+    expect(config.gc).toEqual({ enabled: true, interval_seconds: 60, orphan_grace_seconds: 60 });
     expect(config.idempotency.ttl_hours).toBe(24);
     expect(config.security.allow_anonymous).toBe(false);
     expect(config.data_dir.endsWith("/.bay")).toBe(true);
@@ -41,7 +41,7 @@ describe("configuration", () => {
       env: { BAY_SERVER__PORT: "9100", BAY_GC__INTERVAL_SECONDS: "7" },
       flags: { server: { port: 9200 } },
     });
-    expect(config.server).toEqual({ host: "0.0.0.0", port: 9200 });
+    expect(config.server).toMatchObject({ host: "0.0.0.0", port: 9200 });
     expect(config.gc.interval_seconds).toBe(7);
     expect(config.idempotency.ttl_hours).toBe(2);
   });

@@ -17,6 +17,7 @@ describe("the k8s driver stub", () => {
       ["readLogs", () => driver.readLogs("c", 1)],
       ["listContainers", () => driver.listContainers({})],
       ["listVolumes", () => driver.listVolumes({})],
+      ["watchContainerEnds", () => driver.watchContainerEnds({}, () => undefined, () => undefined)],
     ];
     for (const [name, call] of calls) {
       const error = await call().then(

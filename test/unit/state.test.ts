@@ -52,6 +52,8 @@ function sandboxRow(overrides: Partial<SandboxRow> = {}): SandboxRow {
     expiresAt: null,
     deletedAt: null,
     lastStartError: null,
+    stateResetAt: null,
+    stateResetReason: null,
     ...overrides,
   };
 }
@@ -91,6 +93,8 @@ function sessionRow(status: SessionRow["status"]): SessionRow {
     stoppedAt: null,
     lastActiveAt: 1000,
     idleExpiresAt: null,
+    previousSessionId: null,
+    endReason: null,
   };
 }
 

@@ -44,6 +44,10 @@ export const BayConfigSchema = Type.Object(
       {
         host: Type.String({ default: "127.0.0.1" }),
         port: Type.Integer({ minimum: 0, maximum: 65535, default: 8114 }),
+        /** On SIGTERM/SIGINT, how long requests in flight may take to finish before they are cut. */
+        shutdown_grace_seconds: Type.Number({ minimum: 0, default: 30 }),
+        /** On shutdown, remove sandboxes' containers too (default: leave them; the next start adopts them). */
+        stop_sessions_on_shutdown: Type.Boolean({ default: false }),
       },
       { ...Strict, default: {} },
     ),
@@ -104,7 +108,9 @@ export const BayConfigSchema = Type.Object(
     gc: Type.Object(
       {
         enabled: Type.Boolean({ default: true }),
-        interval_seconds: Type.Integer({ minimum: 1, default: 60 }),
+        interval_seconds: Type.Number({ exclusiveMinimum: 0, default: 60 }),
+        /** Engine objects younger than this are never orphans: their rows may not be written yet. */
+        orphan_grace_seconds: Type.Number({ minimum: 0, default: 60 }),
       },
       { ...Strict, default: {} },
     ),

@@ -1,10 +1,14 @@
 // Literal imports so that `bun build --compile` embeds every migration.
 // A unit test fails when a .sql file in this folder is missing here.
 import initial from "./0000_initial.sql" with { type: "text" };
+import lifecycle from "./0001_lifecycle.sql" with { type: "text" };
 
 export interface Migration {
   name: string;
   sql: string;
 }
 
-export const MIGRATIONS: Migration[] = [{ name: "0000_initial", sql: initial }];
+export const MIGRATIONS: Migration[] = [
+  { name: "0000_initial", sql: initial },
+  { name: "0001_lifecycle", sql: lifecycle },
+];

@@ -1,0 +1,143 @@
+import { consola } from "consola";
+import type { BayConfig } from "../config/index.ts";
+import { DEADLINE_TASKS, GC_TASKS, type GcContext } from "./tasks.ts";
+
+export interface GcTaskReport {
+  task_name: string;
+  cleaned_count: number;
+  errors: string[];
+}
+
+export interface GcRunReport {
+  results: GcTaskReport[];
+  total_cleaned: number;
+  duration_ms: number;
+}
+
+export interface GcStatus {
+  enabled: boolean;
+  is_running: boolean;
+  interval_seconds: number;
+  last_run_at: string | null;
+}
+
+export interface GcRunRequest {
+  /** Which tasks; all by default. */
+  tasks?: string[];
+  /** At start-up: no grace for young orphans, and sessions still "starting" were abandoned. */
+  atStartup?: boolean;
+}
+
+/** Deadline tasks run at least this often, so new and moved deadlines are met within a second. */
+const DEADLINE_POLL_MS = 1000;
+
+/**
+ * The collector (api.md §8): runs all its tasks every interval_seconds, one
+ * run at a time, and the deadline tasks (idle, expiry) at the next deadline
+ * and at least every second, so both are honoured to the second.
+ */
+export class GarbageCollector {
+  private running: Promise<GcRunReport> | null = null;
+  private lastRunAt: number | null = null;
+  private timer: Timer | null = null;
+  private nextFullRunAt = 0;
+  private stopped = true;
+
+  constructor(
+    private readonly context: GcContext,
+    private readonly settings: BayConfig["gc"],
+  ) {}
+
+  status(): GcStatus {
+    return {
+      enabled: this.settings.enabled,
+      is_running: this.running !== null,
+      interval_seconds: this.settings.interval_seconds,
+      last_run_at: this.lastRunAt === null ? null : new Date(this.lastRunAt).toISOString(),
+    };
+  }
+
+  /** Runs now, after any run in progress (runs never overlap). */
+  async run(request: GcRunRequest = {}): Promise<GcRunReport> {
+    while (this.running) await this.running.catch(() => undefined);
+    this.running = this.runTasks(request);
+    try {
+      return await this.running;
+    } finally {
+      this.running = null;
+    }
+  }
+
+  start(): void {
+    if (!this.settings.enabled) return;
+    this.stopped = false;
+    this.nextFullRunAt = Date.now() + this.settings.interval_seconds * 1000;
+    this.schedule();
+  }
+
+  /** Stops the schedule and waits for a run in progress. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.running?.catch(() => undefined);
+  }
+
+  private schedule(): void {
+    if (this.timer) clearTimeout(this.timer);
+    const now = Date.now();
+    const deadline = this.context.store.nextDeadline(now);
+    const wakeAt = Math.min(this.nextFullRunAt, now + DEADLINE_POLL_MS, deadline === null ? Infinity : deadline + 1);
+    this.timer = setTimeout(() => void this.tick(), Math.max(0, wakeAt - now));
+  }
+
+  private async tick(): Promise<void> {
+    this.timer = null;
+    const full = Date.now() >= this.nextFullRunAt;
+    if (full) this.nextFullRunAt = Date.now() + this.settings.interval_seconds * 1000;
+    try {
+      await this.run(full ? {} : { tasks: DEADLINE_TASKS });
+    } catch (error) {
+      consola.error("gc: run failed", error);
+    }
+    if (!this.stopped) this.schedule();
+  }
+
+  private async runTasks(request: GcRunRequest): Promise<GcRunReport> {
+    const started = performance.now();
+    const options = {
+      now: Date.now(),
+      orphanGraceMs: request.atStartup ? 0 : this.settings.orphan_grace_seconds * 1000,
+      atStartup: request.atStartup ?? false,
+    };
+    const results: GcTaskReport[] = [];
+    for (const [name, task] of Object.entries(GC_TASKS)) {
+      if (request.tasks && !request.tasks.includes(name)) continue;
+      let outcome;
+      try {
+        outcome = await task(this.context, options);
+      } catch (error) {
+        outcome = { cleaned: 0, errors: [(error as Error).message ?? String(error)] };
+      }
+      results.push({ task_name: name, cleaned_count: outcome.cleaned, errors: outcome.errors });
+    }
+    this.lastRunAt = Date.now();
+    const report = {
+      results,
+      total_cleaned: results.reduce((sum, r) => sum + r.cleaned_count, 0),
+      duration_ms: Math.round(performance.now() - started),
+    };
+    logReport(report);
+    return report;
+  }
+}
+
+function logReport(report: GcRunReport): void {
+  const acted = report.results.filter((r) => r.cleaned_count > 0 || r.errors.length > 0);
+  if (acted.length === 0) {
+    consola.debug(`gc: nothing to collect (${report.duration_ms} ms)`);
+    return;
+  }
+  const parts = acted.map((r) => `${r.task_name}=${r.cleaned_count}${r.errors.length ? ` (${r.errors.length} errors: ${r.errors.join("; ")})` : ""}`);
+  consola.info(`gc: removed ${report.total_cleaned} in ${report.duration_ms} ms: ${parts.join(", ")}`);
+}

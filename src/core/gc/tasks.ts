@@ -1,0 +1,141 @@
+import { and, lte } from "drizzle-orm";
+import type { BayDatabase } from "../../db/database.ts";
+import { idempotencyKeys } from "../../db/schema.ts";
+import type { Driver } from "../driver.ts";
+import { instanceFilter, LABEL } from "../labels.ts";
+import type { SandboxService } from "../sandbox-service.ts";
+import type { SessionManager } from "../session-manager.ts";
+import type { StateStore } from "../state-store.ts";
+
+export interface GcContext {
+  db: BayDatabase;
+  store: StateStore;
+  driver: Driver;
+  sandboxes: SandboxService;
+  sessions: SessionManager;
+  instanceId: string;
+}
+
+export interface GcRunOptions {
+  now: number;
+  /** Engine objects younger than this are left alone: their rows may not be written yet. */
+  orphanGraceMs: number;
+  /** At start-up no start is in flight, so a session still "starting" was abandoned by a dead process. */
+  atStartup: boolean;
+}
+
+/** What one task did: how many things it removed, and what it could not do. */
+export interface TaskOutcome {
+  cleaned: number;
+  errors: string[];
+}
+
+export type GcTask = (context: GcContext, options: GcRunOptions) => Promise<TaskOutcome>;
+
+/** Runs `work` for each item, collecting failures instead of stopping at the first. */
+async function forEach<T>(items: T[], work: (item: T) => Promise<boolean>): Promise<TaskOutcome> {
+  const outcome: TaskOutcome = { cleaned: 0, errors: [] };
+  for (const item of items) {
+    try {
+      if (await work(item)) outcome.cleaned++;
+    } catch (error) {
+      outcome.errors.push((error as Error).message ?? String(error));
+    }
+  }
+  return outcome;
+}
+
+/** Running sessions idle past idle_expires_at: container removed, cargo kept. Busy ones are left. */
+export const idleSessions: GcTask = ({ store, sessions }, { now }) =>
+  forEach(store.idleSessions(now), (session) => sessions.reapIfIdle(session, now));
+
+/** Sandboxes past expires_at: deleted with their compute and managed cargo. */
+export const expiredSandboxes: GcTask = ({ store, sandboxes }, { now }) =>
+  forEach(store.expiredSandboxes(now), async (sandbox) => {
+    await sandboxes.remove(sandbox, "expired");
+    return true;
+  });
+
+/**
+ * Sessions the database thinks hold compute, checked against the engine:
+ * a running session whose container is gone or stopped lost its state; one
+ * left "starting" by a dead process is abandoned.
+ */
+export const lostSessions: GcTask = async ({ store, driver, sessions }, { atStartup }) => {
+  const candidates = [...store.sessionsWithStatus("running"), ...(atStartup ? store.sessionsWithStatus("starting") : [])];
+  return forEach(candidates, async (session) => {
+    if (!atStartup && sessions.isBusy(session.sandboxId)) return false;
+    const container = session.containerId ? await driver.inspectContainer(session.containerId) : null;
+    if (session.status === "starting") {
+      await sessions.stop(session.sandboxId, "abandoned");
+      return true;
+    }
+    if (container?.running) return false;
+    const reason = !container ? "container disappeared" : container.oomKilled ? "out of memory" : `container exited (code ${container.exitCode ?? "unknown"})`;
+    return sessions.handleDeath(session.id, reason);
+  });
+};
+
+/**
+ * Containers of this instance that no live session owns: unknown sessions,
+ * stopped sessions, deleted sandboxes (an interrupted delete), crashes.
+ */
+export const orphanContainers: GcTask = async ({ store, driver, sessions, instanceId }, { now, orphanGraceMs, atStartup }) => {
+  const containers = await driver.listContainers(instanceFilter(instanceId));
+  return forEach(containers, async (container) => {
+    if (now - container.createdAt < orphanGraceMs) return false;
+    const sessionId = container.labels[LABEL.sessionId];
+    const session = sessionId ? store.findSession(sessionId) : undefined;
+    const sandbox = session ? store.findSandboxById(session.sandboxId) : undefined;
+    const owned = session && session.status !== "stopped" && sandbox && !sandbox.deletedAt;
+    if (owned) return false;
+    if (session && !atStartup && sessions.isBusy(session.sandboxId)) return false;
+    if (session && session.status !== "stopped") await sessions.stop(session.sandboxId, "deleted");
+    await driver.removeContainer(container.id);
+    return true;
+  });
+};
+
+/**
+ * Cargo volumes of this instance that nothing owns: no row (a create that
+ * died halfway), a deleted row, or the managed cargo of a deleted sandbox.
+ */
+export const orphanCargos: GcTask = async ({ store, driver, instanceId }, { now, orphanGraceMs }) => {
+  const volumes = await driver.listVolumes(instanceFilter(instanceId));
+  const fromEngine = await forEach(volumes, async (volume) => {
+    if (volume.createdAt && now - volume.createdAt < orphanGraceMs) return false;
+    const cargoId = volume.labels[LABEL.cargoId];
+    const cargo = cargoId ? store.findCargoById(cargoId) : undefined;
+    if (cargo && !cargo.deletedAt) return false;
+    await driver.removeVolume(volume.name);
+    return true;
+  });
+  const interruptedDeletes = await forEach(store.managedCargosOfDeletedSandboxes(), async (cargo) => {
+    await driver.removeVolume(cargo.volumeName);
+    store.markCargoDeleted(cargo.id, Date.now());
+    return true;
+  });
+  return {
+    cleaned: fromEngine.cleaned + interruptedDeletes.cleaned,
+    errors: [...fromEngine.errors, ...interruptedDeletes.errors],
+  };
+};
+
+/** Idempotency keys past their TTL. */
+export const expiredIdempotencyKeys: GcTask = async ({ db }, { now }) => {
+  const removed = db.delete(idempotencyKeys).where(and(lte(idempotencyKeys.expiresAt, now))).returning().all();
+  return { cleaned: removed.length, errors: [] };
+};
+
+/** Tasks in the order a run performs them; the names are what /v1/admin/gc/run reports. */
+export const GC_TASKS: Record<string, GcTask> = {
+  idle_sessions: idleSessions,
+  expired_sandboxes: expiredSandboxes,
+  lost_sessions: lostSessions,
+  orphan_containers: orphanContainers,
+  orphan_cargos: orphanCargos,
+  expired_idempotency_keys: expiredIdempotencyKeys,
+};
+
+/** The tasks that act on deadlines; the collector wakes for these to honour them to the second. */
+export const DEADLINE_TASKS = ["idle_sessions", "expired_sandboxes"];
