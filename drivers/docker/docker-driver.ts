@@ -12,7 +12,7 @@ import type {
   VolumeInfo,
 } from "../../src/core/driver.ts";
 import { ImageUnavailableError, ShipError } from "../../src/core/errors.ts";
-import { WORKSPACE_MOUNT_PATH } from "../../src/ship/protocol.ts";
+import { AGENT_SOCKET_DIR, AGENT_SOCKET_NAME, WORKSPACE_MOUNT_PATH } from "../../src/ship/protocol.ts";
 import { engineFailure, engineMessage, statusOf } from "./errors.ts";
 
 export const AGENT_PATH_IN_CONTAINER = "/opt/bay/bay";
@@ -65,7 +65,9 @@ export class DockerDriver implements Driver {
     const container = await this.createContainer(spec);
     try {
       await this.engine("start the container", () => container.start());
-      const endpoint = await this.resolveEndpoint(container.id, spec.agentPort);
+      const endpoint = spec.network === "none"
+        ? `unix://${spec.agentSocketDir}/${AGENT_SOCKET_NAME}`
+        : await this.resolveEndpoint(container.id, spec.agentPort);
       return { containerId: container.id, endpoint };
     } catch (error) {
       await this.removeContainer(container.id).catch(() => undefined);
@@ -183,6 +185,8 @@ export class DockerDriver implements Driver {
 
   private async createContainer(spec: SessionContainerSpec): Promise<Docker.Container> {
     const port = `${spec.agentPort}/tcp`;
+    const isolated = spec.network === "none";
+    if (isolated && !spec.agentSocketDir) throw new ShipError("network none needs a socket directory for the agent");
     const options: Docker.ContainerCreateOptions = {
       name: spec.name,
       Image: spec.image,
@@ -196,18 +200,25 @@ export class DockerDriver implements Driver {
       ExposedPorts: { [port]: {} },
       HostConfig: {
         Init: true,
-        Binds: [`${spec.agentBinaryPath}:${AGENT_PATH_IN_CONTAINER}:ro`],
+        Binds: [
+          `${spec.agentBinaryPath}:${AGENT_PATH_IN_CONTAINER}:ro`,
+          ...(isolated ? [`${spec.agentSocketDir}:${AGENT_SOCKET_DIR}:rw`] : []),
+        ],
         Mounts: [{ Type: "volume", Source: spec.volumeName, Target: WORKSPACE_MOUNT_PATH }],
         PortBindings:
-          this.connectMode === "host_port" ? { [port]: [{ HostIp: this.settings.host_address, HostPort: "" }] } : undefined,
-        NetworkMode: this.settings.network ?? "bridge",
+          !isolated && this.connectMode === "host_port"
+            ? { [port]: [{ HostIp: this.settings.host_address, HostPort: "" }] }
+            : undefined,
+        NetworkMode: isolated ? "none" : (this.settings.network ?? "bridge"),
         NanoCpus: spec.resources.nanoCpus,
         Memory: spec.resources.memoryBytes,
         MemorySwap: spec.resources.memoryBytes,
         PidsLimit: spec.resources.pidsLimit,
         CapDrop: ["ALL"],
-        CapAdd: AGENT_CAPABILITIES,
-        SecurityOpt: ["no-new-privileges"],
+        CapAdd: [...AGENT_CAPABILITIES, ...spec.hardening.extraCapabilities],
+        SecurityOpt: spec.hardening.noNewPrivileges ? ["no-new-privileges"] : [],
+        ReadonlyRootfs: spec.hardening.readOnlyRootfs,
+        Tmpfs: spec.hardening.readOnlyRootfs ? { "/tmp": `rw,nosuid,nodev,size=${spec.hardening.tmpSize}` } : undefined,
       },
     };
     await this.ensureImage(spec.image);

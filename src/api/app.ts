@@ -2,9 +2,12 @@ import { Elysia } from "elysia";
 import { openapi } from "@elysiajs/openapi";
 import type { BayCore } from "../core/bay-core.ts";
 import { loadCapabilityPlugins } from "../core/plugins.ts";
+import { enterRequest } from "../core/request-context.ts";
 import { VERSION } from "../version.ts";
 import { createAuthPlugin } from "./auth.ts";
+import { checkBodySize } from "./body-limit.ts";
 import { errorEnvelope, errorHeaders, logUnexpected, toBayError } from "./error-response.ts";
+import { requireObjectBody } from "./json-body.ts";
 import { assignRequestId, requestIdOf } from "./request-id.ts";
 import { adminRoutes } from "./routes/admin.ts";
 import { cargoRoutes } from "./routes/cargos.ts";
@@ -21,12 +24,16 @@ export async function createApp(core: BayCore) {
 
   const app = new Elysia()
     .onRequest(({ request, set }) => {
-      set.headers["x-request-id"] = assignRequestId(request);
+      const requestId = assignRequestId(request);
+      set.headers["x-request-id"] = requestId;
+      enterRequest(requestId);
+      checkBodySize(request, core.config.server.max_body_bytes);
     })
+    .onTransform({ as: "global" }, ({ body }) => requireObjectBody(body))
     .onError({ as: "global" }, ({ code, error, request, path }) => {
       const requestId = requestIdOf(request);
       const bayError = toBayError(code, error);
-      logUnexpected(error, bayError, requestId, `${request.method} ${path}`);
+      logUnexpected(error, bayError, `${request.method} ${path}`);
       return Response.json(errorEnvelope(bayError, requestId), {
         status: bayError.status,
         headers: { "x-request-id": requestId, ...errorHeaders(bayError) },

@@ -50,8 +50,9 @@ export function errorHeaders(error: BayError): Record<string, string> {
   return typeof retryAfterMs === "number" ? { "retry-after": String(Math.max(1, Math.ceil(retryAfterMs / 1000))) } : {};
 }
 
-export function logUnexpected(error: unknown, bayError: BayError, requestId: string, route: string): void {
-  if (bayError.code === "internal_error") consola.error(`[${requestId}] ${route} failed unexpectedly`, error);
+/** Bugs are logged (with the request id, from the request context); the caller only sees internal_error. */
+export function logUnexpected(error: unknown, bayError: BayError, route: string): void {
+  if (bayError.code === "internal_error") consola.error(`${route} failed unexpectedly`, error);
 }
 
 function validationError(error: FrameworkValidationError): BayError {

@@ -25,6 +25,9 @@ export default defineCommand({
         port: config.server.port,
         // Executions may run for minutes before the first byte of the answer.
         idleTimeout: 0,
+        // Declared sizes are refused with the error envelope (body-limit.ts); this cut, with Bun's bare
+        // 413, only catches bodies sent without a Content-Length that grow far past the limit.
+        maxRequestBodySize: config.server.max_body_bytes * 2,
       });
       consola.info(
         `bay serve: listening on http://${config.server.host}:${app.server?.port} (instance ${core.instanceId}, data ${config.data_dir}, driver ${core.driver.name} at ${core.driver.endpoint})`,

@@ -7,6 +7,7 @@ export default defineCommand({
   args: {
     port: { type: "string", description: "Port to listen on", default: String(SHIP_DEFAULT_PORT) },
     host: { type: "string", description: "Address to listen on", default: "0.0.0.0" },
+    socket: { type: "string", description: "Listen on this unix socket instead of a TCP port (sandboxes without network)" },
     workspace: { type: "string", description: "Workspace directory", default: WORKSPACE_MOUNT_PATH },
     home: { type: "string", description: "HOME of the sandbox user", default: "/tmp/home" },
     "max-output-bytes": { type: "string", description: "Cap for each output field", default: String(1024 * 1024) },
@@ -21,6 +22,7 @@ export default defineCommand({
     const ship = await startShip({
       port: Number(args.port),
       host: args.host,
+      socket: args.socket,
       token,
       workspace: args.workspace,
       home: args.home,

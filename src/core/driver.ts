@@ -20,6 +20,12 @@ export interface SessionContainerSpec {
   agentArgs: string[];
   resources: { nanoCpus: number; memoryBytes: number; pidsLimit: number };
   network: "bridge" | "none";
+  hardening: { readOnlyRootfs: boolean; noNewPrivileges: boolean; extraCapabilities: string[]; tmpSize: string };
+  /**
+   * With network "none": a host directory mounted at AGENT_SOCKET_DIR where the
+   * agent listens on a unix socket; the endpoint is then unix://<dir>/agent.sock.
+   */
+  agentSocketDir?: string;
 }
 
 export interface StartedContainer {

@@ -82,6 +82,13 @@ export class SandboxExpiredError extends BayError {
   }
 }
 
+/** An owner reached one of its limits (max sandboxes, max running sessions). */
+export class QuotaExceededError extends BayError {
+  constructor(quota: string, limit: number, current: number) {
+    super("quota_exceeded", `${quota} quota reached: ${current} of ${limit}`, { quota, limit, current });
+  }
+}
+
 /** The runtime is still starting and the caller chose not to wait for it (Prefer: wait=N). */
 export class SessionNotReadyError extends BayError {
   constructor(sandboxId: string, retryAfterMs: number) {

@@ -16,6 +16,7 @@ import { bayLabels, volumeName } from "./labels.ts";
 import type { SessionManager } from "./session-manager.ts";
 import type { ShipClient } from "./ship-client.ts";
 import { paginate, type Page } from "./pagination.ts";
+import type { Quotas } from "./quotas.ts";
 import type { StateStore } from "./state-store.ts";
 import type { CargoRow, SandboxRow, SessionRow } from "../db/schema.ts";
 import { sandboxView, type SandboxStatus, type SandboxView } from "./views.ts";
@@ -49,6 +50,7 @@ export class SandboxService {
     private readonly driver: Driver,
     private readonly sessions: SessionManager,
     private readonly instanceId: string,
+    private readonly quotas: Quotas,
   ) {}
 
   profile(id: string): ProfileConfig | undefined {
@@ -65,6 +67,8 @@ export class SandboxService {
         available: this.config.profiles.map((p) => p.id),
       });
     }
+    // Checked before any engine work, and again where the row is written (concurrent creates).
+    this.quotas.checkRoomForOne(owner, "max_sandboxes", this.store.countLiveSandboxes(owner));
     const now = Date.now();
     const ttl = input.ttl ?? 0;
     const sandboxId = newId("sandbox");
@@ -111,7 +115,7 @@ export class SandboxService {
       stateResetReason: null,
     };
     try {
-      this.store.insertSandbox(sandbox, newCargo);
+      this.store.insertSandbox(sandbox, newCargo, (live) => this.quotas.checkRoomForOne(owner, "max_sandboxes", live));
     } catch (error) {
       // Nothing half-created: the volume goes if its rows could not be written.
       if (newCargo) await this.driver.removeVolume(newCargo.volumeName).catch(() => undefined);

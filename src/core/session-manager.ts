@@ -1,3 +1,5 @@
+import { chmodSync, mkdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import { consola } from "consola";
 import type { BayConfig, ProfileConfig } from "./config/index.ts";
 import type { Driver } from "./driver.ts";
@@ -6,11 +8,12 @@ import { checkHandshake } from "./handshake.ts";
 import { KeyedMutex } from "./keyed-mutex.ts";
 import { newId, newSecretToken } from "./ids.ts";
 import { bayLabels, containerName, volumeName } from "./labels.ts";
+import type { Quotas } from "./quotas.ts";
 import { parseMemory } from "./resources.ts";
 import { ShipClient } from "./ship-client.ts";
 import type { SessionEndReason, StateStore } from "./state-store.ts";
 import type { SandboxRow, SessionRow } from "../db/schema.ts";
-import { SHIP_TOKEN_ENV } from "../ship/protocol.ts";
+import { AGENT_SOCKET_DIR, AGENT_SOCKET_NAME, SHIP_TOKEN_ENV } from "../ship/protocol.ts";
 
 export interface RunningSession {
   session: SessionRow;
@@ -23,6 +26,7 @@ export interface SessionManagerOptions {
   driver: Driver;
   instanceId: string;
   agentBinaryPath: string;
+  quotas: Quotas;
 }
 
 /**
@@ -85,7 +89,7 @@ export class SessionManager {
       for (const session of this.options.store.activeSessions(sandboxId)) {
         // Marked first, so that no call picks up the session while its container goes away.
         this.options.store.markSessionStopped(session.id, Date.now(), reason);
-        await this.options.driver.removeContainer(session.containerId ?? containerName(session.id));
+        await this.removeCompute(session);
       }
       this.options.store.setLastStartError(sandboxId, null);
     });
@@ -103,8 +107,8 @@ export class SessionManager {
         return false;
       }
       this.options.store.markSessionStopped(current.id, Date.now(), "idle");
-      await this.options.driver.removeContainer(current.containerId ?? containerName(current.id));
-      consola.info(`session ${current.id} of sandbox ${current.sandboxId} stopped after being idle`);
+      await this.removeCompute(current);
+      consola.info(`${this.describe(current)} reaped: idle past its idle_timeout`);
       return true;
     });
   }
@@ -121,8 +125,8 @@ export class SessionManager {
       const session = this.options.store.findSession(sessionId);
       if (session?.status !== "running") return false;
       this.options.store.markSessionDied(session, reason, Date.now());
-      await this.options.driver.removeContainer(session.containerId ?? containerName(session.id));
-      consola.warn(`session ${session.id} of sandbox ${session.sandboxId} lost its container (${reason}); the next call starts a new one`);
+      await this.removeCompute(session);
+      consola.warn(`${this.describe(session)} lost its container (${reason}); the next call recovers on a new one`);
       return true;
     });
   }
@@ -134,6 +138,35 @@ export class SessionManager {
     const info = await this.options.driver.inspectContainer(session.containerId);
     if (info?.running) return false;
     return this.handleDeath(session.id, info ? `container exited (code ${info.exitCode ?? "unknown"})` : "container disappeared");
+  }
+
+  /** How log lines name a session: with its sandbox and owner. */
+  private describe(session: SessionRow): string {
+    const owner = this.options.store.findSandboxById(session.sandboxId)?.owner ?? "unknown";
+    return `session ${session.id} of sandbox ${session.sandboxId} (owner ${owner})`;
+  }
+
+  /** The container and, for isolated sessions, the socket directory. Call after the row says stopped. */
+  private async removeCompute(session: SessionRow): Promise<void> {
+    await this.options.driver.removeContainer(session.containerId ?? containerName(session.id));
+    this.removeSocketDirectory(session.id);
+  }
+
+  /** Per-session host directory through which Bay reaches an agent that has no network. */
+  private socketDirectory(sessionId: string): string {
+    return join(this.options.config.data_dir, "sockets", sessionId);
+  }
+
+  private createSocketDirectory(sessionId: string): string {
+    const dir = this.socketDirectory(sessionId);
+    mkdirSync(dir, { recursive: true });
+    // The agent listens as the sandbox user; data_dir (0700) keeps other host users out.
+    chmodSync(dir, 0o777);
+    return dir;
+  }
+
+  private removeSocketDirectory(sessionId: string): void {
+    rmSync(this.socketDirectory(sessionId), { recursive: true, force: true });
   }
 
   private runningSession(sandboxId: string): RunningSession | null {
@@ -150,7 +183,7 @@ export class SessionManager {
     // A session left "starting" by a process that died, or running without an endpoint, is replaced.
     if (stale) {
       store.markSessionStopped(stale.id, Date.now(), "abandoned");
-      await driver.removeContainer(stale.containerId ?? containerName(stale.id));
+      await this.removeCompute(stale);
     }
     const now = Date.now();
     const session: SessionRow = {
@@ -168,10 +201,14 @@ export class SessionManager {
       previousSessionId: store.latestSession(sandbox.id)?.id ?? null,
       endReason: null,
     };
-    store.insertSession(session);
+    store.insertSession(session, (active) => this.options.quotas.checkRoomForOne(sandbox.owner, "max_running_sessions", active));
     const startedAt = performance.now();
     let containerId: string | null = null;
+    const isolated = profile.network === "none";
     try {
+      const socketDir = isolated ? this.createSocketDirectory(session.id) : undefined;
+      const agentArgs = ["ship", "--port", String(config.ship.port), "--max-output-bytes", String(config.ship.max_output_bytes)];
+      if (isolated) agentArgs.push("--socket", `${AGENT_SOCKET_DIR}/${AGENT_SOCKET_NAME}`);
       const started = await driver.startSessionContainer({
         name: containerName(session.id),
         image: profile.image,
@@ -187,13 +224,20 @@ export class SessionManager {
         volumeName: volumeName(sandbox.cargoId),
         agentBinaryPath: this.options.agentBinaryPath,
         agentPort: config.ship.port,
-        agentArgs: ["ship", "--port", String(config.ship.port), "--max-output-bytes", String(config.ship.max_output_bytes)],
+        agentArgs,
         resources: {
           nanoCpus: Math.round(profile.resources.cpus * 1e9),
           memoryBytes: parseMemory(profile.resources.memory),
           pidsLimit: profile.resources.pids_limit,
         },
         network: profile.network,
+        hardening: {
+          readOnlyRootfs: profile.security.read_only_rootfs,
+          noNewPrivileges: profile.security.no_new_privileges,
+          extraCapabilities: profile.security.extra_capabilities,
+          tmpSize: profile.security.tmp_size,
+        },
+        agentSocketDir: socketDir,
       });
       containerId = started.containerId;
       store.updateSession(session.id, { containerId, endpoint: started.endpoint });
@@ -204,15 +248,14 @@ export class SessionManager {
       const readyAt = Date.now();
       const running: Partial<SessionRow> = { containerId, endpoint: started.endpoint, startedAt: readyAt, ...activity(profile, readyAt) };
       store.markSessionRunning(session, running);
-      consola.info(
-        `session ${session.id} of sandbox ${sandbox.id} (owner ${sandbox.owner}) started in ${Math.round(performance.now() - startedAt)} ms`,
-      );
+      consola.info(`${this.describe(session)} started in ${Math.round(performance.now() - startedAt)} ms`);
       return { session: { ...session, ...running, status: "running" }, client };
     } catch (error) {
       await driver.removeContainer(containerId ?? containerName(session.id)).catch(() => undefined);
+      this.removeSocketDirectory(session.id);
       const message = error instanceof Error ? error.message : String(error);
       store.markSessionFailed(session, message, Date.now());
-      consola.warn(`session ${session.id} of sandbox ${sandbox.id} failed to start: ${message}`);
+      consola.warn(`${this.describe(session)} failed to start: ${message}`);
       throw error;
     }
   }

@@ -8,7 +8,7 @@ import type { ShipErrorBody } from "../ship/protocol.ts";
 export const MAX_RUNTIME_ANSWER_BYTES = 64 * 1024 * 1024;
 
 /** Connection failures where the request certainly never reached the agent, so retrying runs nothing twice. */
-const NOT_REACHED_CODES = new Set(["ECONNREFUSED", "ConnectionRefused", "EHOSTUNREACH", "ENETUNREACH", "FailedToOpenSocket"]);
+const NOT_REACHED_CODES = new Set(["ECONNREFUSED", "ConnectionRefused", "EHOSTUNREACH", "ENETUNREACH", "FailedToOpenSocket", "ENOENT"]);
 
 /** Agent error codes that mean the caller's request was wrong, so they pass through unchanged. */
 const CALLER_ERROR_CODES = new Set<string>(["validation_error", "invalid_path", "file_not_found", "payload_too_large"]);
@@ -22,16 +22,26 @@ export interface ShipCallOptions {
 
 type ShipBody = { json: unknown } | { form: FormData } | undefined;
 
-/** Talks to one session's agent over HTTP; keep-alive connections are reused by fetch. */
+/**
+ * Talks to one session's agent over HTTP; keep-alive connections are reused
+ * by fetch. The endpoint is http://host:port, or unix:///path/agent.sock for
+ * sandboxes without a network.
+ */
 export class ShipClient {
+  private readonly baseUrl: string;
+  private readonly unixSocket: string | undefined;
+
   constructor(
     readonly endpoint: string,
     private readonly token: string,
-  ) {}
+  ) {
+    this.unixSocket = endpoint.startsWith("unix://") ? endpoint.slice("unix://".length) : undefined;
+    this.baseUrl = this.unixSocket ? "http://agent" : endpoint;
+  }
 
   async health(timeoutMs: number): Promise<boolean> {
     try {
-      const response = await fetch(`${this.endpoint}/health`, { signal: AbortSignal.timeout(timeoutMs) });
+      const response = await fetch(`${this.baseUrl}/health`, { signal: AbortSignal.timeout(timeoutMs), unix: this.unixSocket });
       await response.arrayBuffer();
       return response.ok;
     } catch {
@@ -64,8 +74,9 @@ export class ShipClient {
     const timer = setTimeout(() => controller.abort(new DOMException("timeout", "TimeoutError")), options.timeoutMs);
     let response: Response;
     try {
-      response = await fetch(`${this.endpoint}${path}`, {
+      response = await fetch(`${this.baseUrl}${path}`, {
         method,
+        unix: this.unixSocket,
         headers: {
           authorization: `Bearer ${this.token}`,
           ...(body && "json" in body ? { "content-type": "application/json" } : {}),

@@ -32,8 +32,16 @@ export class StateStore {
    * cargo, which must still exist when the row is written (a concurrent
    * cargo delete cannot slip in between).
    */
-  insertSandbox(sandbox: SandboxRow, newCargo: CargoRow | null): void {
+  insertSandbox(sandbox: SandboxRow, newCargo: CargoRow | null, guard?: (liveSandboxesOfOwner: number) => void): void {
     this.db.transaction((tx) => {
+      if (guard) {
+        const live = tx
+          .select({ n: sql<number>`count(*)` })
+          .from(sandboxes)
+          .where(and(eq(sandboxes.owner, sandbox.owner), isNull(sandboxes.deletedAt)))
+          .get();
+        guard(live?.n ?? 0);
+      }
       if (newCargo) {
         tx.insert(cargos).values(newCargo).run();
       } else {
@@ -91,8 +99,31 @@ export class StateStore {
       .all();
   }
 
-  insertSession(session: SessionRow): void {
-    this.db.insert(sessions).values(session).run();
+  /** `guard` sees how many sessions the sandbox's owner has starting or running, inside the transaction. */
+  insertSession(session: SessionRow, guard?: (activeSessionsOfOwner: number) => void): void {
+    this.db.transaction((tx) => {
+      if (guard) {
+        const owner = tx.select({ owner: sandboxes.owner }).from(sandboxes).where(eq(sandboxes.id, session.sandboxId)).get()?.owner;
+        const active = tx
+          .select({ n: sql<number>`count(*)` })
+          .from(sessions)
+          .innerJoin(sandboxes, eq(sandboxes.id, sessions.sandboxId))
+          .where(and(eq(sandboxes.owner, owner ?? ""), inArray(sessions.status, ACTIVE_SESSION_STATUSES)))
+          .get();
+        guard(active?.n ?? 0);
+      }
+      tx.insert(sessions).values(session).run();
+    });
+  }
+
+  countLiveSandboxes(owner: string): number {
+    return (
+      this.db
+        .select({ n: sql<number>`count(*)` })
+        .from(sandboxes)
+        .where(and(eq(sandboxes.owner, owner), isNull(sandboxes.deletedAt)))
+        .get()?.n ?? 0
+    );
   }
 
   updateSession(id: string, patch: Partial<SessionRow>): void {

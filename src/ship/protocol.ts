@@ -7,6 +7,9 @@ export const SHIP_API_VERSION = "1";
 export const SHIP_DEFAULT_PORT = 8123;
 export const WORKSPACE_MOUNT_PATH = "/workspace";
 export const SHIP_TOKEN_ENV = "BAY_SHIP_TOKEN";
+/** Inside the container: where the per-session socket directory is mounted (network "none"). */
+export const AGENT_SOCKET_DIR = "/run/bay";
+export const AGENT_SOCKET_NAME = "agent.sock";
 /** Unprivileged identity that user code runs as inside the sandbox. */
 export const SANDBOX_UID = 1000;
 export const SANDBOX_GID = 1000;

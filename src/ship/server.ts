@@ -1,4 +1,5 @@
 import { timingSafeEqual } from "node:crypto";
+import { chmodSync, rmSync } from "node:fs";
 import { consola } from "consola";
 import { loadCapabilityPlugins } from "../core/plugins.ts";
 import { VERSION } from "../version.ts";
@@ -11,6 +12,8 @@ import { SHIP_API_VERSION, SHIP_TOKEN_ENV, type ShipMeta } from "./protocol.ts";
 export interface ShipOptions {
   port: number;
   host: string;
+  /** A unix socket path to listen on instead of host:port. */
+  socket?: string;
   token: string;
   workspace: string;
   /** HOME for user code; outside /workspace so that dotfiles do not clutter it. */
@@ -46,30 +49,31 @@ export async function startShip(options: ShipOptions): Promise<RunningShip> {
   };
   const expectedToken = Buffer.from(`Bearer ${options.token}`);
 
-  const server = Bun.serve({
-    port: options.port,
-    hostname: options.host,
-    // Executions may run for minutes without sending a byte.
-    idleTimeout: 0,
-    async fetch(request) {
-      const path = new URL(request.url).pathname;
-      if (request.method === "GET" && path === "/health") return jsonResponse({ status: "ok" });
-      if (!hasToken(request, expectedToken)) return errorResponse(401, "unauthorized", "missing or wrong session token");
-      if (request.method === "GET" && path === "/meta") return jsonResponse(meta);
-      const handler = routes.get(`${request.method} ${path}`);
-      if (!handler) return errorResponse(404, "not_found", `no route ${request.method} ${path}`);
-      try {
-        return await handler(request);
-      } catch (error) {
-        if (error instanceof BayError) return bayErrorResponse(error);
-        consola.error(`ship: ${request.method} ${path} failed`, error);
-        return errorResponse(500, "internal_error", "the agent failed to handle the request");
-      }
-    },
-  });
+  const handle = async (request: Request): Promise<Response> => {
+    const path = new URL(request.url).pathname;
+    if (request.method === "GET" && path === "/health") return jsonResponse({ status: "ok" });
+    if (!hasToken(request, expectedToken)) return errorResponse(401, "unauthorized", "missing or wrong session token");
+    if (request.method === "GET" && path === "/meta") return jsonResponse(meta);
+    const handler = routes.get(`${request.method} ${path}`);
+    if (!handler) return errorResponse(404, "not_found", `no route ${request.method} ${path}`);
+    try {
+      return await handler(request);
+    } catch (error) {
+      if (error instanceof BayError) return bayErrorResponse(error);
+      consola.error(`ship: ${request.method} ${path} failed`, error);
+      return errorResponse(500, "internal_error", "the agent failed to handle the request");
+    }
+  };
+  if (options.socket) rmSync(options.socket, { force: true });
+  // Executions may run for minutes without sending a byte: no idle timeout.
+  const server = options.socket
+    ? Bun.serve({ unix: options.socket, fetch: handle })
+    : Bun.serve({ port: options.port, hostname: options.host, idleTimeout: 0, fetch: handle });
 
+  // Bay may run as another user than the sandbox's; the token, not the file mode, guards the agent.
+  if (options.socket) chmodSync(options.socket, 0o666);
   consola.info(
-    `ship: listening on ${options.host}:${server.port} as uid ${process.getuid?.()}${dropped ? " (dropped from root)" : ""}; capabilities: ${Object.keys(capabilities).join(", ") || "none"}`,
+    `ship: listening on ${options.socket ?? `${options.host}:${server.port}`} as uid ${process.getuid?.()}${dropped ? " (dropped from root)" : ""}; capabilities: ${Object.keys(capabilities).join(", ") || "none"}`,
   );
 
   return {

@@ -18,7 +18,13 @@ const configErrorOf = (load: () => unknown) => thrownBy(ConfigError, load);
 describe("configuration", () => {
   test("defaults apply with no file, env or flags", () => {
     const config = loadConfig({ env: {}, cwd: tmpdir() });
-    expect(config.server).toEqual({ host: "127.0.0.1", port: 8114, shutdown_grace_seconds: 30, stop_sessions_on_shutdown: false });
+    expect(config.server).toEqual({
+      host: "127.0.0.1",
+      port: 8114,
+      max_body_bytes: 128 * 1024 * 1024,
+      shutdown_grace_seconds: 30,
+      stop_sessions_on_shutdown: false,
+    });
     expect(config.driver.docker).toMatchObject({ socket: "/var/run/docker.sock", connect_mode: "auto", pull_policy: "if_not_present" });
     expect(config.gc).toEqual({ enabled: true, interval_seconds: 60, orphan_grace_seconds: 60 });
     expect(config.idempotency.ttl_hours).toBe(24);
@@ -106,9 +112,8 @@ describe("configuration", () => {
     expect(configErrorOf(() => loadConfig({ file: bothKeys, env: {} })).key).toBe("security.api_keys.0");
     const badCapability = yamlFile("profiles:\n  - { id: a, image: x, capabilities: [gpu] }\n");
     expect(configErrorOf(() => loadConfig({ file: badCapability, env: {} })).key).toBe("profiles.0.capabilities.0");
-    // Until the agent can be reached without a network, "none" is refused rather than half-working.
-    const isolated = yamlFile("profiles:\n  - { id: a, image: x, network: none }\n");
-    expect(configErrorOf(() => loadConfig({ file: isolated, env: {} })).key).toBe("profiles.0.network");
+    const badNetwork = yamlFile("profiles:\n  - { id: a, image: x, network: host }\n");
+    expect(configErrorOf(() => loadConfig({ file: badNetwork, env: {} })).key).toBe("profiles.0.network");
   });
 
   test("an explicit config file that does not exist, or is not YAML, is an error", () => {

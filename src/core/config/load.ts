@@ -128,6 +128,7 @@ function addBuiltinProfile(config: BayConfig, defaultImage: string | undefined):
     env: {},
     network: "bridge",
     warm_pool_size: 0,
+    security: { read_only_rootfs: false, no_new_privileges: true, extra_capabilities: [], tmp_size: "256m" },
   };
   config.profiles.unshift(builtin);
 }
@@ -145,9 +146,7 @@ function checkCrossFieldRules(config: BayConfig): void {
         );
       }
     });
-    if (profile.network === "none") {
-      throw new ConfigError(`profiles.${index}.network`, 'network "none" is not supported yet; use "bridge"');
-    }
+
   });
   config.security.api_keys.forEach((key, index) => {
     if (Boolean(key.key) === Boolean(key.key_hash)) {

@@ -21,12 +21,37 @@ export const ProfileConfigSchema = Type.Object(
     /** Seconds without calls after which a running session is stopped. */
     idle_timeout: Type.Integer({ minimum: 1, default: 1800 }),
     env: Type.Record(Type.String({ pattern: "^[A-Za-z_][A-Za-z0-9_]*$" }), Type.String(), { default: {} }),
+    /** none: no network at all inside the sandbox; Bay reaches the agent through a unix socket. */
     network: Type.Union([Type.Literal("bridge"), Type.Literal("none")], { default: "bridge" }),
     warm_pool_size: Type.Integer({ minimum: 0, default: 0 }),
+    /** Hardening; the defaults are the safe choice, a profile may relax or tighten them. */
+    security: Type.Object(
+      {
+        /** Root filesystem read-only; /workspace stays writable and /tmp is a tmpfs. */
+        read_only_rootfs: Type.Boolean({ default: false }),
+        no_new_privileges: Type.Boolean({ default: true }),
+        /** Linux capabilities added beyond the three the agent needs (CHOWN, SETUID, SETGID). */
+        extra_capabilities: Type.Array(Type.String({ pattern: "^[A-Z_]{2,32}$" }), { uniqueItems: true, default: [] }),
+        /** Size of the /tmp tmpfs when read_only_rootfs is on. */
+        tmp_size: Type.String({ pattern: "^[0-9]+[kmgKMG]?$", default: "256m" }),
+      },
+      { ...Strict, default: {} },
+    ),
   },
   Strict,
 );
 export type ProfileConfig = Static<typeof ProfileConfigSchema>;
+
+const QuotaSchema = Type.Object(
+  {
+    /** Live (not deleted) sandboxes. */
+    max_sandboxes: Type.Integer({ minimum: 0, default: 0 }),
+    /** Sandboxes with compute at once (starting or running). */
+    max_running_sessions: Type.Integer({ minimum: 0, default: 0 }),
+  },
+  { ...Strict, default: {} },
+);
+export type QuotaConfig = Static<typeof QuotaSchema>;
 
 export const ApiKeyConfigSchema = Type.Object(
   {
@@ -44,6 +69,8 @@ export const BayConfigSchema = Type.Object(
       {
         host: Type.String({ default: "127.0.0.1" }),
         port: Type.Integer({ minimum: 0, maximum: 65535, default: 8114 }),
+        /** Largest request body accepted (uploads included); larger ones get 413 payload_too_large. */
+        max_body_bytes: Type.Integer({ minimum: 1024, default: 128 * 1024 * 1024 }),
         /** On SIGTERM/SIGINT, how long requests in flight may take to finish before they are cut. */
         shutdown_grace_seconds: Type.Number({ minimum: 0, default: 30 }),
         /** On shutdown, remove sandboxes' containers too (default: leave them; the next start adopts them). */
@@ -101,6 +128,14 @@ export const BayConfigSchema = Type.Object(
       {
         allow_anonymous: Type.Boolean({ default: false }),
         api_keys: Type.Array(ApiKeyConfigSchema, { default: [] }),
+      },
+      { ...Strict, default: {} },
+    ),
+    /** Per-owner limits; 0 means unlimited. `owners` overrides `default` for named owners. */
+    quotas: Type.Object(
+      {
+        default: QuotaSchema,
+        owners: Type.Record(Type.String({ pattern: "^[A-Za-z0-9_.@-]{1,64}$" }), QuotaSchema, { default: {} }),
       },
       { ...Strict, default: {} },
     ),
