@@ -1,0 +1,131 @@
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
+import { sessions } from "../../src/db/schema.ts";
+import { eq } from "drizzle-orm";
+import { useTestBay } from "../helpers/test-bay.ts";
+import { containersWithLabel, inspectContainer } from "../helpers/docker.ts";
+import { TEST_IMAGE } from "../helpers/env.ts";
+
+// Real containers start here; each test gets room, and no test asserts speed.
+setDefaultTimeout(120_000);
+
+const bay = useTestBay({
+  config: {
+    profiles: [
+      { id: "python-default", image: TEST_IMAGE },
+      { id: "locked-down", image: TEST_IMAGE, security: { read_only_rootfs: true }, resources: { pids_limit: 64, memory: "128m", cpus: 0.5 } },
+      { id: "offline", image: TEST_IMAGE, network: "none" },
+    ],
+  },
+});
+
+async function sandboxOf(profile: string): Promise<string> {
+  return (await bay.request("POST", "/v1/sandboxes", { profile })).body.id;
+}
+const shell = async (id: string, command: string, timeout = 30) =>
+  (await bay.request("POST", `/v1/sandboxes/${id}/shell/exec`, { command, timeout })).body;
+const python = async (id: string, code: string, timeout = 30) =>
+  (await bay.request("POST", `/v1/sandboxes/${id}/python/exec`, { code, timeout })).body;
+const containerOf = (id: string) => inspectContainer(containersWithLabel(`bay.sandbox_id=${id}`)[0]!);
+
+describe("hardened by default", () => {
+  test("capabilities dropped but the agent's three, no-new-privileges, limits, no host paths but the agent, and proof from inside", async () => {
+    const id = await sandboxOf("python-default");
+    const inside = await shell(id, "id -u; id -G; grep -E '^(CapEff|NoNewPrivs)' /proc/self/status; ls /var/run/docker.sock 2>&1 | head -1");
+    const [uid, groups, capEff, noNewPrivs] = inside.output.split("\n");
+    expect(uid).toBe("1000");
+    expect(groups).toBe("1000");
+    expect(capEff).toMatch(/^CapEff:\s+0+$/);
+    expect(noNewPrivs).toMatch(/^NoNewPrivs:\s+1$/);
+    expect(inside.output).toContain("No such file or directory");
+
+    const host = containerOf(id).HostConfig;
+    expect(host.CapDrop).toEqual(["ALL"]);
+    expect([...host.CapAdd].sort()).toEqual(["CHOWN", "SETGID", "SETUID"]);
+    expect(host.SecurityOpt).toContain("no-new-privileges");
+    expect(host.Privileged).toBe(false);
+    expect(host.PidsLimit).toBe(512);
+    expect(host.Memory).toBe(1024 ** 3);
+    expect(host.NanoCpus).toBe(1e9);
+    expect(host.Binds).toHaveLength(1);
+    expect(host.Binds[0]).toMatch(/:\/opt\/bay\/bay:ro$/);
+    expect(containerOf(id).Mounts.map((m: any) => m.Destination).sort()).toEqual(["/opt/bay/bay", "/workspace"]);
+  });
+
+  test("a read-only root filesystem profile: /etc and /usr refuse writes, /workspace and /tmp take them", async () => {
+    const id = await sandboxOf("locked-down");
+    const result = await shell(id, "touch /etc/x; touch /usr/x; echo ok > /workspace/w && echo workspace-ok; echo ok > /tmp/t && echo tmp-ok");
+    expect(result.error).toContain("touch: cannot touch '/etc/x': Read-only file system");
+    expect(result.error).toContain("touch: cannot touch '/usr/x': Read-only file system");
+    expect(result.output).toBe("workspace-ok\ntmp-ok\n");
+    expect(containerOf(id).HostConfig.ReadonlyRootfs).toBe(true);
+    expect(Object.keys(containerOf(id).HostConfig.Tmpfs)).toEqual(["/tmp"]);
+    // Python works there too (its kernel writes nothing outside /tmp and /workspace).
+    expect((await python(id, "6 * 7")).output).toBe("42\n");
+  });
+
+  test("a fork bomb is stopped by the pids limit; the sandbox and Bay stay healthy", async () => {
+    const id = await sandboxOf("locked-down");
+    // Runs until its timeout kills the whole process group, bomb included.
+    const bomb = await shell(id, "bomb() { bomb | bomb & }; bomb; sleep 60", 5);
+    expect(bomb.exit_code).toBe(-1);
+    expect(bomb.error).toMatch(/fork|Resource temporarily unavailable|retry/i);
+    expect(containerOf(id).HostConfig.PidsLimit).toBe(64);
+    // Bay stayed healthy throughout, and the sandbox answers again.
+    expect((await bay.request("GET", "/health")).body.status).toBe("ok");
+    expect((await shell(id, "echo alive")).output).toBe("alive\n");
+  });
+
+  test("allocating past the memory limit kills only that sandbox's code", async () => {
+    const id = await sandboxOf("locked-down");
+    const other = await sandboxOf("python-default");
+    expect((await python(other, "survivor = 'yes'")).success).toBe(true);
+    const hog = await python(id, "block = bytearray(600 * 1024 * 1024)\nblock[::4096] = b'x' * len(block[::4096])\n'done'");
+    expect(hog.success).toBe(false);
+    // The kernel was killed or refused the memory; the agent and the other sandbox carry on.
+    expect((await python(id, "1 + 1")).output).toBe("2\n");
+    expect((await python(other, "survivor")).output).toBe("'yes'\n");
+    expect((await bay.request("GET", "/health")).body.status).toBe("ok");
+  });
+});
+
+describe("network policy", () => {
+  test("with network none the code cannot open a connection, yet Bay drives the agent through a unix socket", async () => {
+    const id = await sandboxOf("offline");
+    const attempt = await python(
+      id,
+      "import socket\ntry:\n    socket.create_connection(('1.1.1.1', 53), timeout=3)\n    print('connected')\nexcept OSError as e:\n    print('refused', e.errno)",
+    );
+    expect(attempt.output).toMatch(/^refused \d+\n$/);
+    expect((await shell(id, "ls /sys/class/net")).output).toBe("lo\n");
+    const container = containerOf(id);
+    expect(container.HostConfig.NetworkMode).toBe("none");
+    expect(container.NetworkSettings.Ports ?? {}).toEqual({});
+    const session = bay.core.db.select().from(sessions).where(eq(sessions.sandboxId, id)).all().find((s) => s.status === "running")!;
+    expect(session.endpoint).toMatch(/^unix:\/\/.*\/sockets\/sess-[0-9a-f]{12}\/agent\.sock$/);
+    // Stopping removes the socket directory with the container.
+    await bay.request("POST", `/v1/sandboxes/${id}/stop`);
+    expect(await Bun.file(session.endpoint!.slice("unix://".length)).exists()).toBe(false);
+  });
+
+  test("another container on the same network cannot drive a sandbox's agent without its token", async () => {
+    const id = await sandboxOf("python-default");
+    await shell(id, "true");
+    const address = containerOf(id).NetworkSettings.Networks.bridge.IPAddress;
+    const probe = Bun.spawnSync(
+      [
+        "docker", "run", "--rm", "--entrypoint", "python3", TEST_IMAGE, "-c",
+        [
+          "import urllib.request, urllib.error, json",
+          `for path, data in (('/meta', None), ('/shell/exec', json.dumps({'command': 'id'}).encode())):`,
+          `    req = urllib.request.Request('http://${address}:8123' + path, data=data, headers={'content-type': 'application/json', 'authorization': 'Bearer guess'})`,
+          "    try:",
+          "        print(urllib.request.urlopen(req, timeout=5).status)",
+          "    except urllib.error.HTTPError as e:",
+          "        print(e.code)",
+        ].join("\n"),
+      ],
+      { stdout: "pipe", stderr: "pipe" },
+    );
+    expect(probe.stdout.toString()).toBe("401\n401\n");
+  });
+});
