@@ -10,6 +10,7 @@ import type { BayConfig } from "./config/index.ts";
 import type { Driver } from "./driver.ts";
 import { resolveInstanceId } from "./instance-id.ts";
 import { configureLogging } from "./logging.ts";
+import { PendingVolumes } from "./pending-volumes.ts";
 import { loadDriverPlugin } from "./plugins.ts";
 import { Quotas } from "./quotas.ts";
 import { SandboxService } from "./sandbox-service.ts";
@@ -48,10 +49,11 @@ export async function createBayCore(config: BayConfig): Promise<BayCore> {
   const store = new StateStore(db);
   const quotas = new Quotas(config.quotas);
   const sessions = new SessionManager({ config, store, driver, instanceId, agentBinaryPath, quotas });
-  const sandboxes = new SandboxService(config, store, driver, sessions, instanceId, quotas);
-  const cargos = new CargoService(store, driver, instanceId);
+  const pendingVolumes = new PendingVolumes(driver);
+  const sandboxes = new SandboxService(config, store, driver, sessions, instanceId, quotas, pendingVolumes);
+  const cargos = new CargoService(store, driver, instanceId, pendingVolumes);
   const idempotency = new IdempotencyService(db, config.idempotency.ttl_hours * 3600 * 1000);
-  const collector = new GarbageCollector({ db, store, driver, sandboxes, sessions, instanceId }, config.gc);
+  const collector = new GarbageCollector({ db, store, driver, sandboxes, sessions, instanceId, pendingVolumes }, config.gc);
   const watcher = new EngineWatcher(driver, sessions, instanceId, () => collector.run({ tasks: ["lost_sessions", "orphan_containers"] }));
   const apiKeys = new ApiKeyRegistry(apiKeysWithGenerated(config), config.security.allow_anonymous);
 

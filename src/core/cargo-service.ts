@@ -4,6 +4,7 @@ import { ConflictError, NotFoundError } from "./errors.ts";
 import { newId } from "./ids.ts";
 import { bayLabels, volumeName } from "./labels.ts";
 import { paginate, type Page } from "./pagination.ts";
+import type { PendingVolumes } from "./pending-volumes.ts";
 import type { StateStore } from "./state-store.ts";
 import { cargoView, type CargoView } from "./views.ts";
 import type { CargoRow } from "../db/schema.ts";
@@ -23,6 +24,7 @@ export class CargoService {
     private readonly store: StateStore,
     private readonly driver: Driver,
     private readonly instanceId: string,
+    private readonly pendingVolumes: PendingVolumes,
   ) {}
 
   async create(owner: string, input: { size_limit_mb?: number }): Promise<CargoView> {
@@ -39,13 +41,9 @@ export class CargoService {
       lastAccessedAt: now,
       deletedAt: null,
     };
-    await this.driver.createVolume(cargo.volumeName, bayLabels({ instanceId: this.instanceId, owner, cargoId: id }));
-    try {
-      this.store.insertCargo(cargo);
-    } catch (error) {
-      await this.driver.removeVolume(cargo.volumeName).catch(() => undefined);
-      throw error;
-    }
+    await this.pendingVolumes.createWithRows(cargo.volumeName, bayLabels({ instanceId: this.instanceId, owner, cargoId: id }), () =>
+      this.store.insertCargo(cargo),
+    );
     consola.info(`cargo ${id} created (owner ${owner})`);
     return cargoView(cargo);
   }

@@ -16,6 +16,7 @@ import { bayLabels, volumeName } from "./labels.ts";
 import type { SessionManager } from "./session-manager.ts";
 import type { ShipClient } from "./ship-client.ts";
 import { paginate, type Page } from "./pagination.ts";
+import type { PendingVolumes } from "./pending-volumes.ts";
 import type { Quotas } from "./quotas.ts";
 import type { StateStore } from "./state-store.ts";
 import type { CargoRow, SandboxRow, SessionRow } from "../db/schema.ts";
@@ -51,6 +52,7 @@ export class SandboxService {
     private readonly sessions: SessionManager,
     private readonly instanceId: string,
     private readonly quotas: Quotas,
+    private readonly pendingVolumes: PendingVolumes,
   ) {}
 
   profile(id: string): ProfileConfig | undefined {
@@ -74,6 +76,7 @@ export class SandboxService {
     const sandboxId = newId("sandbox");
     let cargo: CargoRow;
     let newCargo: CargoRow | null = null;
+    let volumeLabels = {};
     if (input.cargo_id) {
       const existing = this.store.findCargo(owner, input.cargo_id);
       if (!existing) throw new NotFoundError("cargo", input.cargo_id);
@@ -97,10 +100,7 @@ export class SandboxService {
         lastAccessedAt: now,
         deletedAt: null,
       };
-      await this.driver.createVolume(
-        cargo.volumeName,
-        bayLabels({ instanceId: this.instanceId, owner, sandboxId, cargoId, profileId }),
-      );
+      volumeLabels = bayLabels({ instanceId: this.instanceId, owner, sandboxId, cargoId, profileId });
     }
     const sandbox: SandboxRow = {
       id: sandboxId,
@@ -114,13 +114,10 @@ export class SandboxService {
       stateResetAt: null,
       stateResetReason: null,
     };
-    try {
+    const writeRows = () =>
       this.store.insertSandbox(sandbox, newCargo, (live) => this.quotas.checkRoomForOne(owner, "max_sandboxes", live));
-    } catch (error) {
-      // Nothing half-created: the volume goes if its rows could not be written.
-      if (newCargo) await this.driver.removeVolume(newCargo.volumeName).catch(() => undefined);
-      throw error;
-    }
+    if (newCargo) await this.pendingVolumes.createWithRows(newCargo.volumeName, volumeLabels, writeRows);
+    else writeRows();
     consola.info(`sandbox ${sandboxId} created (owner ${owner}, profile ${profileId}, cargo ${cargo.id})`);
     return this.view(sandbox);
   }

@@ -4,6 +4,7 @@ import { idempotencyKeys } from "../../db/schema.ts";
 import type { Driver } from "../driver.ts";
 import { instanceFilter, LABEL } from "../labels.ts";
 import type { SandboxService } from "../sandbox-service.ts";
+import type { PendingVolumes } from "../pending-volumes.ts";
 import type { SessionManager } from "../session-manager.ts";
 import type { StateStore } from "../state-store.ts";
 
@@ -14,6 +15,7 @@ export interface GcContext {
   sandboxes: SandboxService;
   sessions: SessionManager;
   instanceId: string;
+  pendingVolumes: PendingVolumes;
 }
 
 export interface GcRunOptions {
@@ -100,9 +102,10 @@ export const orphanContainers: GcTask = async ({ store, driver, sessions, instan
  * Cargo volumes of this instance that nothing owns: no row (a create that
  * died halfway), a deleted row, or the managed cargo of a deleted sandbox.
  */
-export const orphanCargos: GcTask = async ({ store, driver, instanceId }, { now, orphanGraceMs }) => {
+export const orphanCargos: GcTask = async ({ store, driver, instanceId, pendingVolumes }, { now, orphanGraceMs }) => {
   const volumes = await driver.listVolumes(instanceFilter(instanceId));
   const fromEngine = await forEach(volumes, async (volume) => {
+    if (pendingVolumes.has(volume.name)) return false;
     if (volume.createdAt && now - volume.createdAt < orphanGraceMs) return false;
     const cargoId = volume.labels[LABEL.cargoId];
     const cargo = cargoId ? store.findCargoById(cargoId) : undefined;
