@@ -5,7 +5,7 @@ import { loadCapabilityPlugins } from "../core/plugins.ts";
 import { enterRequest } from "../core/request-context.ts";
 import { VERSION } from "../version.ts";
 import { createAuthPlugin } from "./auth.ts";
-import { checkBodySize } from "./body-limit.ts";
+import { checkBodySize, parseUndeclaredBody } from "./body-limit.ts";
 import { errorEnvelope, errorHeaders, logUnexpected, toBayError } from "./error-response.ts";
 import { requireObjectBody } from "./json-body.ts";
 import { assignRequestId, requestIdOf } from "./request-id.ts";
@@ -29,6 +29,7 @@ export async function createApp(core: BayCore) {
       enterRequest(requestId);
       checkBodySize(request, core.config.server.max_body_bytes);
     })
+    .onParse({ as: "global" }, ({ request }) => parseUndeclaredBody(request, core.config.server.max_body_bytes))
     .onTransform({ as: "global" }, ({ body }) => requireObjectBody(body))
     .onError({ as: "global" }, ({ code, error, request, path }) => {
       const requestId = requestIdOf(request);

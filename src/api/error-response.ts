@@ -1,5 +1,5 @@
 import { consola } from "consola";
-import { BayError, type ErrorCode } from "../core/errors.ts";
+import { BayError, preview, type ErrorCode } from "../core/errors.ts";
 
 export interface ErrorEnvelope {
   error: { code: ErrorCode; message: string; request_id: string; details: Record<string, unknown> };
@@ -30,6 +30,8 @@ export function toBayError(frameworkCode: string | number, error: unknown): BayE
       if ((error as FrameworkValidationError).type === "response") return new BayError("internal_error", "internal error", {});
       return validationError(error as FrameworkValidationError);
     case "PARSE":
+      // A parser of ours (body-limit.ts) may have refused the body with a precise error.
+      if ((error as { cause?: unknown }).cause instanceof BayError) return (error as { cause: BayError }).cause;
       return new BayError("validation_error", "request body could not be parsed (expected JSON)", { location: "body" });
     case "NOT_FOUND":
       return new BayError("not_found", "no such route", {});
@@ -88,7 +90,7 @@ function describeProblem(problem: SchemaError): string {
   if (Array.isArray(shown.enum)) constraints.push(`one of ${shown.enum.join(", ")}`);
   const literals = (shown.anyOf as { const?: unknown }[] | undefined)?.map((s) => s.const).filter((c) => c !== undefined);
   if (literals?.length) constraints.push(`one of ${literals.join(", ")}`);
-  const got = ` (got ${JSON.stringify(problem.value)?.slice(0, 60)})`;
+  const got = ` (got ${preview(problem.value, 60)})`;
   return constraints.length ? `${constraints.join(", ")}${got}` : `${problem.message ?? "is not valid"}${got}`;
 }
 

@@ -25,8 +25,7 @@ export default defineCommand({
         port: config.server.port,
         // Executions may run for minutes before the first byte of the answer.
         idleTimeout: 0,
-        // Declared sizes are refused with the error envelope (body-limit.ts); this cut, with Bun's bare
-        // 413, only catches bodies sent without a Content-Length that grow far past the limit.
+        // body-limit.ts refuses oversized bodies with the error envelope; this is only a backstop.
         maxRequestBodySize: config.server.max_body_bytes * 2,
       });
       consola.info(

@@ -58,6 +58,12 @@ export class BayError extends Error {
   }
 }
 
+/** Client input as error messages and details may repeat it: short, so a huge value is not echoed back. */
+export function preview(value: unknown, maxLength = 80): string {
+  const text = typeof value === "string" ? value : (JSON.stringify(value) ?? String(value));
+  return text.length > maxLength ? `${text.slice(0, maxLength)}…` : text;
+}
+
 export class ValidationError extends BayError {
   constructor(message: string, details: ErrorDetails = {}) {
     super("validation_error", message, details);
@@ -66,7 +72,7 @@ export class ValidationError extends BayError {
 
 export class NotFoundError extends BayError {
   constructor(kind: string, id: string) {
-    super("not_found", `${kind} ${id} not found`, { [`${kind}_id`]: id });
+    super("not_found", `${kind} ${preview(id)} not found`, { [`${kind}_id`]: preview(id) });
   }
 }
 

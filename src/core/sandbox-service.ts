@@ -5,6 +5,7 @@ import {
   BayError,
   ConflictError,
   NotFoundError,
+  preview,
   SandboxExpiredError,
   SessionNotReadyError,
   ShipError,
@@ -63,9 +64,9 @@ export class SandboxService {
     const profileId = input.profile ?? "python-default";
     const profile = this.profile(profileId);
     if (!profile) {
-      throw new ValidationError(`unknown profile "${profileId}"`, {
+      throw new ValidationError(`unknown profile ${JSON.stringify(preview(profileId))}`, {
         field: "profile",
-        profile: profileId,
+        profile: preview(profileId),
         available: this.config.profiles.map((p) => p.id),
       });
     }

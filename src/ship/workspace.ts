@@ -51,6 +51,7 @@ export class Workspace {
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
         if (code === "ELOOP") throw invalidPath(original, field, "has too many levels of symbolic links");
+        if (code === "ENAMETOOLONG") throw invalidPath(original, field, "is too long once symbolic links are followed");
         // ENOTDIR: a component is a file, so the rest cannot exist yet; callers report that.
         if (code !== "ENOENT" && code !== "ENOTDIR") throw error;
       }
