@@ -5,6 +5,13 @@ export const mainCommand = defineCommand({
   meta: { name: "bay", version: `${VERSION} (${COMMIT})`, description: "Sandboxes for AI agents: Python, shell and files in containers" },
   subCommands: {
     serve: () => import("./serve.ts").then((m) => m.default),
+    exec: () => import("./exec.ts").then((m) => m.default),
+    sandbox: () => import("./sandbox.ts").then((m) => m.default),
+    cargo: () => import("./cargo.ts").then((m) => m.default),
+    python: () => import("./python.ts").then((m) => m.default),
+    shell: () => import("./shell.ts").then((m) => m.default),
+    cp: () => import("./cp.ts").then((m) => m.default),
+    gc: () => import("./gc.ts").then((m) => m.default),
     ship: () => import("./ship.ts").then((m) => m.default),
   },
 });

@@ -72,9 +72,9 @@ export function eventStreamResponse(
   const encoder = new TextEncoder();
   const aborted = new AbortController();
   let heartbeat: Timer | undefined;
+  let open = true;
   const stream = new ReadableStream<Uint8Array>({
     start(controller) {
-      let open = true;
       const write = (text: string) => {
         if (!open) return;
         try {
@@ -88,13 +88,17 @@ export function eventStreamResponse(
         .catch((error: unknown) => write(encodeEvent("error", { message: (error as Error).message ?? String(error) })))
         .finally(() => {
           clearInterval(heartbeat);
-          if (open) {
-            open = false;
+          if (!open) return;
+          open = false;
+          try {
             controller.close();
+          } catch {
+            // The reader went away at the same moment.
           }
         });
     },
     cancel() {
+      open = false;
       clearInterval(heartbeat);
       aborted.abort();
     },

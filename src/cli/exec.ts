@@ -1,0 +1,112 @@
+import { defineCommand } from "citty";
+import { existsSync, readFileSync } from "node:fs";
+import { basename } from "node:path";
+import { randomBytes } from "node:crypto";
+import { BayError } from "../core/errors.ts";
+import type { Bay } from "../client/index.ts";
+import { connect, type Connection } from "./connection.ts";
+import { ExecUsageError, parseExecArguments, shellQuote, type ExecRequest } from "./exec-command-line.ts";
+
+/** Exit statuses of `bay exec` besides the command's own (documented in the README). */
+export const EXIT_TIMEOUT = 124;
+export const EXIT_BAY_FAILURE = 125;
+export const EXIT_INTERRUPTED = 130;
+
+export default defineCommand({
+  meta: {
+    name: "exec",
+    description:
+      "Run a command in a fresh sandbox and remove it, like docker run --rm: bay exec [options] python -c CODE | python FILE | python - | CMD ARGS...",
+  },
+  async run({ rawArgs }) {
+    let request: ExecRequest;
+    try {
+      request = parseExecArguments(rawArgs);
+    } catch (error) {
+      if (!(error instanceof ExecUsageError)) throw error;
+      process.stderr.write(`bay exec: ${error.message}\n`);
+      process.exit(EXIT_BAY_FAILURE);
+    }
+    process.exit(await execute(request));
+  },
+});
+
+/** Runs the request and returns the exit status; never leaves a sandbox it made behind. */
+async function execute(request: ExecRequest): Promise<number> {
+  const { flags } = request;
+  let connection: Connection | undefined;
+  let sandboxId = flags.sandbox;
+  const ownsSandbox = !flags.sandbox && !flags.keep;
+  const interrupted = new AbortController();
+  const onSignal = () => interrupted.abort();
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  try {
+    connection = await connect({ url: flags.url, "api-key": flags.apiKey, config: flags.config, "data-dir": flags.dataDir });
+    const { bay } = connection;
+    if (!sandboxId) sandboxId = (await bay.sandboxes.create({ profile: flags.profile })).id;
+    for (const copy of flags.copyIn) await bay.files.upload(sandboxId, copy.remote, readFileSync(copy.local));
+    const command = await commandFor(bay, sandboxId, request.command);
+    const status = await streamCommand(bay, sandboxId, command, flags, interrupted.signal);
+    for (const copy of flags.copyOut) await Bun.write(copy.local, await bay.files.download(sandboxId, copy.remote));
+    if (flags.keep && !flags.sandbox) process.stderr.write(`${sandboxId}\n`);
+    return interrupted.signal.aborted ? EXIT_INTERRUPTED : status;
+  } catch (error) {
+    if (interrupted.signal.aborted) return EXIT_INTERRUPTED;
+    const message = error instanceof BayError ? `${error.code}: ${error.message}` : (error as Error).message;
+    process.stderr.write(`bay exec: ${message}\n`);
+    return EXIT_BAY_FAILURE;
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    if (connection && sandboxId && ownsSandbox) await connection.bay.sandboxes.delete(sandboxId).catch(() => undefined);
+    await connection?.close();
+  }
+}
+
+/**
+ * The shell command line for the request. `python FILE` uploads the local
+ * file first; `python -` uploads what arrives on stdin.
+ */
+async function commandFor(bay: Bay, sandboxId: string, argv: string[]): Promise<string> {
+  const [program, first, ...rest] = argv;
+  if ((program === "python" || program === "python3") && first !== undefined && !first.startsWith("-")) {
+    if (existsSync(first)) {
+      const remote = `.bay-exec/${basename(first)}`;
+      await bay.files.upload(sandboxId, remote, readFileSync(first));
+      return shellQuote(["python3", remote, ...rest]);
+    }
+  }
+  if ((program === "python" || program === "python3") && first === "-") {
+    const remote = `.bay-exec/stdin-${randomBytes(4).toString("hex")}.py`;
+    await bay.files.upload(sandboxId, remote, new Uint8Array(await Bun.stdin.arrayBuffer()));
+    return shellQuote(["python3", remote, ...rest]);
+  }
+  if (program === "python") return shellQuote(["python3", ...argv.slice(1)]);
+  return shellQuote(argv);
+}
+
+/** Streams the command's output as it comes; its exit status, 124 on timeout. */
+async function streamCommand(
+  bay: Bay,
+  sandboxId: string,
+  command: string,
+  flags: ExecRequest["flags"],
+  interrupted: AbortSignal,
+): Promise<number> {
+  const events = bay.shell.stream(sandboxId, { command, timeout: flags.timeout, env: flags.env });
+  const stopOnInterrupt = () => void events.return(undefined);
+  interrupted.addEventListener("abort", stopOnInterrupt, { once: true });
+  try {
+    for await (const event of events) {
+      if (event.event === "stdout") process.stdout.write(event.data.text);
+      else if (event.event === "stderr") process.stderr.write(event.data.text);
+      else if (event.event === "error" && event.data.code) throw new BayError("ship_error", event.data.message ?? "the runtime failed");
+      else if (event.event === "done") return event.data.exit_code === -1 ? EXIT_TIMEOUT : event.data.exit_code;
+    }
+  } finally {
+    interrupted.removeEventListener("abort", stopOnInterrupt);
+  }
+  if (interrupted.aborted) return EXIT_INTERRUPTED;
+  throw new BayError("ship_error", "the output stream ended before the command finished");
+}

@@ -1,0 +1,213 @@
+import { randomUUID } from "node:crypto";
+import { BayError, type ErrorCode } from "../core/errors.ts";
+import { parseEventStream } from "../core/sse.ts";
+import type {
+  Cargo,
+  CargoPage,
+  CreateCargoInput,
+  CreateSandboxInput,
+  DirectoryEntry,
+  ErrorBody,
+  ExecutionEvent,
+  GcReport,
+  Health,
+  ListCargosInput,
+  ListSandboxesInput,
+  Profile,
+  PythonExecInput,
+  PythonExecResult,
+  Sandbox,
+  SandboxPage,
+  ShellExecInput,
+  ShellExecResult,
+  UploadResult,
+} from "./types.ts";
+
+export interface BayOptions {
+  /** Base URL of a Bay daemon, e.g. http://127.0.0.1:8114. */
+  url?: string;
+  apiKey?: string;
+  /** Another transport: `bay exec` passes the embedded app's handler here. */
+  fetch?: (request: Request) => Promise<Response>;
+  /** Attempts for requests that are safe to repeat (creates carry an Idempotency-Key). Default 3. */
+  attempts?: number;
+}
+
+/** Statuses worth another try: the runtime or engine may come back. */
+const RETRYABLE_STATUSES = new Set([502, 503, 504]);
+
+interface CallOptions {
+  query?: Record<string, string | number | boolean | undefined>;
+  body?: unknown;
+  headers?: Record<string, string>;
+  /** Repeat on network errors and 502/503/504: only for calls that are idempotent. */
+  retry?: boolean;
+}
+
+/**
+ * The typed client of the Bay API (the SDK): what the CLI, `bay exec` and
+ * `bay mcp` use. Errors are BayError with the server's code, status and
+ * details (details.request_id names the request).
+ */
+export class Bay {
+  private readonly base: string;
+  private readonly send: (request: Request) => Promise<Response>;
+  private readonly attempts: number;
+
+  constructor(private readonly options: BayOptions = {}) {
+    this.base = (options.url ?? "http://bay.local").replace(/\/+$/, "");
+    this.send = options.fetch ?? ((request) => fetch(request));
+    this.attempts = options.attempts ?? 3;
+  }
+
+  health(): Promise<Health> {
+    return this.json("GET", "/health");
+  }
+
+  profiles(): Promise<{ items: Profile[] }> {
+    return this.json("GET", "/v1/profiles");
+  }
+
+  readonly sandboxes = {
+    /** Retried safely: every attempt carries the same Idempotency-Key. */
+    create: (input: CreateSandboxInput = {}, idempotencyKey: string = randomUUID()): Promise<Sandbox> =>
+      this.json("POST", "/v1/sandboxes", { body: input, headers: { "idempotency-key": idempotencyKey }, retry: true }),
+    list: (input: Partial<ListSandboxesInput> = {}): Promise<SandboxPage> =>
+      this.json("GET", "/v1/sandboxes", { query: input, retry: true }),
+    get: (id: string): Promise<Sandbox> => this.json("GET", `/v1/sandboxes/${encodeURIComponent(id)}`, { retry: true }),
+    keepalive: (id: string): Promise<{ status: "ok" }> => this.json("POST", `/v1/sandboxes/${encodeURIComponent(id)}/keepalive`, { retry: true }),
+    extendTtl: (id: string, extendBy: number, idempotencyKey: string = randomUUID()): Promise<Sandbox> =>
+      this.json("POST", `/v1/sandboxes/${encodeURIComponent(id)}/extend_ttl`, {
+        body: { extend_by: extendBy },
+        headers: { "idempotency-key": idempotencyKey },
+        retry: true,
+      }),
+    stop: (id: string): Promise<{ status: "stopped" }> => this.json("POST", `/v1/sandboxes/${encodeURIComponent(id)}/stop`, { retry: true }),
+    delete: async (id: string): Promise<void> => {
+      await this.call("DELETE", `/v1/sandboxes/${encodeURIComponent(id)}`, { retry: true });
+    },
+  };
+
+  readonly cargos = {
+    create: (input: CreateCargoInput = {}, idempotencyKey: string = randomUUID()): Promise<Cargo> =>
+      this.json("POST", "/v1/cargos", { body: input, headers: { "idempotency-key": idempotencyKey }, retry: true }),
+    list: (input: Partial<ListCargosInput> = {}): Promise<CargoPage> => this.json("GET", "/v1/cargos", { query: input, retry: true }),
+    get: (id: string): Promise<Cargo> => this.json("GET", `/v1/cargos/${encodeURIComponent(id)}`, { retry: true }),
+    delete: async (id: string): Promise<void> => {
+      await this.call("DELETE", `/v1/cargos/${encodeURIComponent(id)}`, { retry: true });
+    },
+  };
+
+  readonly python = {
+    exec: (id: string, input: PythonExecInput): Promise<PythonExecResult> =>
+      this.json("POST", `/v1/sandboxes/${encodeURIComponent(id)}/python/exec`, { body: input }),
+    /** Live output as it is produced; the last event is `done` with the same answer as exec. */
+    stream: (id: string, input: PythonExecInput): AsyncGenerator<ExecutionEvent<PythonExecResult>> =>
+      this.events("POST", `/v1/sandboxes/${encodeURIComponent(id)}/python/exec`, input),
+  };
+
+  readonly shell = {
+    exec: (id: string, input: ShellExecInput): Promise<ShellExecResult> =>
+      this.json("POST", `/v1/sandboxes/${encodeURIComponent(id)}/shell/exec`, { body: input }),
+    stream: (id: string, input: ShellExecInput): AsyncGenerator<ExecutionEvent<ShellExecResult>> =>
+      this.events("POST", `/v1/sandboxes/${encodeURIComponent(id)}/shell/exec`, input),
+  };
+
+  readonly files = {
+    read: async (id: string, path: string): Promise<string> =>
+      (await this.json<{ content: string }>("GET", `/v1/sandboxes/${encodeURIComponent(id)}/filesystem/files`, { query: { path }, retry: true }))
+        .content,
+    write: async (id: string, path: string, content: string): Promise<void> => {
+      await this.call("PUT", `/v1/sandboxes/${encodeURIComponent(id)}/filesystem/files`, { body: { path, content }, retry: true });
+    },
+    list: async (id: string, path = "."): Promise<DirectoryEntry[]> =>
+      (await this.json<{ entries: DirectoryEntry[] }>("GET", `/v1/sandboxes/${encodeURIComponent(id)}/filesystem/directories`, { query: { path }, retry: true }))
+        .entries,
+    delete: async (id: string, path: string): Promise<void> => {
+      await this.call("DELETE", `/v1/sandboxes/${encodeURIComponent(id)}/filesystem/files`, { query: { path }, retry: true });
+    },
+    upload: (id: string, path: string, bytes: Uint8Array | Blob): Promise<UploadResult> => {
+      const form = new FormData();
+      form.set("path", path);
+      form.set("file", bytes instanceof Blob ? bytes : new Blob([bytes]), path.split("/").pop() ?? "file");
+      return this.json("POST", `/v1/sandboxes/${encodeURIComponent(id)}/filesystem/upload`, { body: form, retry: true });
+    },
+    download: async (id: string, path: string): Promise<Uint8Array> => {
+      const response = await this.call("GET", `/v1/sandboxes/${encodeURIComponent(id)}/filesystem/download`, { query: { path }, retry: true });
+      return new Uint8Array(await response.arrayBuffer());
+    },
+  };
+
+  readonly admin = {
+    runGc: (): Promise<GcReport> => this.json("POST", "/v1/admin/gc/run"),
+  };
+
+  private async json<T>(method: string, path: string, options: CallOptions = {}): Promise<T> {
+    const response = await this.call(method, path, options);
+    return (await response.json()) as T;
+  }
+
+  private async *events<Done>(method: string, path: string, body: unknown): AsyncGenerator<ExecutionEvent<Done>> {
+    const response = await this.call(method, path, { body, headers: { accept: "text/event-stream" } });
+    if (!response.body) return;
+    for await (const event of parseEventStream(response.body)) yield event as ExecutionEvent<Done>;
+  }
+
+  private async call(method: string, path: string, options: CallOptions = {}): Promise<Response> {
+    const attempts = options.retry ? this.attempts : 1;
+    for (let attempt = 1; ; attempt++) {
+      let response: Response;
+      try {
+        response = await this.send(this.request(method, path, options));
+      } catch (error) {
+        if (attempt < attempts) {
+          await Bun.sleep(backoff(attempt));
+          continue;
+        }
+        throw new BayError("driver_unavailable", `cannot reach Bay at ${this.base}: ${(error as Error).message}`, { url: this.base });
+      }
+      if (response.ok) return response;
+      if (attempt < attempts && RETRYABLE_STATUSES.has(response.status)) {
+        await response.body?.cancel();
+        await Bun.sleep(retryAfterMs(response) ?? backoff(attempt));
+        continue;
+      }
+      throw await errorOf(response);
+    }
+  }
+
+  private request(method: string, path: string, options: CallOptions): Request {
+    const url = new URL(`${this.base}${path}`);
+    for (const [key, value] of Object.entries(options.query ?? {})) {
+      if (value !== undefined) url.searchParams.set(key, String(value));
+    }
+    const headers: Record<string, string> = { ...options.headers };
+    if (this.options.apiKey) headers.authorization = `Bearer ${this.options.apiKey}`;
+    let body: FormData | string | undefined;
+    if (options.body instanceof FormData) body = options.body;
+    else if (options.body !== undefined) {
+      headers["content-type"] = "application/json";
+      body = JSON.stringify(options.body);
+    }
+    return new Request(url.toString(), { method, headers, body });
+  }
+}
+
+function backoff(attempt: number): number {
+  return Math.min(200 * 2 ** (attempt - 1), 2000);
+}
+
+function retryAfterMs(response: Response): number | undefined {
+  const seconds = Number(response.headers.get("retry-after"));
+  return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : undefined;
+}
+
+async function errorOf(response: Response): Promise<BayError> {
+  const text = await response.text().catch(() => "");
+  try {
+    const { error } = JSON.parse(text) as ErrorBody;
+    return new BayError(error.code as ErrorCode, error.message, { ...error.details, request_id: error.request_id, status: response.status });
+  } catch {
+    return new BayError("internal_error", `Bay answered HTTP ${response.status}: ${text.slice(0, 200)}`, { status: response.status });
+  }
+}

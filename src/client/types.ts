@@ -1,0 +1,42 @@
+import type { Static } from "@sinclair/typebox";
+import type * as api from "../api/schemas.ts";
+import type * as files from "../../plugins/filesystem/schemas.ts";
+import type * as python from "../../plugins/python/schemas.ts";
+import type * as shell from "../../plugins/shell/schemas.ts";
+
+/**
+ * The SDK's types are the server's request and response schemas: one source,
+ * so the client cannot drift from what the server validates and answers.
+ */
+export type Sandbox = Static<typeof api.Sandbox>;
+export type SandboxPage = Static<typeof api.SandboxPage>;
+export type CreateSandboxInput = Static<typeof api.CreateSandboxBody>;
+export type ListSandboxesInput = Static<typeof api.ListSandboxesQuery>;
+export type Cargo = Static<typeof api.Cargo>;
+export type CargoPage = Static<typeof api.CargoPage>;
+export type CreateCargoInput = Static<typeof api.CreateCargoBody>;
+export type ListCargosInput = Static<typeof api.ListCargosQuery>;
+export type Profile = Static<typeof api.Profile>;
+export type Health = Static<typeof api.Health>;
+export type ErrorBody = Static<typeof api.ErrorBody>;
+
+export type PythonExecInput = Static<typeof python.PythonExecRequest>;
+export type PythonExecResult = Static<typeof python.PythonExecResponse>;
+export type ShellExecInput = Static<typeof shell.ShellExecRequest>;
+export type ShellExecResult = Static<typeof shell.ShellExecResponse>;
+
+export type DirectoryEntry = Static<typeof files.DirectoryEntry>;
+export type UploadResult = Static<typeof files.UploadResult>;
+
+export interface GcReport {
+  results: { task_name: string; cleaned_count: number; errors: string[] }[];
+  total_cleaned: number;
+  duration_ms: number;
+}
+
+/** One Server-Sent Event of a streamed execution. */
+export type ExecutionEvent<Done> =
+  | { event: "stdout" | "stderr"; data: { text: string } }
+  | { event: "result"; data: { data: Record<string, string> } }
+  | { event: "error"; data: { text?: string; code?: string; message?: string } }
+  | { event: "done"; data: Done };
