@@ -12,6 +12,7 @@ export const mainCommand = defineCommand({
     shell: () => import("./shell.ts").then((m) => m.default),
     cp: () => import("./cp.ts").then((m) => m.default),
     gc: () => import("./gc.ts").then((m) => m.default),
+    mcp: () => import("./mcp.ts").then((m) => m.default),
     ship: () => import("./ship.ts").then((m) => m.default),
   },
 });
