@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the single `bay` executable into dist/bay (also the in-sandbox agent).
-#   scripts/build.sh [--target bun-linux-x64|bun-linux-arm64|...] [--out PATH]
+#   scripts/build.sh [--target bun-linux-x64|bun-linux-arm64|bun-linux-x64-musl|...] [--out PATH]
+#   scripts/build.sh --all    # also dist/bay-linux-arm64 and dist/bay-linux-x64-musl
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -8,6 +9,11 @@ target=""
 out="dist/bay"
 while [ $# -gt 0 ]; do
   case "$1" in
+    --all)
+      bash "$0"
+      bash "$0" --target bun-linux-arm64 --out dist/bay-linux-arm64
+      bash "$0" --target bun-linux-x64-musl --out dist/bay-linux-x64-musl
+      exit 0 ;;
     --target) target="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
     *) echo "build.sh: unknown argument $1" >&2; exit 2 ;;
@@ -27,4 +33,8 @@ bun build src/main.ts \
   --define "BAY_BUILD_COMMIT=\"$commit\"" \
   ${target:+--target "$target"} \
   --outfile "$out" >/dev/null
-echo "build: $out ($("$out" --version))"
+if [ -z "$target" ]; then
+  echo "build: $out ($("$out" --version))"
+else
+  echo "build: $out ($target)"
+fi

@@ -84,6 +84,20 @@ describe("the compiled binary", () => {
     await second.stop();
   });
 
+  test("a stray .env or bunfig.toml in the caller's directory changes nothing", async () => {
+    const strayDir = mkdtempSync(join(tmpdir(), "bay-stray-"));
+    dataDirs.push(strayDir);
+    await Bun.write(join(strayDir, ".env"), "BAY_SERVER__PORT=not-a-port\nBAY_LOG__LEVEL=nonsense\n");
+    await Bun.write(join(strayDir, "bunfig.toml"), 'preload = ["./does-not-exist.ts"]\n');
+    const version = Bun.spawnSync([BAY_BINARY, "--version"], { cwd: strayDir, env: { PATH: process.env.PATH ?? "" } });
+    expect(version.exitCode).toBe(0);
+    const env = freshEnvironment({ BAY_API_KEY: "stray-key-0123456789abcdef" });
+    const server = await startServeProcess(env, [], strayDir);
+    servers.push(server);
+    expect((await fetch(`${server.url}/health`)).status).toBe(200);
+    expect(await server.stop("SIGTERM")).toBe(0);
+  });
+
   test("a bad configuration value stops start-up with exit 2 and a message naming the key", () => {
     const result = Bun.spawnSync([BAY_BINARY, "serve"], {
       env: { ...freshEnvironment(), PATH: process.env.PATH ?? "", BAY_SERVER__PORT: "not-a-port" },

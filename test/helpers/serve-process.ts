@@ -9,8 +9,9 @@ export interface ServeProcess {
 }
 
 /** Starts the compiled `bay serve` on a free port and waits for its "listening" line. */
-export async function startServeProcess(env: Record<string, string>, args: string[] = []): Promise<ServeProcess> {
+export async function startServeProcess(env: Record<string, string>, args: string[] = [], cwd?: string): Promise<ServeProcess> {
   const child = Bun.spawn([BAY_BINARY, "serve", "--port", "0", ...args], {
+    cwd,
     env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/root", ...env },
     stdout: "pipe",
     stderr: "pipe",
