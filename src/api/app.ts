@@ -1,4 +1,4 @@
-import { Elysia } from "elysia";
+import { Elysia, type AnyElysia } from "elysia";
 import { openapi } from "@elysiajs/openapi";
 import type { BayCore } from "../core/bay-core.ts";
 import { loadCapabilityPlugins } from "../core/plugins.ts";
@@ -8,12 +8,19 @@ import { createAuthPlugin } from "./auth.ts";
 import { checkBodySize, parseUndeclaredBody } from "./body-limit.ts";
 import { errorEnvelope, errorHeaders, logUnexpected, toBayError } from "./error-response.ts";
 import { requireObjectBody } from "./json-body.ts";
+import { completeOpenApiDocument } from "./openapi-document.ts";
 import { assignRequestId, requestIdOf } from "./request-id.ts";
 import { adminRoutes } from "./routes/admin.ts";
+import { metricsRoutes } from "./routes/metrics.ts";
 import { cargoRoutes } from "./routes/cargos.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { profileRoutes } from "./routes/profiles.ts";
 import { sandboxRoutes } from "./routes/sandboxes.ts";
+
+const OPENAPI_DOCUMENT_PATH = "/openapi/json";
+
+/** When each request arrived, for the latency histogram. */
+const requestStarts = new WeakMap<Request, number>();
 
 /** Builds the HTTP API over a core; `bay serve` listens with it, tests call `app.handle`. */
 export async function createApp(core: BayCore) {
@@ -22,8 +29,11 @@ export async function createApp(core: BayCore) {
     (await loadCapabilityPlugins()).map(async (plugin) => (await plugin.loadBayRoutes())({ sandboxes: core.sandboxes, auth })),
   );
 
+  // The document describes the app being built here; the hook reads it once it exists.
+  const built: { app?: AnyElysia } = {};
   const app = new Elysia()
     .onRequest(({ request, set }) => {
+      requestStarts.set(request, performance.now());
       const requestId = assignRequestId(request);
       set.headers["x-request-id"] = requestId;
       enterRequest(requestId);
@@ -31,9 +41,20 @@ export async function createApp(core: BayCore) {
     })
     .onParse({ as: "global" }, ({ request }) => parseUndeclaredBody(request, core.config.server.max_body_bytes))
     .onTransform({ as: "global" }, ({ body }) => requireObjectBody(body))
-    .onError({ as: "global" }, ({ code, error, request, path }) => {
+    .onAfterHandle({ as: "global" }, ({ path, response }) =>
+      path === OPENAPI_DOCUMENT_PATH ? completeOpenApiDocument(response as object, built.app!) : undefined,
+    )
+    .onAfterResponse({ as: "global" }, ({ request, route, set, responseValue }) => {
+      const started = requestStarts.get(request);
+      const status = responseValue instanceof Response ? responseValue.status : Number(set.status ?? 200);
+      const labels = { route: route || "unmatched", method: request.method };
+      core.metrics.httpRequests.inc({ ...labels, status: String(status) });
+      if (started !== undefined) core.metrics.httpDuration.observe((performance.now() - started) / 1000, labels);
+    })
+    .onError({ as: "global" }, ({ code, error, request, path, set }) => {
       const requestId = requestIdOf(request);
       const bayError = toBayError(code, error);
+      set.status = bayError.status;
       logUnexpected(error, bayError, `${request.method} ${path}`);
       return Response.json(errorEnvelope(bayError, requestId), {
         status: bayError.status,
@@ -43,6 +64,7 @@ export async function createApp(core: BayCore) {
     .use(
       openapi({
         path: "/openapi",
+        specPath: OPENAPI_DOCUMENT_PATH,
         documentation: {
           info: {
             title: "Bay API",
@@ -60,8 +82,10 @@ export async function createApp(core: BayCore) {
     .use(profileRoutes(core.config))
     .use(sandboxRoutes(core.sandboxes, core.idempotency, auth))
     .use(cargoRoutes(core.cargos, core.idempotency, auth))
-    .use(adminRoutes(core.collector, auth));
+    .use(adminRoutes(core.collector, auth))
+    .use(metricsRoutes(core.metrics));
   for (const routes of capabilityRoutes) app.use(routes);
+  built.app = app;
   return app;
 }
 

@@ -89,6 +89,9 @@ export const Health = t.Object({
   }),
 });
 
+/** Errors any route can give, before or besides its own (a bad Content-Length, a body over the limit, a bug). */
+export const commonRouteErrors = { 400: ErrorBody, 413: ErrorBody, 500: ErrorBody };
+
 /** Error responses every authenticated sandbox route can give. */
 export const sandboxRouteErrors = {
   400: ErrorBody,
@@ -136,4 +139,17 @@ export const IdempotencyHeaders = t.Object({
   "idempotency-key": t.Optional(
     t.String({ description: "[A-Za-z0-9_-]{1,128}; a retry with the same key and body replays the first answer" }),
   ),
+});
+
+export const GcRunReport = t.Object({
+  results: t.Array(t.Object({ task_name: t.String(), cleaned_count: t.Integer(), errors: t.Array(t.String()) })),
+  total_cleaned: t.Integer(),
+  duration_ms: t.Integer(),
+});
+
+export const GcStatus = t.Object({
+  enabled: t.Boolean(),
+  is_running: t.Boolean(),
+  interval_seconds: t.Number(),
+  last_run_at: t.Union([t.String({ format: "date-time" }), t.Null()]),
 });

@@ -28,11 +28,8 @@ export type ShellExecResult = Static<typeof shell.ShellExecResponse>;
 export type DirectoryEntry = Static<typeof files.DirectoryEntry>;
 export type UploadResult = Static<typeof files.UploadResult>;
 
-export interface GcReport {
-  results: { task_name: string; cleaned_count: number; errors: string[] }[];
-  total_cleaned: number;
-  duration_ms: number;
-}
+export type GcReport = Static<typeof api.GcRunReport>;
+export type GcStatus = Static<typeof api.GcStatus>;
 
 /** One Server-Sent Event of a streamed execution. */
 export type ExecutionEvent<Done> =

@@ -5,6 +5,8 @@ import { ApiKeyRegistry, ensureGeneratedKey } from "./api-keys.ts";
 import { CargoService } from "./cargo-service.ts";
 import { EngineWatcher } from "./engine-watcher.ts";
 import { GarbageCollector } from "./gc/collector.ts";
+import { Metrics } from "./metrics.ts";
+import { POOL_OWNER, WarmPool } from "./warm-pool.ts";
 import { IdempotencyService } from "./idempotency.ts";
 import type { BayConfig } from "./config/index.ts";
 import type { Driver } from "./driver.ts";
@@ -30,6 +32,8 @@ export interface BayCore {
   idempotency: IdempotencyService;
   collector: GarbageCollector;
   sessions: SessionManager;
+  pool: WarmPool;
+  metrics: Metrics;
   /**
    * Starts background work for a daemon: reconciles the database with the
    * engine (adopting containers that still run), then follows engine events
@@ -48,12 +52,16 @@ export async function createBayCore(config: BayConfig): Promise<BayCore> {
   const driver = (await loadDriverPlugin(config.driver.type)).create({ config });
   const store = new StateStore(db);
   const quotas = new Quotas(config.quotas);
-  const sessions = new SessionManager({ config, store, driver, instanceId, agentBinaryPath, quotas });
+  const metrics = new Metrics();
+  const sessions = new SessionManager({ config, store, driver, instanceId, agentBinaryPath, quotas, metrics });
   const pendingVolumes = new PendingVolumes(driver);
-  const sandboxes = new SandboxService(config, store, driver, sessions, instanceId, quotas, pendingVolumes);
+  const pool = new WarmPool(config, store, sessions, metrics);
+  const sandboxes = new SandboxService(config, store, driver, sessions, instanceId, quotas, pendingVolumes, pool);
+  pool.attach(sandboxes);
   const cargos = new CargoService(store, driver, instanceId, pendingVolumes);
   const idempotency = new IdempotencyService(db, config.idempotency.ttl_hours * 3600 * 1000);
-  const collector = new GarbageCollector({ db, store, driver, sandboxes, sessions, instanceId, pendingVolumes }, config.gc);
+  const collector = new GarbageCollector({ db, store, driver, sandboxes, sessions, instanceId, pendingVolumes }, config.gc, metrics);
+  registerGauges(metrics, store, pool);
   const watcher = new EngineWatcher(driver, sessions, instanceId, () => collector.run({ tasks: ["lost_sessions", "orphan_containers"] }));
   const apiKeys = new ApiKeyRegistry(apiKeysWithGenerated(config), config.security.allow_anonymous);
 
@@ -68,18 +76,38 @@ export async function createBayCore(config: BayConfig): Promise<BayCore> {
     idempotency,
     collector,
     sessions,
+    pool,
+    metrics,
     async startBackground() {
       await collector.run({ atStartup: true }).catch((error: Error) => consola.warn(`start-up reconciliation failed: ${error.message}`));
       await watcher.start();
       collector.start();
+      pool.start();
     },
     async close() {
+      await pool.stop();
       watcher.stop();
       await collector.stop();
       await driver.close?.();
       closeDatabase(db);
     },
   };
+}
+
+/** Gauges read at scrape time from the state database. */
+function registerGauges(metrics: Metrics, store: StateStore, pool: WarmPool): void {
+  metrics.gauge("bay_sandboxes", "Live sandboxes by status (warm pool members excluded)", () =>
+    Object.entries(store.sandboxStatusCounts(Date.now(), POOL_OWNER)).map(([status, value]) => ({ labels: { status }, value })),
+  );
+  metrics.gauge("bay_running_sessions", "Sessions with a running container (warm pool members included)", () => [
+    { labels: {}, value: store.sessionsWithStatus("running").length },
+  ]);
+  metrics.gauge("bay_warm_pool_ready", "Warm pool members ready to be claimed, by profile", () =>
+    pool.readySizes().map((size) => ({ labels: { profile: size.profile }, value: size.ready })),
+  );
+  metrics.gauge("bay_warm_pool_target", "Configured warm pool size, by profile", () =>
+    pool.readySizes().map((size) => ({ labels: { profile: size.profile }, value: size.target })),
+  );
 }
 
 function apiKeysWithGenerated(config: BayConfig): BayConfig["security"]["api_keys"] {

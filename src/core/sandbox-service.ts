@@ -18,6 +18,7 @@ import type { SessionManager } from "./session-manager.ts";
 import type { ShipClient } from "./ship-client.ts";
 import { paginate, type Page } from "./pagination.ts";
 import type { PendingVolumes } from "./pending-volumes.ts";
+import { POOL_OWNER, type WarmPool } from "./warm-pool.ts";
 import type { Quotas } from "./quotas.ts";
 import type { StateStore } from "./state-store.ts";
 import type { CargoRow, SandboxRow, SessionRow } from "../db/schema.ts";
@@ -54,6 +55,7 @@ export class SandboxService {
     private readonly instanceId: string,
     private readonly quotas: Quotas,
     private readonly pendingVolumes: PendingVolumes,
+    private readonly pool?: WarmPool,
   ) {}
 
   profile(id: string): ProfileConfig | undefined {
@@ -74,6 +76,12 @@ export class SandboxService {
     this.quotas.checkRoomForOne(owner, "max_sandboxes", this.store.countLiveSandboxes(owner));
     const now = Date.now();
     const ttl = input.ttl ?? 0;
+    if (!input.cargo_id && owner !== POOL_OWNER) {
+      const claimed = this.pool?.claim(owner, profile, ttl > 0 ? now + ttl * 1000 : null, (active) =>
+        this.quotas.hasRoomForOne(owner, "max_running_sessions", active),
+      );
+      if (claimed) return this.view(claimed);
+    }
     const sandboxId = newId("sandbox");
     let cargo: CargoRow;
     let newCargo: CargoRow | null = null;
@@ -121,6 +129,15 @@ export class SandboxService {
     else writeRows();
     consola.info(`sandbox ${sandboxId} created (owner ${owner}, profile ${profileId}, cargo ${cargo.id})`);
     return this.view(sandbox);
+  }
+
+  /** Starts a new warm pool member's compute; its idle clock only starts once a caller claims it. */
+  async startPoolMember(id: string): Promise<void> {
+    const sandbox = this.requireSandbox(POOL_OWNER, id);
+    const profile = this.profile(sandbox.profileId);
+    if (!profile) return;
+    const { session } = await this.sessions.ensureRunning(sandbox, profile);
+    this.store.updateSession(session.id, { idleExpiresAt: null });
   }
 
   get(owner: string, id: string): SandboxView {

@@ -8,6 +8,7 @@ import { checkHandshake } from "./handshake.ts";
 import { KeyedMutex } from "./keyed-mutex.ts";
 import { newId, newSecretToken } from "./ids.ts";
 import { bayLabels, containerName, volumeName } from "./labels.ts";
+import type { Metrics } from "./metrics.ts";
 import type { Quotas } from "./quotas.ts";
 import { parseMemory } from "./resources.ts";
 import { ShipClient } from "./ship-client.ts";
@@ -27,6 +28,7 @@ export interface SessionManagerOptions {
   instanceId: string;
   agentBinaryPath: string;
   quotas: Quotas;
+  metrics: Metrics;
 }
 
 /**
@@ -248,13 +250,16 @@ export class SessionManager {
       const readyAt = Date.now();
       const running: Partial<SessionRow> = { containerId, endpoint: started.endpoint, startedAt: readyAt, ...activity(profile, readyAt) };
       store.markSessionRunning(session, running);
-      consola.info(`${this.describe(session)} started in ${Math.round(performance.now() - startedAt)} ms`);
+      const startSeconds = (performance.now() - startedAt) / 1000;
+      this.options.metrics.containerStarts.observe(startSeconds, { profile: profile.id });
+      consola.info(`${this.describe(session)} started in ${Math.round(startSeconds * 1000)} ms`);
       return { session: { ...session, ...running, status: "running" }, client };
     } catch (error) {
       await driver.removeContainer(containerId ?? containerName(session.id)).catch(() => undefined);
       this.removeSocketDirectory(session.id);
       const message = error instanceof Error ? error.message : String(error);
       store.markSessionFailed(session, message, Date.now());
+      this.options.metrics.containerStartFailures.inc({ profile: profile.id });
       consola.warn(`${this.describe(session)} failed to start: ${message}`);
       throw error;
     }

@@ -16,6 +16,7 @@ export async function shutdownGracefully(server: Server<unknown>, core: BayCore)
     consola.warn(`bay serve: requests still running after ${graceMs / 1000} s; cutting them`);
     await server.stop(true);
   }
+  if (core.config.server.drain_warm_pools_on_shutdown) await core.pool.drain();
   if (core.config.server.stop_sessions_on_shutdown) {
     const running = core.sessions.runningSandboxIds();
     await Promise.all(running.map((id) => core.sessions.stop(id, "shutdown").catch(() => undefined)));

@@ -116,6 +116,78 @@ export class StateStore {
     });
   }
 
+  /** Live sandboxes by computed status (api.md §3), in one query, for metrics. */
+  sandboxStatusCounts(now: number, excludedOwner: string): Record<string, number> {
+    const rows = this.db.$client
+      .query<{ status: string; n: number }, [number, string]>(
+        `SELECT CASE
+           WHEN b.expires_at IS NOT NULL AND b.expires_at < ?1 THEN 'expired'
+           WHEN EXISTS (SELECT 1 FROM sessions s WHERE s.sandbox_id = b.id AND s.status = 'running') THEN 'ready'
+           WHEN EXISTS (SELECT 1 FROM sessions s WHERE s.sandbox_id = b.id AND s.status = 'starting') THEN 'starting'
+           WHEN b.last_start_error IS NOT NULL THEN 'failed'
+           ELSE 'idle' END AS status, count(*) AS n
+         FROM sandboxes b WHERE b.deleted_at IS NULL AND b.owner != ?2 GROUP BY 1`,
+      )
+      .all(now, excludedOwner);
+    return Object.fromEntries(rows.map((row) => [row.status, row.n]));
+  }
+
+  /** Live sandboxes of the pool owner for a profile, with whether their session is ready or starting. */
+  poolMembers(poolOwner: string, profileId: string): { sandbox: SandboxRow; ready: boolean; starting: boolean }[] {
+    return this.db
+      .select()
+      .from(sandboxes)
+      .where(and(eq(sandboxes.owner, poolOwner), eq(sandboxes.profileId, profileId), isNull(sandboxes.deletedAt)))
+      .all()
+      .map((sandbox) => {
+        const session = this.activeSession(sandbox.id);
+        return { sandbox, ready: session?.status === "running" && session.endpoint !== null, starting: session?.status === "starting" };
+      });
+  }
+
+  /**
+   * Hands a ready pool member of the profile to `owner` in one transaction:
+   * the row is written again (so that it lists in creation order), its cargo
+   * and session are re-owned and the idle clock starts. Null if none is
+   * ready or `roomForSession` says the owner may not run another session.
+   */
+  claimPoolMember(
+    poolOwner: string,
+    owner: string,
+    profileId: string,
+    now: number,
+    expiresAt: number | null,
+    idleTimeoutMs: number,
+    roomForSession: (activeSessionsOfOwner: number) => boolean,
+  ): SandboxRow | null {
+    return this.db.transaction(
+      (tx) => {
+        const candidate = tx
+          .select({ sandbox: sandboxes, sessionId: sessions.id })
+          .from(sandboxes)
+          .innerJoin(sessions, and(eq(sessions.sandboxId, sandboxes.id), eq(sessions.status, "running")))
+          .where(and(eq(sandboxes.owner, poolOwner), eq(sandboxes.profileId, profileId), isNull(sandboxes.deletedAt), isNull(sessions.idleExpiresAt)))
+          .orderBy(asc(sql`${sandboxes}.rowid`))
+          .get();
+        if (!candidate) return null;
+        const active = tx
+          .select({ n: sql<number>`count(*)` })
+          .from(sessions)
+          .innerJoin(sandboxes, eq(sandboxes.id, sessions.sandboxId))
+          .where(and(eq(sandboxes.owner, owner), inArray(sessions.status, ACTIVE_SESSION_STATUSES)))
+          .get();
+        if (!roomForSession(active?.n ?? 0)) return null;
+        const claimed: SandboxRow = { ...candidate.sandbox, owner, createdAt: now, expiresAt };
+        tx.delete(sandboxes).where(eq(sandboxes.id, claimed.id)).run();
+        tx.insert(sandboxes).values(claimed).run();
+        tx.update(cargos).set({ owner, createdAt: now, lastAccessedAt: now }).where(eq(cargos.id, claimed.cargoId)).run();
+        tx.update(sessions).set({ lastActiveAt: now, idleExpiresAt: now + idleTimeoutMs }).where(eq(sessions.id, candidate.sessionId)).run();
+        return claimed;
+      },
+      { behavior: "immediate" },
+    );
+  }
+
   countLiveSandboxes(owner: string): number {
     return (
       this.db

@@ -24,6 +24,7 @@ describe("configuration", () => {
       max_body_bytes: 128 * 1024 * 1024,
       shutdown_grace_seconds: 30,
       stop_sessions_on_shutdown: false,
+      drain_warm_pools_on_shutdown: false,
     });
     expect(config.driver.docker).toMatchObject({ socket: "/var/run/docker.sock", connect_mode: "auto", pull_policy: "if_not_present" });
     expect(config.gc).toEqual({ enabled: true, interval_seconds: 60, orphan_grace_seconds: 60 });

@@ -1,24 +1,11 @@
-import { Elysia, t } from "elysia";
+import { Elysia } from "elysia";
 import type { GarbageCollector } from "../../core/gc/collector.ts";
 import { BayError } from "../../core/errors.ts";
 import type { Principal } from "../../core/api-keys.ts";
 import type { AuthPlugin } from "../auth.ts";
-import { ErrorBody } from "../schemas.ts";
+import { ErrorBody, GcRunReport, GcStatus } from "../schemas.ts";
 
 const tags = ["admin"];
-
-const GcRunReport = t.Object({
-  results: t.Array(t.Object({ task_name: t.String(), cleaned_count: t.Integer(), errors: t.Array(t.String()) })),
-  total_cleaned: t.Integer(),
-  duration_ms: t.Integer(),
-});
-
-const GcStatus = t.Object({
-  enabled: t.Boolean(),
-  is_running: t.Boolean(),
-  interval_seconds: t.Number(),
-  last_run_at: t.Union([t.String({ format: "date-time" }), t.Null()]),
-});
 
 const adminErrors = { 401: ErrorBody, 403: ErrorBody, 500: ErrorBody };
 

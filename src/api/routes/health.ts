@@ -1,7 +1,7 @@
 import { Elysia } from "elysia";
 import type { Driver } from "../../core/driver.ts";
 import { COMMIT, VERSION } from "../../version.ts";
-import { Health } from "../schemas.ts";
+import { commonRouteErrors, Health } from "../schemas.ts";
 
 export function healthRoutes(driver: Driver) {
   return new Elysia().get(
@@ -19,6 +19,6 @@ export function healthRoutes(driver: Driver) {
         };
       }
     },
-    { response: { 200: Health }, detail: { summary: "Liveness and container-engine reachability", tags: ["system"] } },
+    { response: { 200: Health, ...commonRouteErrors }, detail: { summary: "Liveness and container-engine reachability", tags: ["system"] } },
   );
 }

@@ -23,7 +23,8 @@ export const ProfileConfigSchema = Type.Object(
     env: Type.Record(Type.String({ pattern: "^[A-Za-z_][A-Za-z0-9_]*$" }), Type.String(), { default: {} }),
     /** none: no network at all inside the sandbox; Bay reaches the agent through a unix socket. */
     network: Type.Union([Type.Literal("bridge"), Type.Literal("none")], { default: "bridge" }),
-    warm_pool_size: Type.Integer({ minimum: 0, default: 0 }),
+    /** Started, ready sandboxes kept for this profile, so that a create needs no container start. */
+    warm_pool_size: Type.Integer({ minimum: 0, maximum: 100, default: 0 }),
     /** Hardening; the defaults are the safe choice, a profile may relax or tighten them. */
     security: Type.Object(
       {
@@ -75,6 +76,8 @@ export const BayConfigSchema = Type.Object(
         shutdown_grace_seconds: Type.Number({ minimum: 0, default: 30 }),
         /** On shutdown, remove sandboxes' containers too (default: leave them; the next start adopts them). */
         stop_sessions_on_shutdown: Type.Boolean({ default: false }),
+        /** On shutdown, delete warm pool members (default: keep them for the next start to adopt). */
+        drain_warm_pools_on_shutdown: Type.Boolean({ default: false }),
       },
       { ...Strict, default: {} },
     ),

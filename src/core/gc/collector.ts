@@ -1,5 +1,6 @@
 import { consola } from "consola";
 import type { BayConfig } from "../config/index.ts";
+import type { Metrics } from "../metrics.ts";
 import { DEADLINE_TASKS, GC_TASKS, type GcContext } from "./tasks.ts";
 
 export interface GcTaskReport {
@@ -46,6 +47,7 @@ export class GarbageCollector {
   constructor(
     private readonly context: GcContext,
     private readonly settings: BayConfig["gc"],
+    private readonly metrics: Metrics,
   ) {}
 
   status(): GcStatus {
@@ -122,6 +124,8 @@ export class GarbageCollector {
       results.push({ task_name: name, cleaned_count: outcome.cleaned, errors: outcome.errors });
     }
     this.lastRunAt = Date.now();
+    this.metrics.gcRuns.inc();
+    for (const result of results) if (result.cleaned_count > 0) this.metrics.gcRemoved.inc({ task: result.task_name }, result.cleaned_count);
     const report = {
       results,
       total_cleaned: results.reduce((sum, r) => sum + r.cleaned_count, 0),

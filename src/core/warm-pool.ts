@@ -1,0 +1,114 @@
+import { consola } from "consola";
+import type { BayConfig, ProfileConfig } from "./config/index.ts";
+import type { Metrics } from "./metrics.ts";
+import type { SandboxService } from "./sandbox-service.ts";
+import type { SessionManager } from "./session-manager.ts";
+import type { StateStore } from "./state-store.ts";
+import type { SandboxRow } from "../db/schema.ts";
+
+/**
+ * Owner of warm pool members. Owners of API keys cannot contain ":", so no
+ * caller can ever see, list or claim these sandboxes directly.
+ */
+export const POOL_OWNER = "bay:warm-pool";
+
+/** How often the pool checks its members and tops them up. */
+const REFILL_INTERVAL_MS = 2000;
+
+/**
+ * Keeps `warm_pool_size` started, health-checked sandboxes (each with its own
+ * fresh managed cargo) per profile, so that a create can hand one over and the
+ * first exec needs no container start. Members are ordinary sandboxes owned by
+ * POOL_OWNER: invisible in listings, outside quotas, never idle-reaped; a
+ * claim re-owns one in a single transaction, so no member goes to two callers.
+ */
+export class WarmPool {
+  private refilling: Promise<void> | null = null;
+  private timer: Timer | null = null;
+
+  constructor(
+    private readonly config: BayConfig,
+    private readonly store: StateStore,
+    private readonly sessions: SessionManager,
+    private readonly metrics: Metrics,
+  ) {}
+
+  /** Late-bound: the sandbox service creates members and also claims from the pool. */
+  private sandboxes!: SandboxService;
+  attach(sandboxes: SandboxService): void {
+    this.sandboxes = sandboxes;
+  }
+
+  private pooledProfiles(): ProfileConfig[] {
+    return this.config.profiles.filter((profile) => profile.warm_pool_size > 0);
+  }
+
+  /** A ready member of the profile, now owned by `owner`; null when none is ready (the caller creates lazily). */
+  claim(owner: string, profile: ProfileConfig, expiresAt: number | null, runningQuota: (active: number) => boolean): SandboxRow | null {
+    if (profile.warm_pool_size === 0) return null;
+    const claimed = this.store.claimPoolMember(POOL_OWNER, owner, profile.id, Date.now(), expiresAt, profile.idle_timeout * 1000, runningQuota);
+    if (claimed) {
+      this.metrics.warmPoolClaims.inc({ profile: profile.id });
+      consola.info(`sandbox ${claimed.id} created from the warm pool (owner ${owner}, profile ${profile.id})`);
+      void this.refill();
+    }
+    return claimed;
+  }
+
+  start(): void {
+    if (this.pooledProfiles().length === 0) return;
+    void this.refill();
+    this.timer = setInterval(() => void this.refill(), REFILL_INTERVAL_MS);
+  }
+
+  /** Stops topping up and waits for a refill in progress. */
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.refilling;
+  }
+
+  /** Members per profile that are ready to be claimed. */
+  readySizes(): { profile: string; ready: number; target: number }[] {
+    return this.pooledProfiles().map((profile) => ({
+      profile: profile.id,
+      ready: this.store.poolMembers(POOL_OWNER, profile.id).filter((member) => member.ready).length,
+      target: profile.warm_pool_size,
+    }));
+  }
+
+  /** Deletes every member (shutdown with server.drain_warm_pools_on_shutdown). */
+  async drain(): Promise<void> {
+    await this.stop();
+    for (const profile of this.pooledProfiles()) {
+      for (const member of this.store.poolMembers(POOL_OWNER, profile.id)) {
+        await this.sandboxes.delete(POOL_OWNER, member.sandbox.id).catch(() => undefined);
+      }
+    }
+  }
+
+  /** Replaces members that lost their compute and tops each profile up to its size; one refill at a time. */
+  refill(): Promise<void> {
+    this.refilling ??= this.refillNow().finally(() => (this.refilling = null));
+    return this.refilling;
+  }
+
+  private async refillNow(): Promise<void> {
+    for (const profile of this.pooledProfiles()) {
+      const members = this.store.poolMembers(POOL_OWNER, profile.id);
+      for (const member of members.filter((m) => !m.ready && !m.starting && !this.sessions.isBusy(m.sandbox.id))) {
+        await this.sandboxes.delete(POOL_OWNER, member.sandbox.id).catch((error: Error) => consola.warn(`warm pool: ${error.message}`));
+      }
+      const live = members.filter((m) => m.ready || m.starting).length;
+      for (let i = live; i < profile.warm_pool_size; i++) {
+        try {
+          const created = await this.sandboxes.create(POOL_OWNER, { profile: profile.id });
+          await this.sandboxes.startPoolMember(created.id);
+        } catch (error) {
+          consola.warn(`warm pool: could not add a ${profile.id} member: ${(error as Error).message}`);
+          break;
+        }
+      }
+    }
+  }
+}
