@@ -26,8 +26,9 @@ mkdir -p "$(dirname "$out")"
 
 # Full --minify breaks Elysia's handler inference: whitespace and syntax only.
 # A stray .env or bunfig.toml in the caller's directory must not change the binary's behaviour.
+# ESM bytecode: parsing is done at build time, which cuts start-up (bay --version) about fourfold.
 bun build src/main.ts \
-  --compile \
+  --compile --format=esm --bytecode \
   --minify-whitespace --minify-syntax \
   --no-compile-autoload-dotenv --no-compile-autoload-bunfig \
   --define "BAY_BUILD_COMMIT=\"$commit\"" \

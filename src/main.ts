@@ -5,4 +5,4 @@ import { mainCommand } from "./cli/main.ts";
 
 process.on("unhandledRejection", (reason) => consola.error("unhandled rejection", reason));
 
-await runMain(mainCommand);
+void runMain(mainCommand);

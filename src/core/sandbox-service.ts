@@ -247,8 +247,8 @@ export class SandboxService {
     try {
       this.store.touchCargo(sandbox.cargoId, Date.now());
       for (let attempt = 1; ; attempt++) {
+        // No idle clock to push here: a call in flight keeps the session from being reaped (enterCall).
         const { client, session } = await waitAtMost(this.sessions.ensureRunning(sandbox, profile), options.maxStartWaitMs, sandbox.id);
-        this.sessions.touch(sandbox.id, profile);
         try {
           return await call(client, session);
         } catch (error) {
