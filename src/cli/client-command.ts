@@ -1,4 +1,5 @@
-import { BayError } from "../core/errors.ts";
+import { BayError, ConfigError } from "../core/errors.ts";
+import { EXIT_CONFIG_ERROR } from "./fatal.ts";
 import { coreConfigArgs } from "./config-args.ts";
 import { connect, connectionArgs, type Connection, type ConnectionFlags } from "./connection.ts";
 import { outputArgs } from "./output.ts";
@@ -16,9 +17,15 @@ export async function withBay(flags: ConnectionFlags, body: (connection: Connect
     connection = await connect(flags);
     await body(connection);
   } catch (error) {
-    if (!(error instanceof BayError)) throw error;
-    process.stderr.write(`bay: ${error.code}: ${error.message}\n`);
-    process.exitCode = EXIT_CLIENT_FAILURE;
+    if (error instanceof ConfigError) {
+      process.stderr.write(`bay: ${error.message}\n`);
+      process.exitCode = EXIT_CONFIG_ERROR;
+    } else if (error instanceof BayError) {
+      process.stderr.write(`bay: ${error.code}: ${error.message}\n`);
+      process.exitCode = EXIT_CLIENT_FAILURE;
+    } else {
+      throw error;
+    }
   } finally {
     await connection?.close();
   }

@@ -44,12 +44,15 @@ async function execute(request: ExecRequest): Promise<number> {
   try {
     connection = await connect({ url: flags.url, "api-key": flags.apiKey, config: flags.config, "data-dir": flags.dataDir });
     const { bay } = connection;
-    if (!sandboxId) sandboxId = (await bay.sandboxes.create({ profile: flags.profile })).id;
+    if (!sandboxId) {
+      sandboxId = (await bay.sandboxes.create({ profile: flags.profile })).id;
+      // Said at once, so the id is known even if a later step fails.
+      if (flags.keep) process.stderr.write(`${sandboxId}\n`);
+    }
     for (const copy of flags.copyIn) await bay.files.upload(sandboxId, copy.remote, readFileSync(copy.local));
     const command = await commandFor(bay, sandboxId, request.command);
     const status = await streamCommand(bay, sandboxId, command, flags, interrupted.signal);
     for (const copy of flags.copyOut) await Bun.write(copy.local, await bay.files.download(sandboxId, copy.remote));
-    if (flags.keep && !flags.sandbox) process.stderr.write(`${sandboxId}\n`);
     return interrupted.signal.aborted ? EXIT_INTERRUPTED : status;
   } catch (error) {
     if (interrupted.signal.aborted) return EXIT_INTERRUPTED;
@@ -94,19 +97,24 @@ async function streamCommand(
   flags: ExecRequest["flags"],
   interrupted: AbortSignal,
 ): Promise<number> {
+  if (interrupted.aborted) return EXIT_INTERRUPTED;
   const events = bay.shell.stream(sandboxId, { command, timeout: flags.timeout, env: flags.env });
-  const stopOnInterrupt = () => void events.return(undefined);
-  interrupted.addEventListener("abort", stopOnInterrupt, { once: true });
+  // An interrupt must not wait for the next line of output, which may never come.
+  const onInterrupt = new Promise<"interrupted">((resolve) => interrupted.addEventListener("abort", () => resolve("interrupted"), { once: true }));
   try {
-    for await (const event of events) {
+    for (;;) {
+      const next = await Promise.race([events.next(), onInterrupt]);
+      if (next === "interrupted") return EXIT_INTERRUPTED;
+      if (next.done) break;
+      const event = next.value;
       if (event.event === "stdout") process.stdout.write(event.data.text);
       else if (event.event === "stderr") process.stderr.write(event.data.text);
       else if (event.event === "error" && event.data.code) throw new BayError("ship_error", event.data.message ?? "the runtime failed");
       else if (event.event === "done") return event.data.exit_code === -1 ? EXIT_TIMEOUT : event.data.exit_code;
     }
   } finally {
-    interrupted.removeEventListener("abort", stopOnInterrupt);
+    // Closes the stream: the agent then kills the command's process group.
+    void events.return(undefined).catch(() => undefined);
   }
-  if (interrupted.aborted) return EXIT_INTERRUPTED;
   throw new BayError("ship_error", "the output stream ended before the command finished");
 }
