@@ -13,6 +13,7 @@ import type {
 } from "../../src/core/driver.ts";
 import { ImageUnavailableError, ShipError } from "../../src/core/errors.ts";
 import { AGENT_SOCKET_DIR, AGENT_SOCKET_NAME, WORKSPACE_MOUNT_PATH } from "../../src/ship/protocol.ts";
+import { logProgress } from "../../src/core/logging.ts";
 import { engineFailure, engineMessage, statusOf } from "./errors.ts";
 
 export const AGENT_PATH_IN_CONTAINER = "/opt/bay/bay";
@@ -244,11 +245,14 @@ export class DockerDriver implements Driver {
   }
 
   private async pullImage(image: string): Promise<void> {
+    const started = performance.now();
+    logProgress(`pulling image ${image} (not on the engine yet; this can take a while)…`);
     try {
       const stream = await this.docker.pull(image);
       await new Promise<void>((resolve, reject) =>
         this.docker.modem.followProgress(stream, (error: Error | null) => (error ? reject(error) : resolve())),
       );
+      logProgress(`pulled image ${image} in ${Math.round((performance.now() - started) / 1000)} s`);
     } catch (error) {
       const failure = engineFailure(error, this.endpoint, "pull the image");
       if (failure.code === "driver_unavailable") throw failure;

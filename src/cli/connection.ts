@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { consola } from "consola";
 import { Bay } from "../client/index.ts";
 import { configFromFlags, type CoreConfigFlags } from "./config-args.ts";
 
@@ -30,9 +31,12 @@ export async function connect(flags: ConnectionFlags): Promise<Connection> {
     const bay = new Bay({ url, apiKey: flags["api-key"] ?? process.env.BAY_API_KEY });
     return { bay, mode: "daemon", close: async () => undefined };
   }
+  // The command's own output owns stdout; anything the embedded core says goes to stderr.
+  consola.options.stdout = process.stderr;
   // A key known only to this process; the embedded sandboxes belong to the local owner "default".
   const key = `embedded-${randomBytes(24).toString("hex")}`;
-  const config = configFromFlags(flags, { log: { level: flags["log-level"] ?? "warn" } });
+  // Quiet by default, except for progress of slow steps (image pulls), which goes to stderr.
+  const config = configFromFlags(flags, { log: { level: flags["log-level"] ?? "warn", progress: true } });
   config.security.api_keys = [...config.security.api_keys, { key, owner: "default", admin: true }];
   const { createBayCore } = await import("../core/bay-core.ts");
   const { createApp } = await import("../api/app.ts");

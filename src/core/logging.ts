@@ -2,6 +2,8 @@ import { consola, LogLevels, type ConsolaReporter, type LogObject } from "consol
 import type { BayConfig } from "./config/index.ts";
 import { currentRequestId } from "./request-context.ts";
 
+const PROGRESS_TAG = "progress";
+
 function messageOf(entry: LogObject): string {
   return entry.args
     .map((a) => (a instanceof Error ? (a.stack ?? a.message) : typeof a === "string" ? a : JSON.stringify(a)))
@@ -27,10 +29,35 @@ function withRequestId(reporter: ConsolaReporter): ConsolaReporter {
   };
 }
 
+/**
+ * A line about a slow step (an image pull): shown to CLI users even when
+ * other info lines are not. Logged through the main instance, so that it
+ * follows the reporters set up by configureLogging.
+ */
+export function logProgress(message: string): void {
+  consola.info({ tag: PROGRESS_TAG, message });
+}
+
+/** Lets progress lines through whatever the level; everything else only up to `level`. */
+function withProgress(reporter: ConsolaReporter, level: number): ConsolaReporter {
+  return {
+    log(entry, context) {
+      if (entry.level <= level || entry.tag === PROGRESS_TAG) reporter.log(entry, context);
+    },
+  };
+}
+
 let basicReporters: ConsolaReporter[] | null = null;
 
 export function configureLogging(log: BayConfig["log"]): void {
-  consola.level = LogLevels[log.level];
   basicReporters ??= [...consola.options.reporters];
-  consola.setReporters(log.format === "json" ? [jsonReporter] : basicReporters.map(withRequestId));
+  const reporters = log.format === "json" ? [jsonReporter] : basicReporters.map(withRequestId);
+  const level = LogLevels[log.level];
+  if (log.progress && level < LogLevels.info) {
+    consola.level = LogLevels.info;
+    consola.setReporters(reporters.map((reporter) => withProgress(reporter, level)));
+  } else {
+    consola.level = level;
+    consola.setReporters(reporters);
+  }
 }

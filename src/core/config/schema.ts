@@ -91,6 +91,8 @@ export const BayConfigSchema = Type.Object(
           { default: "info" },
         ),
         format: Type.Union([Type.Literal("pretty"), Type.Literal("json")], { default: "pretty" }),
+        /** Show progress of slow steps (image pulls) even when the level hides other info lines. */
+        progress: Type.Boolean({ default: false }),
       },
       { ...Strict, default: {} },
     ),
