@@ -12,13 +12,7 @@ export default defineCommand({
       args: { ...clientArgs, managed: { type: "boolean", description: "List managed cargos", default: false } },
       run: ({ args }) =>
         withBay(args, async ({ bay }) => {
-          const items = [];
-          let cursor: string | undefined;
-          do {
-            const page = await bay.cargos.list({ limit: 200, cursor, managed: args.managed });
-            items.push(...page.items);
-            cursor = page.next_cursor ?? undefined;
-          } while (cursor);
+          const items = await bay.cargos.listAll({ managed: args.managed });
           printResult(args.json, items, items, COLUMNS);
         }),
     }),

@@ -13,13 +13,7 @@ export default defineCommand({
       args: { ...clientArgs, status: { type: "string", description: "Only this status" } },
       run: ({ args }) =>
         withBay(args, async ({ bay }) => {
-          const items = [];
-          let cursor: string | undefined;
-          do {
-            const page = await bay.sandboxes.list({ limit: 200, cursor, status: args.status as never });
-            items.push(...page.items);
-            cursor = page.next_cursor ?? undefined;
-          } while (cursor);
+          const items = await bay.sandboxes.listAll({ status: args.status as never });
           printResult(args.json, items, items, COLUMNS);
         }),
     }),

@@ -74,6 +74,9 @@ export class Bay {
       this.json("POST", "/v1/sandboxes", { body: input, headers: { "idempotency-key": idempotencyKey }, retry: true }),
     list: (input: Partial<ListSandboxesInput> = {}): Promise<SandboxPage> =>
       this.json("GET", "/v1/sandboxes", { query: input, retry: true }),
+    /** Every page, following cursors. */
+    listAll: (input: Omit<Partial<ListSandboxesInput>, "cursor"> = {}): Promise<Sandbox[]> =>
+      allPages((cursor) => this.sandboxes.list({ limit: 200, ...input, cursor })),
     get: (id: string): Promise<Sandbox> => this.json("GET", `/v1/sandboxes/${encodeURIComponent(id)}`, { retry: true }),
     keepalive: (id: string): Promise<{ status: "ok" }> => this.json("POST", `/v1/sandboxes/${encodeURIComponent(id)}/keepalive`, { retry: true }),
     extendTtl: (id: string, extendBy: number, idempotencyKey: string = randomUUID()): Promise<Sandbox> =>
@@ -92,6 +95,8 @@ export class Bay {
     create: (input: CreateCargoInput = {}, idempotencyKey: string = randomUUID()): Promise<Cargo> =>
       this.json("POST", "/v1/cargos", { body: input, headers: { "idempotency-key": idempotencyKey }, retry: true }),
     list: (input: Partial<ListCargosInput> = {}): Promise<CargoPage> => this.json("GET", "/v1/cargos", { query: input, retry: true }),
+    listAll: (input: Omit<Partial<ListCargosInput>, "cursor"> = {}): Promise<Cargo[]> =>
+      allPages((cursor) => this.cargos.list({ limit: 200, ...input, cursor })),
     get: (id: string): Promise<Cargo> => this.json("GET", `/v1/cargos/${encodeURIComponent(id)}`, { retry: true }),
     delete: async (id: string): Promise<void> => {
       await this.call("DELETE", `/v1/cargos/${encodeURIComponent(id)}`, { retry: true });
@@ -191,6 +196,17 @@ export class Bay {
     }
     return new Request(url.toString(), { method, headers, body });
   }
+}
+
+async function allPages<T>(page: (cursor: string | undefined) => Promise<{ items: T[]; next_cursor: string | null }>): Promise<T[]> {
+  const items: T[] = [];
+  let cursor: string | undefined;
+  do {
+    const next = await page(cursor);
+    items.push(...next.items);
+    cursor = next.next_cursor ?? undefined;
+  } while (cursor);
+  return items;
 }
 
 function backoff(attempt: number): number {

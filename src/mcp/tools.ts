@@ -57,7 +57,7 @@ export const TOOLS: Tool[] = [
     description: "List your sandboxes with their status.",
     inputSchema: Type.Object({}),
     async run(_args, context) {
-      return json(await context.bay.sandboxes.list({ limit: 200 }));
+      return json({ items: await context.bay.sandboxes.listAll() });
     },
   },
   {
