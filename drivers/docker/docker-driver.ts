@@ -222,12 +222,12 @@ export class DockerDriver implements Driver {
         Tmpfs: spec.hardening.readOnlyRootfs ? { "/tmp": `rw,nosuid,nodev,size=${spec.hardening.tmpSize}` } : undefined,
       },
     };
-    await this.ensureImage(spec.image);
+    await this.ensureImage(spec.image, spec.onProgress);
     return this.engine("create the container", () => this.docker.createContainer(options));
   }
 
   /** Pull policy: if_not_present pulls a missing image; never fails at once. */
-  private async ensureImage(image: string): Promise<void> {
+  private async ensureImage(image: string, onProgress?: (message: string) => void): Promise<void> {
     const present = await this.engine("inspect the image", async () => {
       try {
         await this.docker.getImage(image).inspect();
@@ -241,12 +241,14 @@ export class DockerDriver implements Driver {
     if (this.settings.pull_policy === "never") {
       throw new ImageUnavailableError(image, 'it is not present on the engine and pull_policy is "never"');
     }
-    await this.pullImage(image);
+    await this.pullImage(image, onProgress);
   }
 
-  private async pullImage(image: string): Promise<void> {
+  private async pullImage(image: string, onProgress?: (message: string) => void): Promise<void> {
     const started = performance.now();
-    logProgress(`pulling image ${image} (not on the engine yet; this can take a while)…`);
+    const message = `pulling image ${image} (not on the engine yet; this can take a while)…`;
+    logProgress(message);
+    onProgress?.(message);
     try {
       const stream = await this.docker.pull(image);
       await new Promise<void>((resolve, reject) =>

@@ -33,6 +33,7 @@ export const Sandbox = t.Object({
     description: "When compute was last lost without being asked to stop (container died, out of memory, engine restart)",
   }),
   state_reset_reason: t.Union([t.String(), t.Null()]),
+  status_detail: t.Union([t.String(), t.Null()], { description: "While starting: what the start is busy with, when slow (pulling the image)" }),
 });
 
 export const SandboxPage = t.Object({ items: t.Array(Sandbox), next_cursor: t.Union([t.String(), t.Null()]) });

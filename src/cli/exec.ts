@@ -5,6 +5,7 @@ import { randomBytes } from "node:crypto";
 import { BayError } from "../core/errors.ts";
 import type { Bay } from "../client/index.ts";
 import { connect, type Connection } from "./connection.ts";
+import { watchStart } from "./run-code.ts";
 import { ExecUsageError, parseExecArguments, shellQuote, type ExecRequest } from "./exec-command-line.ts";
 
 /** Exit statuses of `bay exec` besides the command's own (documented in the README). */
@@ -49,9 +50,16 @@ async function execute(request: ExecRequest): Promise<number> {
       // Said at once, so the id is known even if a later step fails.
       if (flags.keep) process.stderr.write(`${sandboxId}\n`);
     }
-    for (const copy of flags.copyIn) await bay.files.upload(sandboxId, copy.remote, readFileSync(copy.local));
-    const command = await commandFor(bay, sandboxId, request.command);
-    const status = await streamCommand(bay, sandboxId, command, flags, interrupted.signal);
+    // The first call that needs the container (an upload, or the command) waits for its start.
+    const stopWatching = watchStart(connection, sandboxId);
+    let status: number;
+    try {
+      for (const copy of flags.copyIn) await bay.files.upload(sandboxId, copy.remote, readFileSync(copy.local));
+      const command = await commandFor(bay, sandboxId, request.command);
+      status = await streamCommand(bay, sandboxId, command, flags, interrupted.signal);
+    } finally {
+      stopWatching();
+    }
     for (const copy of flags.copyOut) await Bun.write(copy.local, await bay.files.download(sandboxId, copy.remote));
     return interrupted.signal.aborted ? EXIT_INTERRUPTED : status;
   } catch (error) {

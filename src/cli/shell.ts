@@ -1,7 +1,7 @@
 import { defineCommand } from "citty";
 import { clientArgs, withBay } from "./client-command.ts";
 import { printJson } from "./output.ts";
-import { announceColdStart } from "./run-code.ts";
+import { announceColdStart, watchStart } from "./run-code.ts";
 
 export default defineCommand({
   meta: { name: "shell", description: "Run a shell command in a sandbox: bay shell ID CMD" },
@@ -13,13 +13,13 @@ export default defineCommand({
     cwd: { type: "string", description: "Working directory relative to /workspace" },
   },
   run: ({ args }) =>
-    withBay(args, async ({ bay }) => {
+    withBay(args, async (connection) => {
+      const { bay } = connection;
       await announceColdStart(bay, args.id);
-      const result = await bay.shell.exec(args.id, {
-        command: args.command,
-        cwd: args.cwd,
-        timeout: args.timeout === undefined ? undefined : Number(args.timeout),
-      });
+      const stopWatching = watchStart(connection, args.id);
+      const result = await bay.shell
+        .exec(args.id, { command: args.command, cwd: args.cwd, timeout: args.timeout === undefined ? undefined : Number(args.timeout) })
+        .finally(stopWatching);
       if (args.json) printJson(result);
       else {
         process.stdout.write(result.output);

@@ -26,6 +26,8 @@ export interface SessionContainerSpec {
    * agent listens on a unix socket; the endpoint is then unix://<dir>/agent.sock.
    */
   agentSocketDir?: string;
+  /** Told about slow steps as they start (an image pull), for callers waiting on the start. */
+  onProgress?: (message: string) => void;
 }
 
 export interface StartedContainer {

@@ -279,7 +279,7 @@ export class SandboxService {
   }
 
   private view(sandbox: SandboxRow): SandboxView {
-    return sandboxView(sandbox, this.store.activeSession(sandbox.id), this.profile(sandbox.profileId));
+    return sandboxView(sandbox, this.store.activeSession(sandbox.id), this.profile(sandbox.profileId), this.sessions.startDetail(sandbox.id));
   }
 }
 

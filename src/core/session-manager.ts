@@ -41,6 +41,8 @@ export class SessionManager {
   /** Held while a sandbox's compute is being started, stopped or released. */
   private readonly locks = new KeyedMutex();
   private readonly callsInFlight = new Map<string, number>();
+  /** What a start in progress is busy with, when it is slow (an image pull), by sandbox. */
+  private readonly startDetails = new Map<string, string>();
 
   constructor(private readonly options: SessionManagerOptions) {}
 
@@ -65,6 +67,11 @@ export class SessionManager {
       if (remaining > 0) this.callsInFlight.set(sandboxId, remaining);
       else this.callsInFlight.delete(sandboxId);
     };
+  }
+
+  /** What the sandbox's start is doing right now, if it said (shown as status_detail). */
+  startDetail(sandboxId: string): string | null {
+    return this.startDetails.get(sandboxId) ?? null;
   }
 
   /** Sandboxes that hold a running session. */
@@ -240,8 +247,10 @@ export class SessionManager {
           tmpSize: profile.security.tmp_size,
         },
         agentSocketDir: socketDir,
+        onProgress: (message) => this.startDetails.set(sandbox.id, message),
       });
       containerId = started.containerId;
+      this.startDetails.delete(sandbox.id);
       store.updateSession(session.id, { containerId, endpoint: started.endpoint });
       const client = new ShipClient(started.endpoint, session.token);
       await this.waitUntilReady(client, containerId);
@@ -255,6 +264,7 @@ export class SessionManager {
       consola.info(`${this.describe(session)} started in ${Math.round(startSeconds * 1000)} ms`);
       return { session: { ...session, ...running, status: "running" }, client };
     } catch (error) {
+      this.startDetails.delete(sandbox.id);
       await driver.removeContainer(containerId ?? containerName(session.id)).catch(() => undefined);
       this.removeSocketDirectory(session.id);
       const message = error instanceof Error ? error.message : String(error);

@@ -25,6 +25,8 @@ export interface SandboxView {
   /** When compute was last lost without being asked to stop (kernel state and processes were reset), and why. */
   state_reset_at: string | null;
   state_reset_reason: string | null;
+  /** While starting: what the start is busy with when it is slow (e.g. pulling the image). */
+  status_detail: string | null;
 }
 
 /** Status is computed (api.md §3): expired → ready/starting (a session) → failed (last start) → idle. */
@@ -36,7 +38,12 @@ export function sandboxStatus(sandbox: SandboxRow, session: SessionRow | undefin
   return "idle";
 }
 
-export function sandboxView(sandbox: SandboxRow, session: SessionRow | undefined, profile: ProfileConfig | undefined): SandboxView {
+export function sandboxView(
+  sandbox: SandboxRow,
+  session: SessionRow | undefined,
+  profile: ProfileConfig | undefined,
+  statusDetail: string | null = null,
+): SandboxView {
   return {
     id: sandbox.id,
     status: sandboxStatus(sandbox, session),
@@ -48,6 +55,7 @@ export function sandboxView(sandbox: SandboxRow, session: SessionRow | undefined
     idle_expires_at: session?.status === "running" ? isoOrNull(session.idleExpiresAt) : null,
     state_reset_at: isoOrNull(sandbox.stateResetAt),
     state_reset_reason: sandbox.stateResetReason,
+    status_detail: session?.status === "starting" ? statusDetail : null,
   };
 }
 
