@@ -1,23 +1,14 @@
-import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { startTestBay, type TestBay } from "../helpers/test-bay.ts";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
+import { useSandbox, useTestBay } from "../helpers/test-bay.ts";
 import { DATASCIENCE_TEST_IMAGE } from "../helpers/env.ts";
 
 // Real containers start here; each test gets room, and no test asserts speed.
 setDefaultTimeout(60_000);
 
-let bay: TestBay;
-let sandboxId: string;
+const bay = useTestBay({ env: { BAY_DEFAULT_IMAGE: DATASCIENCE_TEST_IMAGE } });
+const sandbox = useSandbox(bay);
 
-beforeAll(async () => {
-  bay = await startTestBay({ env: { BAY_DEFAULT_IMAGE: DATASCIENCE_TEST_IMAGE } });
-  sandboxId = (await bay.request("POST", "/v1/sandboxes", {})).body.id;
-});
-
-afterAll(async () => {
-  await bay.close();
-});
-
-const exec = async (code: string) => (await bay.request("POST", `/v1/sandboxes/${sandboxId}/python/exec`, { code })).body;
+const exec = async (code: string) => (await bay.request("POST", `/v1/sandboxes/${sandbox.id}/python/exec`, { code })).body;
 
 describe("the kernel on an image with IPython, numpy and matplotlib", () => {
   test("the agent reports IPython as its executor", async () => {

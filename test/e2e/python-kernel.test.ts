@@ -1,23 +1,14 @@
-import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { startTestBay, type TestBay } from "../helpers/test-bay.ts";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
+import { useSandbox, useTestBay } from "../helpers/test-bay.ts";
 
 // Real containers start here; each test gets room, and no test asserts speed.
 setDefaultTimeout(120_000);
 
-let bay: TestBay;
-let sandboxId: string;
-
-beforeAll(async () => {
-  bay = await startTestBay();
-  sandboxId = (await bay.request("POST", "/v1/sandboxes", {})).body.id;
-});
-
-afterAll(async () => {
-  await bay.close();
-});
+const bay = useTestBay();
+const sandbox = useSandbox(bay);
 
 const exec = async (code: string, timeout?: number) =>
-  (await bay.request("POST", `/v1/sandboxes/${sandboxId}/python/exec`, timeout === undefined ? { code } : { code, timeout })).body;
+  (await bay.request("POST", `/v1/sandboxes/${sandbox.id}/python/exec`, timeout === undefined ? { code } : { code, timeout })).body;
 
 describe("the Python kernel on an image without IPython", () => {
   test("a kernel that dies says so, and the next call gets a fresh kernel", async () => {

@@ -81,6 +81,22 @@ async function collect(events: AsyncGenerator<ExecutionEvent<unknown>>): Promise
 
 const textOf = (timed: TimedEvent) => (timed.event.data as { text?: string }).text ?? "";
 
+
+/**
+ * "first" was printed, then 1.5 s later "second": the first stdout event
+ * must have arrived well before the second, and the stream ends with done.
+ */
+function expectLiveOutputThenDone(events: Awaited<ReturnType<typeof collect>>) {
+  const first = events.find((timed) => timed.event.event === "stdout" && textOf(timed).includes("first"));
+  const second = events.find((timed) => timed.event.event === "stdout" && textOf(timed).includes("second"));
+  expect(first).toBeDefined();
+  expect(second).toBeDefined();
+  expect(second!.at - first!.at).toBeGreaterThan(1000);
+  const done = events.at(-1)!.event;
+  expect(done.event).toBe("done");
+  return done as Extract<typeof done, { event: "done" }>;
+}
+
 describe("every SDK method against a live daemon", () => {
   let sandboxId: string;
 
@@ -223,28 +239,14 @@ describe("streaming as async iterators", () => {
     const events = await collect(
       bay.python.stream(sandboxId, { code: "import time\nprint('first', flush=True)\ntime.sleep(1.5)\nprint('second')" }),
     );
-    const first = events.find((timed) => timed.event.event === "stdout" && textOf(timed).includes("first"));
-    const second = events.find((timed) => timed.event.event === "stdout" && textOf(timed).includes("second"));
-    expect(first).toBeDefined();
-    expect(second).toBeDefined();
-    expect(second!.at - first!.at).toBeGreaterThan(1000);
-
-    const done = events.at(-1)!.event;
-    expect(done.event).toBe("done");
+    const done = expectLiveOutputThenDone(events);
     expectSchema(PythonExecResponse, done.data);
     expect(done.data).toMatchObject({ success: true, output: "first\nsecond\n" });
   });
 
   test("shell.stream: the same, with the shell's answer in done", async () => {
     const events = await collect(bay.shell.stream(sandboxId, { command: "echo first; sleep 1.5; echo second" }));
-    const first = events.find((timed) => timed.event.event === "stdout" && textOf(timed).includes("first"));
-    const second = events.find((timed) => timed.event.event === "stdout" && textOf(timed).includes("second"));
-    expect(first).toBeDefined();
-    expect(second).toBeDefined();
-    expect(second!.at - first!.at).toBeGreaterThan(1000);
-
-    const done = events.at(-1)!.event;
-    expect(done.event).toBe("done");
+    const done = expectLiveOutputThenDone(events);
     expectSchema(ShellExecResponse, done.data);
     expect(done.data).toMatchObject({ success: true, output: "first\nsecond\n", exit_code: 0 });
   });

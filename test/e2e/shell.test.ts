@@ -1,23 +1,14 @@
-import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { expectErrorShape, startTestBay, type TestBay } from "../helpers/test-bay.ts";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
+import { expectErrorShape, useSandbox, useTestBay } from "../helpers/test-bay.ts";
 import { containersWithLabel } from "../helpers/docker.ts";
 
 // Real containers start here; each test gets room, and no test asserts speed.
 setDefaultTimeout(60_000);
 
-let bay: TestBay;
-let sandboxId: string;
+const bay = useTestBay();
+const sandbox = useSandbox(bay);
 
-beforeAll(async () => {
-  bay = await startTestBay();
-  sandboxId = (await bay.request("POST", "/v1/sandboxes", {})).body.id;
-});
-
-afterAll(async () => {
-  await bay.close();
-});
-
-const shell = (body: Record<string, unknown>) => bay.request("POST", `/v1/sandboxes/${sandboxId}/shell/exec`, body);
+const shell = (body: Record<string, unknown>) => bay.request("POST", `/v1/sandboxes/${sandbox.id}/shell/exec`, body);
 const run = async (command: string, extra: Record<string, unknown> = {}) => (await shell({ command, ...extra })).body;
 
 /** Names of the processes running in the sandbox, from /proc (the image has no ps). */

@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
-import { startTestBay, type TestBay } from "../helpers/test-bay.ts";
+import { useSandbox, useTestBay } from "../helpers/test-bay.ts";
 import { TEST_API_KEY, TEST_IMAGE } from "../helpers/env.ts";
 import { readEvents } from "../helpers/event-stream.ts";
 import { removeInstanceObjects } from "../helpers/docker.ts";
@@ -12,22 +12,13 @@ import { startServeProcess } from "../helpers/serve-process.ts";
 // Real containers start here; each test gets room, and no test asserts speed.
 setDefaultTimeout(60_000);
 
-let bay: TestBay;
-let sandboxId: string;
-
-beforeAll(async () => {
-  bay = await startTestBay();
-  sandboxId = (await bay.request("POST", "/v1/sandboxes", {})).body.id;
-});
-
-afterAll(async () => {
-  await bay.close();
-});
+const bay = useTestBay();
+const sandbox = useSandbox(bay);
 
 async function stream(capability: "python" | "shell", body: Record<string, unknown>) {
   const startedAt = performance.now();
   const response = await bay.app.handle(
-    new Request(`http://localhost/v1/sandboxes/${sandboxId}/${capability}/exec`, {
+    new Request(`http://localhost/v1/sandboxes/${sandbox.id}/${capability}/exec`, {
       method: "POST",
       headers: { authorization: `Bearer ${TEST_API_KEY}`, "content-type": "application/json", accept: "text/event-stream" },
       body: JSON.stringify(body),
@@ -55,7 +46,7 @@ describe("execution output as Server-Sent Events", () => {
     expect(events.map((e) => e.event)).toEqual(["stdout", "stdout", "stderr", "stderr", "result", "done"]);
     expect(events[4]!.data).toEqual({ data: { "text/plain": "42" } });
     const done = events.at(-1)!.data as any;
-    const json = (await bay.request("POST", `/v1/sandboxes/${sandboxId}/python/exec`, { code: "import sys\nprint('o')\nprint('e', file=sys.stderr)\n6 * 7" })).body;
+    const json = (await bay.request("POST", `/v1/sandboxes/${sandbox.id}/python/exec`, { code: "import sys\nprint('o')\nprint('e', file=sys.stderr)\n6 * 7" })).body;
     expect(Object.keys(done).sort()).toEqual(Object.keys(json).sort());
     expect(done).toMatchObject({ success: true, output: "o\ne\n42\n", error: null });
     expect(done.execution_id).toMatch(/^exec-[0-9a-f]{12}$/);

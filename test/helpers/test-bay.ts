@@ -164,6 +164,15 @@ export function useTestBay(options: TestBayOptions = {}): TestBay {
   });
 }
 
+/** A sandbox of the file's test Bay, created once before its tests (register after useTestBay). */
+export function useSandbox(bay: TestBay, body: Record<string, unknown> = {}): { readonly id: string } {
+  const sandbox = { id: "" };
+  beforeAll(async () => {
+    sandbox.id = (await bay.request("POST", "/v1/sandboxes", body)).body.id;
+  });
+  return sandbox;
+}
+
 /** Asserts the contract's error envelope and returns its error. */
 export function expectErrorShape(response: TestResponse, status: number, code: string) {
   expect({ status: response.status, code: response.body?.error?.code }).toEqual({ status, code });
