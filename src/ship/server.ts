@@ -65,9 +65,10 @@ export async function startShip(options: ShipOptions): Promise<RunningShip> {
     }
   };
   if (options.socket) rmSync(options.socket, { force: true });
-  // Executions may run for minutes without sending a byte: no idle timeout.
+  // Executions may run for minutes without sending a byte: no idle timeout, on either kind of server.
+  // (Bun's types leave idleTimeout out for unix sockets, but the default 10 s applies there too.)
   const server = options.socket
-    ? Bun.serve({ unix: options.socket, fetch: handle })
+    ? Bun.serve({ unix: options.socket, idleTimeout: 0, fetch: handle } as unknown as Parameters<typeof Bun.serve>[0])
     : Bun.serve({ port: options.port, hostname: options.host, idleTimeout: 0, fetch: handle });
 
   // Bay may run as another user than the sandbox's; the token, not the file mode, guards the agent.

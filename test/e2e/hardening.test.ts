@@ -107,6 +107,12 @@ describe("network policy", () => {
     expect(await Bun.file(session.endpoint!.slice("unix://".length)).exists()).toBe(false);
   });
 
+  test("with network none, a long quiet execution over the socket is not cut by an idle timeout", async () => {
+    const id = await sandboxOf("offline");
+    const result = await shell(id, "sleep 15; echo still-connected", 60);
+    expect(result).toMatchObject({ success: true, output: "still-connected\n" });
+  });
+
   test("another container on the same network cannot drive a sandbox's agent without its token", async () => {
     const id = await sandboxOf("python-default");
     await shell(id, "true");
