@@ -1,5 +1,7 @@
 import { ValidationError } from "../core/errors.ts";
 
+const MAX_WAIT_SECONDS = 3600;
+
 /**
  * `Prefer: wait=N` (RFC 7240): the caller waits at most N seconds for the
  * sandbox's compute to start, and otherwise gets 503 session_not_ready with
@@ -14,5 +16,6 @@ export function maxStartWaitMs(request: Request): number | undefined {
   if (!/^\d+(\.\d+)?$/.test(match[1] ?? "") || !Number.isFinite(seconds)) {
     throw new ValidationError(`Prefer: wait must be a number of seconds, got ${JSON.stringify(match[1])}`, { field: "Prefer" });
   }
-  return Math.round(seconds * 1000);
+  // Longer than any start may take means "wait"; it also keeps the timer within its range.
+  return Math.round(Math.min(seconds, MAX_WAIT_SECONDS) * 1000);
 }

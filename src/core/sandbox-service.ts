@@ -77,9 +77,11 @@ export class SandboxService {
     const now = Date.now();
     const ttl = input.ttl ?? 0;
     if (!input.cargo_id && owner !== POOL_OWNER) {
-      const claimed = this.pool?.claim(owner, profile, ttl > 0 ? now + ttl * 1000 : null, (active) =>
-        this.quotas.hasRoomForOne(owner, "max_running_sessions", active),
-      );
+      // Quotas are checked again inside the claim's transaction, as for any create.
+      const claimed = this.pool?.claim(owner, profile, ttl > 0 ? now + ttl * 1000 : null, {
+        forSession: (active) => this.quotas.hasRoomForOne(owner, "max_running_sessions", active),
+        forSandbox: (live) => this.quotas.hasRoomForOne(owner, "max_sandboxes", live),
+      });
       if (claimed) return this.view(claimed);
     }
     const sandboxId = newId("sandbox");

@@ -159,6 +159,7 @@ export class StateStore {
     expiresAt: number | null,
     idleTimeoutMs: number,
     roomForSession: (activeSessionsOfOwner: number) => boolean,
+    roomForSandbox: (liveSandboxesOfOwner: number) => boolean,
   ): SandboxRow | null {
     return this.db.transaction(
       (tx) => {
@@ -177,6 +178,12 @@ export class StateStore {
           .where(and(eq(sandboxes.owner, owner), inArray(sessions.status, ACTIVE_SESSION_STATUSES)))
           .get();
         if (!roomForSession(active?.n ?? 0)) return null;
+        const live = tx
+          .select({ n: sql<number>`count(*)` })
+          .from(sandboxes)
+          .where(and(eq(sandboxes.owner, owner), isNull(sandboxes.deletedAt)))
+          .get();
+        if (!roomForSandbox(live?.n ?? 0)) return null;
         const claimed: SandboxRow = { ...candidate.sandbox, owner, createdAt: now, expiresAt };
         tx.delete(sandboxes).where(eq(sandboxes.id, claimed.id)).run();
         tx.insert(sandboxes).values(claimed).run();

@@ -44,9 +44,23 @@ export class WarmPool {
   }
 
   /** A ready member of the profile, now owned by `owner`; null when none is ready (the caller creates lazily). */
-  claim(owner: string, profile: ProfileConfig, expiresAt: number | null, runningQuota: (active: number) => boolean): SandboxRow | null {
+  claim(
+    owner: string,
+    profile: ProfileConfig,
+    expiresAt: number | null,
+    room: { forSession: (active: number) => boolean; forSandbox: (live: number) => boolean },
+  ): SandboxRow | null {
     if (profile.warm_pool_size === 0) return null;
-    const claimed = this.store.claimPoolMember(POOL_OWNER, owner, profile.id, Date.now(), expiresAt, profile.idle_timeout * 1000, runningQuota);
+    const claimed = this.store.claimPoolMember(
+      POOL_OWNER,
+      owner,
+      profile.id,
+      Date.now(),
+      expiresAt,
+      profile.idle_timeout * 1000,
+      room.forSession,
+      room.forSandbox,
+    );
     if (claimed) {
       this.metrics.warmPoolClaims.inc({ profile: profile.id });
       consola.info(`sandbox ${claimed.id} created from the warm pool (owner ${owner}, profile ${profile.id})`);

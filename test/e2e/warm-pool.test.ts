@@ -14,7 +14,7 @@ const bay = useTestBay({
   background: true,
   config: {
     ...THREE_OWNERS_CONFIG,
-    quotas: { default: { max_sandboxes: 0, max_running_sessions: 0 }, owners: { alice: { max_sandboxes: 2, max_running_sessions: 2 } } },
+    quotas: { default: { max_sandboxes: 0, max_running_sessions: 0 }, owners: { alice: { max_sandboxes: 2, max_running_sessions: 2 }, bob: { max_sandboxes: 2, max_running_sessions: 0 } } },
     profiles: [{ id: "python-default", image: TEST_IMAGE, warm_pool_size: POOL_SIZE }],
   },
 });
@@ -72,6 +72,15 @@ describe("warm pools", () => {
     const second = await bay.request("POST", "/v1/sandboxes", {}, alice);
     expect([first.status, second.status]).toEqual([201, 201]);
     expect((await bay.request("POST", "/v1/sandboxes", {}, alice)).status).toBe(429);
+  });
+
+  test("concurrent creates claiming from the pool still respect the owner's quota", async () => {
+    expect(await poolIsFull()).toBe(true);
+    const bob = authorizationOf("bob");
+    const answers = await Promise.all(Array.from({ length: 6 }, () => bay.request("POST", "/v1/sandboxes", {}, bob)));
+    expect(answers.filter((a) => a.status === 201).length).toBe(2);
+    expect(answers.filter((a) => a.status === 429).length).toBe(4);
+    expect((await bay.request("GET", "/v1/sandboxes", undefined, bob)).body.items.length).toBe(2);
   });
 
   test("after a restart the pool is rebuilt from the members that still run (no new containers)", async () => {
