@@ -164,3 +164,31 @@ describe("garbage collection", () => {
     expect(volumesWithLabel(`bay.instance_id=${bay.instanceId}`)).toEqual([]);
   });
 });
+
+describe("idle stop and long transfers", () => {
+  test("a download that takes longer than idle_timeout keeps its session until the last byte", async () => {
+    const sandbox = await newSandbox();
+    expect((await shell(sandbox.id, "head -c 20000000 /dev/urandom > big.bin")).body.success).toBe(true);
+    const [container] = containersWithLabel(`bay.sandbox_id=${sandbox.id}`);
+    const response = await bay.app.handle(
+      new Request(`http://localhost/v1/sandboxes/${sandbox.id}/filesystem/download?path=big.bin`, {
+        headers: { authorization: `Bearer ${TEST_API_KEY}` },
+      }),
+    );
+    // Read slowly: the transfer spans several idle timeouts (2 s) and collector ticks.
+    const reader = response.body!.getReader();
+    let received = 0;
+    const started = Date.now();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      received += value.length;
+      if (Date.now() - started < 5000) await Bun.sleep(200);
+    }
+    expect(Date.now() - started).toBeGreaterThan(4000);
+    expect(received).toBe(20_000_000);
+    expect(containerExists(container!)).toBe(true);
+    // Once the transfer is over, the idle clock runs again.
+    expect(await eventually(() => !containerExists(container!), 8)).toBe(true);
+  });
+});
