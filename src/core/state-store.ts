@@ -35,12 +35,7 @@ export class StateStore {
   insertSandbox(sandbox: SandboxRow, newCargo: CargoRow | null, guard?: (liveSandboxesOfOwner: number) => void): void {
     this.db.transaction((tx) => {
       if (guard) {
-        const live = tx
-          .select({ n: sql<number>`count(*)` })
-          .from(sandboxes)
-          .where(and(eq(sandboxes.owner, sandbox.owner), isNull(sandboxes.deletedAt)))
-          .get();
-        guard(live?.n ?? 0);
+        guard(liveSandboxCount(tx, sandbox.owner));
       }
       if (newCargo) {
         tx.insert(cargos).values(newCargo).run();
@@ -104,13 +99,7 @@ export class StateStore {
     this.db.transaction((tx) => {
       if (guard) {
         const owner = tx.select({ owner: sandboxes.owner }).from(sandboxes).where(eq(sandboxes.id, session.sandboxId)).get()?.owner;
-        const active = tx
-          .select({ n: sql<number>`count(*)` })
-          .from(sessions)
-          .innerJoin(sandboxes, eq(sandboxes.id, sessions.sandboxId))
-          .where(and(eq(sandboxes.owner, owner ?? ""), inArray(sessions.status, ACTIVE_SESSION_STATUSES)))
-          .get();
-        guard(active?.n ?? 0);
+        guard(activeSessionCount(tx, owner ?? ""));
       }
       tx.insert(sessions).values(session).run();
     });
@@ -171,19 +160,8 @@ export class StateStore {
           .orderBy(asc(sql`${sandboxes}.rowid`))
           .get();
         if (!candidate) return null;
-        const active = tx
-          .select({ n: sql<number>`count(*)` })
-          .from(sessions)
-          .innerJoin(sandboxes, eq(sandboxes.id, sessions.sandboxId))
-          .where(and(eq(sandboxes.owner, owner), inArray(sessions.status, ACTIVE_SESSION_STATUSES)))
-          .get();
-        if (!roomForSession(active?.n ?? 0)) return null;
-        const live = tx
-          .select({ n: sql<number>`count(*)` })
-          .from(sandboxes)
-          .where(and(eq(sandboxes.owner, owner), isNull(sandboxes.deletedAt)))
-          .get();
-        if (!roomForSandbox(live?.n ?? 0)) return null;
+        if (!roomForSession(activeSessionCount(tx, owner))) return null;
+        if (!roomForSandbox(liveSandboxCount(tx, owner))) return null;
         const claimed: SandboxRow = { ...candidate.sandbox, owner, createdAt: now, expiresAt };
         tx.delete(sandboxes).where(eq(sandboxes.id, claimed.id)).run();
         tx.insert(sandboxes).values(claimed).run();
@@ -196,13 +174,7 @@ export class StateStore {
   }
 
   countLiveSandboxes(owner: string): number {
-    return (
-      this.db
-        .select({ n: sql<number>`count(*)` })
-        .from(sandboxes)
-        .where(and(eq(sandboxes.owner, owner), isNull(sandboxes.deletedAt)))
-        .get()?.n ?? 0
-    );
+    return liveSandboxCount(this.db, owner);
   }
 
   updateSession(id: string, patch: Partial<SessionRow>): void {
@@ -377,4 +349,30 @@ export class StateStore {
   markCargoDeleted(id: string, at: number): void {
     this.db.update(cargos).set({ deletedAt: at }).where(and(eq(cargos.id, id), isNull(cargos.deletedAt))).run();
   }
+}
+
+/** The database or a transaction of it: the quota counts run in either. */
+type Reader = Pick<BayDatabase, "select">;
+
+/** Sandboxes of the owner that are not deleted (quota max_sandboxes). */
+function liveSandboxCount(reader: Reader, owner: string): number {
+  return (
+    reader
+      .select({ n: sql<number>`count(*)` })
+      .from(sandboxes)
+      .where(and(eq(sandboxes.owner, owner), isNull(sandboxes.deletedAt)))
+      .get()?.n ?? 0
+  );
+}
+
+/** Sessions of the owner's sandboxes that are starting or running (quota max_running_sessions). */
+function activeSessionCount(reader: Reader, owner: string): number {
+  return (
+    reader
+      .select({ n: sql<number>`count(*)` })
+      .from(sessions)
+      .innerJoin(sandboxes, eq(sandboxes.id, sessions.sandboxId))
+      .where(and(eq(sandboxes.owner, owner), inArray(sessions.status, ACTIVE_SESSION_STATUSES)))
+      .get()?.n ?? 0
+  );
 }
