@@ -14,9 +14,14 @@ import type {
 import { ImageUnavailableError, ShipError } from "../../src/core/errors.ts";
 import { AGENT_SOCKET_DIR, AGENT_SOCKET_NAME, WORKSPACE_MOUNT_PATH } from "../../src/ship/protocol.ts";
 import { logProgress } from "../../src/core/logging.ts";
+import { EgressFirewall } from "./egress-firewall.ts";
 import { engineFailure, engineMessage, statusOf } from "./errors.ts";
+import { PolicyNetworks, type PolicyNetwork } from "./policy-networks.ts";
 
 export const AGENT_PATH_IN_CONTAINER = "/opt/bay/bay";
+
+/** The container log holds the agent's own lines and whatever user code writes to fd 1/2: capped. */
+const CONTAINER_LOG_MAX_SIZE = "1m";
 
 type DockerSettings = BayConfig["driver"]["docker"];
 
@@ -28,6 +33,7 @@ export class DockerDriver implements Driver {
   readonly endpoint: string;
   private readonly docker: Docker;
   private readonly connectMode: "host_port" | "container_network";
+  private readonly networks: PolicyNetworks;
 
   constructor(private readonly settings: DockerSettings, environment: Record<string, string | undefined> = process.env) {
     const defaultSocket = settings.socket === "/var/run/docker.sock";
@@ -42,6 +48,8 @@ export class DockerDriver implements Driver {
       settings.connect_mode === "auto"
         ? existsSync("/.dockerenv") ? "container_network" : "host_port"
         : settings.connect_mode;
+    const firewall = settings.egress_firewall === "iptables" ? new EgressFirewall() : null;
+    this.networks = new PolicyNetworks(this.docker, (action, call) => this.engine(action, call), firewall);
   }
 
   async ping(): Promise<void> {
@@ -63,12 +71,13 @@ export class DockerDriver implements Driver {
   }
 
   async startSessionContainer(spec: SessionContainerSpec): Promise<StartedContainer> {
-    const container = await this.createContainer(spec);
+    const network = spec.network.kind === "none" ? null : await this.networks.ensure(spec.network);
+    const container = await this.createContainer(spec, network);
     try {
       await this.engine("start the container", () => container.start());
-      const endpoint = spec.network === "none"
+      const endpoint = network === null
         ? `unix://${spec.agentSocketDir}/${AGENT_SOCKET_NAME}`
-        : await this.resolveEndpoint(container.id, spec.agentPort);
+        : await this.resolveEndpoint(container.id, spec.agentPort, network.name);
       return { containerId: container.id, endpoint };
     } catch (error) {
       await this.removeContainer(container.id).catch(() => undefined);
@@ -184,9 +193,9 @@ export class DockerDriver implements Driver {
     };
   }
 
-  private async createContainer(spec: SessionContainerSpec): Promise<Docker.Container> {
+  private async createContainer(spec: SessionContainerSpec, network: PolicyNetwork | null): Promise<Docker.Container> {
     const port = `${spec.agentPort}/tcp`;
-    const isolated = spec.network === "none";
+    const isolated = network === null;
     if (isolated && !spec.agentSocketDir) throw new ShipError("network none needs a socket directory for the agent");
     const options: Docker.ContainerCreateOptions = {
       name: spec.name,
@@ -210,7 +219,13 @@ export class DockerDriver implements Driver {
           !isolated && this.connectMode === "host_port"
             ? { [port]: [{ HostIp: this.settings.host_address, HostPort: "" }] }
             : undefined,
-        NetworkMode: isolated ? "none" : (this.settings.network ?? "bridge"),
+        NetworkMode: network?.name ?? "none",
+        // Names of an allow list resolve to exactly the addresses the firewall lets through.
+        ExtraHosts: spec.network.kind === "allow" ? pinnedHosts(spec.network.hosts) : undefined,
+        // The firewall speaks IPv4; a sandbox gets no IPv6 at all.
+        Sysctls: isolated ? undefined : { "net.ipv6.conf.all.disable_ipv6": "1", "net.ipv6.conf.default.disable_ipv6": "1" },
+        // What user code writes to the agent's stdout/stderr must not grow the host's disk without bound.
+        LogConfig: { Type: "json-file", Config: { "max-size": CONTAINER_LOG_MAX_SIZE, "max-file": "1" } },
         NanoCpus: spec.resources.nanoCpus,
         Memory: spec.resources.memoryBytes,
         MemorySwap: spec.resources.memoryBytes,
@@ -219,7 +234,8 @@ export class DockerDriver implements Driver {
         CapAdd: [...AGENT_CAPABILITIES, ...spec.hardening.extraCapabilities],
         SecurityOpt: spec.hardening.noNewPrivileges ? ["no-new-privileges"] : [],
         ReadonlyRootfs: spec.hardening.readOnlyRootfs,
-        Tmpfs: spec.hardening.readOnlyRootfs ? { "/tmp": `rw,nosuid,nodev,size=${spec.hardening.tmpSize}` } : undefined,
+        // Always a bounded tmpfs (charged to the container's memory), read-only root or not.
+        Tmpfs: { "/tmp": `rw,nosuid,nodev,size=${spec.hardening.tmpSize}` },
       },
     };
     await this.ensureImage(spec.image, spec.onProgress);
@@ -262,14 +278,13 @@ export class DockerDriver implements Driver {
     }
   }
 
-  private async resolveEndpoint(containerId: string, agentPort: number): Promise<string> {
+  private async resolveEndpoint(containerId: string, agentPort: number, networkName: string): Promise<string> {
     const info = await this.engine("inspect the container", () => this.docker.getContainer(containerId).inspect());
     if (this.connectMode === "host_port") {
       const binding = info.NetworkSettings.Ports?.[`${agentPort}/tcp`]?.[0];
       if (!binding?.HostPort) throw new ShipError("the container's agent port was not published");
       return `http://${this.settings.host_address}:${binding.HostPort}`;
     }
-    const networkName = this.settings.network ?? "bridge";
     const address = info.NetworkSettings.Networks?.[networkName]?.IPAddress;
     if (!address) throw new ShipError(`the container has no address on network ${networkName}`);
     return `http://${address}:${agentPort}`;
@@ -312,6 +327,10 @@ export function demultiplexLogs(raw: Buffer): string {
     offset += 8 + length;
   }
   return Buffer.concat(chunks).toString("utf8");
+}
+
+function pinnedHosts(hosts: Record<string, string[]>): string[] {
+  return Object.entries(hosts).flatMap(([name, addresses]) => addresses.map((address) => `${name}:${address}`));
 }
 
 function labelFilters(labels: Labels): string[] {

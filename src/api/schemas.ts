@@ -71,7 +71,9 @@ export const Profile = t.Object({
   capabilities: t.Array(t.String()),
   idle_timeout: t.Integer({ description: "Seconds" }),
   description: t.String(),
-  network: t.Union([t.Literal("bridge"), t.Literal("none")]),
+  network: t.Union([t.Literal("internet"), t.Literal("none"), t.Object({ allow: t.Array(t.String()) })], {
+    description: "none: no network; internet: public addresses only; allow: only these destinations",
+  }),
   warm_pool_size: t.Integer(),
 });
 

@@ -3,6 +3,8 @@
  * sandbox service decides what to start and when; a driver only does it.
  * Every removal is idempotent (absent is success).
  */
+import type { EgressPolicy } from "./network-policy.ts";
+
 export type Labels = Record<string, string>;
 
 export interface SessionContainerSpec {
@@ -19,7 +21,8 @@ export interface SessionContainerSpec {
   /** Arguments of the agent binary, e.g. ["ship", "--port", "8123"]. */
   agentArgs: string[];
   resources: { nanoCpus: number; memoryBytes: number; pidsLimit: number };
-  network: "bridge" | "none";
+  /** Where the sandbox may send packets; the driver enforces it on the engine (docs/security.md). */
+  network: EgressPolicy;
   hardening: { readOnlyRootfs: boolean; noNewPrivileges: boolean; extraCapabilities: string[]; tmpSize: string };
   /**
    * With network "none": a host directory mounted at AGENT_SOCKET_DIR where the

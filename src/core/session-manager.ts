@@ -10,6 +10,7 @@ import { newId, newSecretToken } from "./ids.ts";
 import { bayLabels, containerName, volumeName } from "./labels.ts";
 import type { Metrics } from "./metrics.ts";
 import type { Quotas } from "./quotas.ts";
+import { resolveEgressPolicy } from "./network-policy.ts";
 import { parseMemory } from "./resources.ts";
 import { ShipClient } from "./ship-client.ts";
 import type { SessionEndReason, StateStore } from "./state-store.ts";
@@ -213,8 +214,9 @@ export class SessionManager {
     store.insertSession(session, (active) => this.options.quotas.checkRoomForOne(sandbox.owner, "max_running_sessions", active));
     const startedAt = performance.now();
     let containerId: string | null = null;
-    const isolated = profile.network === "none";
     try {
+      const network = await resolveEgressPolicy(profile.network);
+      const isolated = network.kind === "none";
       const socketDir = isolated ? this.createSocketDirectory(session.id) : undefined;
       const agentArgs = ["ship", "--port", String(config.ship.port), "--max-output-bytes", String(config.ship.max_output_bytes)];
       if (isolated) agentArgs.push("--socket", `${AGENT_SOCKET_DIR}/${AGENT_SOCKET_NAME}`);
@@ -239,7 +241,7 @@ export class SessionManager {
           memoryBytes: parseMemory(profile.resources.memory),
           pidsLimit: profile.resources.pids_limit,
         },
-        network: profile.network,
+        network,
         hardening: {
           readOnlyRootfs: profile.security.read_only_rootfs,
           noNewPrivileges: profile.security.no_new_privileges,

@@ -1,6 +1,7 @@
 import { Type, type Static } from "@sinclair/typebox";
 import type { ProfileConfig } from "./config/index.ts";
 import { isoOrNull } from "./clock.ts";
+import { normalizeNetworkSetting } from "./network-policy.ts";
 import type { CargoRow, SandboxRow, SessionRow } from "../db/schema.ts";
 
 // Written out literal by literal: Elysia's t.UnionEnum gives an absent optional query field a default.
@@ -67,7 +68,7 @@ export interface ProfileView {
   capabilities: string[];
   idle_timeout: number;
   description: string;
-  network: "bridge" | "none";
+  network: "none" | "internet" | { allow: string[] };
   warm_pool_size: number;
 }
 
@@ -79,7 +80,7 @@ export function profileView(profile: ProfileConfig): ProfileView {
     capabilities: [...profile.capabilities],
     idle_timeout: profile.idle_timeout,
     description: profile.description,
-    network: profile.network,
+    network: normalizeNetworkSetting(profile.network),
     warm_pool_size: profile.warm_pool_size,
   };
 }

@@ -36,7 +36,7 @@ describe("configuration", () => {
       image: "python:3.12-slim",
       capabilities: ["filesystem", "shell", "python"],
       idle_timeout: 1800,
-      network: "bridge",
+      network: "internet",
       resources: { cpus: 1, memory: "1g" },
     });
   });
@@ -115,6 +115,12 @@ describe("configuration", () => {
     expect(configErrorOf(() => loadConfig({ file: badCapability, env: {} })).key).toBe("profiles.0.capabilities.0");
     const badNetwork = yamlFile("profiles:\n  - { id: a, image: x, network: host }\n");
     expect(configErrorOf(() => loadConfig({ file: badNetwork, env: {} })).key).toBe("profiles.0.network");
+    for (const entry of ["10.0.0.0/33", "example.com", "300.1.1.1:80", "[::1]:80", "a.b:70000"]) {
+      const badAllow = yamlFile(`profiles:\n  - { id: a, image: x, network: { allow: ["${entry}"] } }\n`);
+      const error = configErrorOf(() => loadConfig({ file: badAllow, env: {} }));
+      expect(error.key).toBe("profiles.0.network.allow.0");
+      expect(error.message).toContain(entry);
+    }
   });
 
   test("an explicit config file that does not exist, or is not YAML, is an error", () => {

@@ -2,7 +2,8 @@ import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { isAbsolute, resolve } from "node:path";
 import { Value } from "@sinclair/typebox/value";
-import { ConfigError } from "../errors.ts";
+import { ConfigError, preview } from "../errors.ts";
+import { parseAllowEntry } from "../network-policy.ts";
 import { installedCapabilities } from "../plugins.ts";
 import { BayConfigSchema, type BayConfig, type ProfileConfig } from "./schema.ts";
 
@@ -126,9 +127,9 @@ function addBuiltinProfile(config: BayConfig, defaultImage: string | undefined):
     capabilities: installedCapabilities(),
     idle_timeout: 1800,
     env: {},
-    network: "bridge",
+    network: "internet",
     warm_pool_size: 0,
-    security: { read_only_rootfs: false, no_new_privileges: true, extra_capabilities: [], tmp_size: "256m" },
+    security: { read_only_rootfs: true, no_new_privileges: true, extra_capabilities: [], tmp_size: "256m" },
   };
   config.profiles.unshift(builtin);
 }
@@ -146,7 +147,7 @@ function checkCrossFieldRules(config: BayConfig): void {
         );
       }
     });
-
+    checkAllowList(profile.network, `profiles.${index}.network`);
   });
   config.security.api_keys.forEach((key, index) => {
     if (Boolean(key.key) === Boolean(key.key_hash)) {
@@ -181,4 +182,13 @@ export function deepMerge(base: Plain, override: Plain): Plain {
     result[key] = isPlainObject(current) && isPlainObject(value) ? deepMerge(current, value) : value;
   }
   return result;
+}
+
+/** Each allow-list entry must be one the firewall can express; the message says why not. */
+function checkAllowList(network: ProfileConfig["network"], key: string): void {
+  if (typeof network !== "object") return;
+  network.allow.forEach((entry, position) => {
+    const parsed = parseAllowEntry(entry);
+    if (typeof parsed === "string") throw new ConfigError(`${key}.allow.${position}`, `"${preview(entry)}": ${parsed}`);
+  });
 }

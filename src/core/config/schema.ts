@@ -3,6 +3,21 @@ import { installedCapabilities } from "../plugins.ts";
 
 const Strict = { additionalProperties: false } as const;
 
+export const NetworkSettingSchema = Type.Union(
+  [
+    Type.Literal("internet"),
+    Type.Literal("none"),
+    /** The old name of internet. */
+    Type.Literal("bridge"),
+    Type.Object(
+      // Each entry's form (CIDR, IP, CIDR:port, IP:port, name:port) is checked after the schema, with a reason.
+      { allow: Type.Array(Type.String({ minLength: 1, maxLength: 260 }), { maxItems: 256 }) },
+      Strict,
+    ),
+  ],
+  { default: "internet" },
+);
+
 export const ProfileConfigSchema = Type.Object(
   {
     id: Type.String({ pattern: "^[a-z0-9][a-z0-9._-]{0,62}$" }),
@@ -21,19 +36,25 @@ export const ProfileConfigSchema = Type.Object(
     /** Seconds without calls after which a running session is stopped. */
     idle_timeout: Type.Integer({ minimum: 1, default: 1800 }),
     env: Type.Record(Type.String({ pattern: "^[A-Za-z_][A-Za-z0-9_]*$" }), Type.String(), { default: {} }),
-    /** none: no network at all inside the sandbox; Bay reaches the agent through a unix socket. */
-    network: Type.Union([Type.Literal("bridge"), Type.Literal("none")], { default: "bridge" }),
+    /**
+     * none: no network at all (Bay reaches the agent through a unix socket);
+     * internet: public addresses only; {allow: [...]}: only those (docs/security.md).
+     */
+    network: NetworkSettingSchema,
     /** Started, ready sandboxes kept for this profile, so that a create needs no container start. */
     warm_pool_size: Type.Integer({ minimum: 0, maximum: 100, default: 0 }),
     /** Hardening; the defaults are the safe choice, a profile may relax or tighten them. */
     security: Type.Object(
       {
-        /** Root filesystem read-only; /workspace stays writable and /tmp is a tmpfs. */
-        read_only_rootfs: Type.Boolean({ default: false }),
+        /**
+         * Root filesystem read-only (the default), so that the container's writable
+         * layer cannot grow on the host's disk; /workspace stays writable.
+         */
+        read_only_rootfs: Type.Boolean({ default: true }),
         no_new_privileges: Type.Boolean({ default: true }),
         /** Linux capabilities added beyond the three the agent needs (CHOWN, SETUID, SETGID). */
         extra_capabilities: Type.Array(Type.String({ pattern: "^[A-Z_]{2,32}$" }), { uniqueItems: true, default: [] }),
-        /** Size of the /tmp tmpfs when read_only_rootfs is on. */
+        /** Size of the tmpfs at /tmp (HOME of user code lives there too). */
         tmp_size: Type.String({ pattern: "^[0-9]+[kmgKMG]?$", default: "256m" }),
       },
       { ...Strict, default: {} },
@@ -106,11 +127,18 @@ export const BayConfigSchema = Type.Object(
               [Type.Literal("host_port"), Type.Literal("container_network"), Type.Literal("auto")],
               { default: "auto" },
             ),
+            /** Unused since sandboxes join Bay's own policy networks (docs/security.md); accepted so that old configs load. */
             network: Type.Union([Type.String({ minLength: 1 }), Type.Null()], { default: null }),
             host_address: Type.String({ default: "127.0.0.1" }),
             pull_policy: Type.Union([Type.Literal("if_not_present"), Type.Literal("never")], {
               default: "if_not_present",
             }),
+            /**
+             * How sandbox networks are fenced on the engine's host: iptables (Bay
+             * needs root in the host's network namespace), or off (unsafe: sandboxes
+             * can then reach the host and private ranges; for hosts fenced otherwise).
+             */
+            egress_firewall: Type.Union([Type.Literal("iptables"), Type.Literal("off")], { default: "iptables" }),
           },
           { ...Strict, default: {} },
         ),

@@ -1,0 +1,160 @@
+import { readFileSync } from "node:fs";
+import { consola } from "consola";
+import { BayError } from "../../src/core/errors.ts";
+import { NON_PUBLIC_IPV4_RANGES, type EgressPolicy, type EgressRule } from "../../src/core/network-policy.ts";
+
+type FencedPolicy = Exclude<EgressPolicy, { kind: "none" }>;
+
+/** Runs one command with input; resolves with its exit code and output. */
+export type CommandRunner = (command: string[], input?: string) => Promise<{ code: number; output: string }>;
+
+/** A fenced bridge's rules are checked again after this long, in case something flushed them. */
+const VERIFY_INTERVAL_MS = 30_000;
+
+/**
+ * Packet-filter rules on the engine's host for Bay's sandbox bridges. Every
+ * packet a sandbox sends enters the host on its bridge interface, so two
+ * chains keyed by that interface decide everything:
+ *
+ * - `BAY-IN-<bridge>` (from INPUT): nothing new reaches the host itself —
+ *   not its listeners, not Bay's API — only answers to connections the host
+ *   opened (Bay talking to the agent) get through.
+ * - `BAY-FWD-<bridge>` (from DOCKER-USER, which Docker runs first in FORWARD):
+ *   never another sandbox on the same bridge; then either "public addresses
+ *   only" (internet) or "only these" (allow lists).
+ *
+ * Chains are written with one iptables-restore, which applies atomically: a
+ * policy is never half there.
+ */
+export class EgressFirewall {
+  private readonly applied = new Map<string, { rules: string; verifiedAt: number }>();
+  private readonly run: CommandRunner;
+
+  constructor(options: { run?: CommandRunner } = {}) {
+    this.run = options.run ?? runCommand;
+  }
+
+  /** Puts the policy's rules on the bridge, unless they are there and were checked recently. */
+  async fence(bridge: string, policy: FencedPolicy): Promise<void> {
+    const rules = chainRules(bridge, policy, hostNameservers());
+    const known = this.applied.get(bridge);
+    if (known?.rules === rules && Date.now() - known.verifiedAt < VERIFY_INTERVAL_MS && (await this.jumpsPresent(bridge))) return;
+    await this.checkBridgeFiltering();
+    await this.iptables(["iptables-restore", "-w", "5", "--noflush"], rules, "write the sandbox firewall chains");
+    await this.ensureJump(["INPUT", "-i", bridge, "-j", inputChain(bridge)]);
+    await this.ensureJump(["DOCKER-USER", "-i", bridge, "-j", forwardChain(bridge)]);
+    await this.fenceIPv6(bridge);
+    this.applied.set(bridge, { rules, verifiedAt: Date.now() });
+  }
+
+  private async jumpsPresent(bridge: string): Promise<boolean> {
+    const input = await this.run(["iptables", "-w", "5", "-C", "INPUT", "-i", bridge, "-j", inputChain(bridge)]);
+    if (input.code !== 0) return false;
+    const forward = await this.run(["iptables", "-w", "5", "-C", "DOCKER-USER", "-i", bridge, "-j", forwardChain(bridge)]);
+    return forward.code === 0;
+  }
+
+  private async ensureJump(rule: string[]): Promise<void> {
+    const [chain, ...match] = rule;
+    if ((await this.run(["iptables", "-w", "5", "-C", chain!, ...match])).code === 0) return;
+    await this.iptables(["iptables", "-w", "5", "-I", chain!, "1", ...match], undefined, `hook the sandbox firewall into ${chain}`);
+  }
+
+  /** Sandboxes get no IPv6 (sysctl in the container); this drops it at the host too, where ip6tables exists. */
+  private async fenceIPv6(bridge: string): Promise<void> {
+    for (const chain of ["INPUT", "FORWARD"]) {
+      const match = ["-i", bridge, "-j", "DROP"];
+      if ((await this.run(["ip6tables", "-w", "5", "-C", chain, ...match])).code === 0) continue;
+      const added = await this.run(["ip6tables", "-w", "5", "-I", chain, "1", ...match]);
+      if (added.code !== 0) consola.debug(`ip6tables unavailable for ${bridge}: ${added.output.trim()}`);
+    }
+  }
+
+  /** Without bridge netfilter, packets between sandboxes on one bridge would never meet iptables. */
+  private async checkBridgeFiltering(): Promise<void> {
+    const setting = "/proc/sys/net/bridge/bridge-nf-call-iptables";
+    let value: string;
+    try {
+      value = readFileSync(setting, "utf8").trim();
+    } catch {
+      throw firewallUnavailable(`${setting} is missing (the br_netfilter module is not loaded)`);
+    }
+    if (value !== "1") throw firewallUnavailable(`${setting} is ${value}, so traffic between sandboxes would not be filtered`);
+  }
+
+  private async iptables(command: string[], input: string | undefined, action: string): Promise<void> {
+    const result = await this.run(command, input);
+    if (result.code !== 0) throw firewallUnavailable(`could not ${action}: ${result.output.trim().slice(0, 500)}`);
+  }
+}
+
+export const inputChain = (bridge: string) => `BAY-IN-${bridge}`;
+export const forwardChain = (bridge: string) => `BAY-FWD-${bridge}`;
+
+/** The iptables-restore input for one bridge: both chains, flushed and refilled in one transaction. */
+export function chainRules(bridge: string, policy: FencedPolicy, nameservers: string[]): string {
+  const input = inputChain(bridge);
+  const forward = forwardChain(bridge);
+  const refuse = "-j REJECT --reject-with icmp-admin-prohibited";
+  const lines = [
+    "*filter",
+    `:${input} - [0:0]`,
+    `:${forward} - [0:0]`,
+    `-A ${input} -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT`,
+    `-A ${input} ${refuse}`,
+    `-A ${forward} -m conntrack --ctstate ESTABLISHED,RELATED -j RETURN`,
+    `-A ${forward} -o ${bridge} ${refuse}`,
+  ];
+  if (policy.kind === "internet") {
+    // The engine's DNS forwarder sends a sandbox's lookups from inside the sandbox to the host's resolvers.
+    for (const server of nameservers) lines.push(...allowLines(forward, { cidr: `${server}/32`, port: 53 }));
+    for (const range of NON_PUBLIC_IPV4_RANGES) lines.push(`-A ${forward} -d ${range} ${refuse}`);
+    lines.push(`-A ${forward} -j RETURN`);
+  } else {
+    for (const rule of policy.rules) lines.push(...allowLines(forward, rule));
+    lines.push(`-A ${forward} ${refuse}`);
+  }
+  lines.push("COMMIT", "");
+  return lines.join("\n");
+}
+
+function allowLines(chain: string, rule: EgressRule): string[] {
+  if (rule.port === null) return [`-A ${chain} -d ${rule.cidr} -j RETURN`];
+  return ["tcp", "udp"].map((protocol) => `-A ${chain} -d ${rule.cidr} -p ${protocol} --dport ${rule.port} -j RETURN`);
+}
+
+/** The host's IPv4 resolvers that the engine forwards sandbox lookups to (loopback ones are reached from the host itself). */
+export function hostNameservers(files = ["/etc/resolv.conf", "/run/systemd/resolve/resolv.conf"]): string[] {
+  const servers = new Set<string>();
+  for (const file of files) {
+    let text: string;
+    try {
+      text = readFileSync(file, "utf8");
+    } catch {
+      continue;
+    }
+    for (const match of text.matchAll(/^\s*nameserver\s+([0-9.]+)\s*$/gm)) {
+      if (!match[1]!.startsWith("127.")) servers.add(match[1]!);
+    }
+  }
+  return [...servers].sort();
+}
+
+function firewallUnavailable(reason: string): BayError {
+  return new BayError(
+    "driver_unavailable",
+    `cannot fence the sandbox network: ${reason}. Bay needs root (CAP_NET_ADMIN) in the engine host's network namespace, ` +
+      "or driver.docker.egress_firewall: off where the host is fenced otherwise",
+    { reason: "egress_firewall" },
+  );
+}
+
+async function runCommand(command: string[], input?: string): Promise<{ code: number; output: string }> {
+  try {
+    const child = Bun.spawn(command, { stdin: input === undefined ? "ignore" : new Blob([input]), stdout: "pipe", stderr: "pipe" });
+    const [stdout, stderr, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
+    return { code, output: stderr || stdout };
+  } catch (error) {
+    return { code: 127, output: (error as Error).message };
+  }
+}
