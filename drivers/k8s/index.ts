@@ -34,6 +34,9 @@ class KubernetesDriver implements Driver {
   async listContainers(): Promise<never> {
     this.fail("listContainers");
   }
+  async volumeSizes(): Promise<never> {
+    this.fail("volumeSizes");
+  }
   async listVolumes(): Promise<never> {
     this.fail("listVolumes");
   }

@@ -83,6 +83,8 @@ export interface Driver {
   readLogs(idOrName: string, tailLines: number): Promise<string>;
   listContainers(labels: Labels): Promise<ContainerInfo[]>;
   listVolumes(labels: Labels): Promise<VolumeInfo[]>;
+  /** Bytes used by each named volume the engine can measure (cargo size limits are enforced with this). */
+  volumeSizes(names: string[]): Promise<Map<string, number>>;
   /**
    * Reports containers with these labels as they end. `onClosed` fires when
    * the engine's event stream ends (engine restart, lost connection); the

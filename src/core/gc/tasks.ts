@@ -7,6 +7,7 @@ import type { SandboxService } from "../sandbox-service.ts";
 import type { PendingVolumes } from "../pending-volumes.ts";
 import type { SessionManager } from "../session-manager.ts";
 import type { StateStore } from "../state-store.ts";
+import { cargoSizeLimits } from "./cargo-limits.ts";
 
 export interface GcContext {
   db: BayDatabase;
@@ -137,6 +138,7 @@ export const GC_TASKS: Record<string, GcTask> = {
   lost_sessions: lostSessions,
   orphan_containers: orphanContainers,
   orphan_cargos: orphanCargos,
+  cargo_size_limits: cargoSizeLimits,
   expired_idempotency_keys: expiredIdempotencyKeys,
 };
 

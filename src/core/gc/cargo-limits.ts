@@ -1,0 +1,32 @@
+import type { GcTask } from "./tasks.ts";
+
+const MIB = 1024 * 1024;
+
+/**
+ * Cargos past their size_limit_mb, measured by the engine: the sandbox using
+ * one loses its running session, with the reason recorded as its state
+ * reset, so that the writing stops while every other sandbox carries on.
+ * The next call starts it again (to delete files); if it is still over at
+ * the next run, it is stopped again.
+ */
+export const cargoSizeLimits: GcTask = async ({ store, driver, sessions }) => {
+  const running = store.sessionsWithStatus("running").flatMap((session) => {
+    const sandbox = store.findSandboxById(session.sandboxId);
+    const cargo = sandbox ? store.findCargoById(sandbox.cargoId) : undefined;
+    return cargo ? [{ session, cargo }] : [];
+  });
+  if (running.length === 0) return { cleaned: 0, errors: [] };
+  const sizes = await driver.volumeSizes(running.map(({ cargo }) => cargo.volumeName));
+  const outcome = { cleaned: 0, errors: [] as string[] };
+  for (const { session, cargo } of running) {
+    const size = sizes.get(cargo.volumeName);
+    if (size === undefined || size <= cargo.sizeLimitMb * MIB) continue;
+    const reason = `cargo ${cargo.id} is over its size limit (${Math.ceil(size / MIB)} MiB of ${cargo.sizeLimitMb} MiB); delete files to go on`;
+    try {
+      if (await sessions.handleDeath(session.id, reason)) outcome.cleaned++;
+    } catch (error) {
+      outcome.errors.push((error as Error).message);
+    }
+  }
+  return outcome;
+};
