@@ -1,6 +1,7 @@
-import { lstatSync, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
+import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { BayError } from "../../src/core/errors.ts";
+import { invalidPath } from "../../src/core/workspace-path.ts";
 import type { AgentCapabilityFactory } from "../../src/ship/capability.ts";
 import { checkAgainst, jsonResponse, readBody } from "../../src/ship/http.ts";
 import { Workspace, type ResolvedPath } from "../../src/ship/workspace.ts";
@@ -23,7 +24,7 @@ const createFilesystemAgent: AgentCapabilityFactory = async (context) => {
     routes: {
       "POST /fs/read_file": async (request) => {
         const { path } = await readBody(request, ReadFileRequest);
-        return jsonResponse({ content: await readText(workspace.resolve(path), path) });
+        return jsonResponse({ content: readText(workspace, path) });
       },
       "POST /fs/write_file": async (request) => {
         const { path, content } = await readBody(request, WriteFileRequest);
@@ -68,26 +69,49 @@ const createFilesystemAgent: AgentCapabilityFactory = async (context) => {
   };
 };
 
-async function readText(target: ResolvedPath, path: string): Promise<string> {
-  const stats = statOrThrow(target, path);
-  if (stats.isDirectory()) throw new BayError("validation_error", `${path} is a directory`, { path });
-  // A FIFO or device would block the read or never end.
-  if (!stats.isFile()) throw new BayError("validation_error", `${path} is not a regular file`, { path });
-  if (stats.size > MAX_TEXT_READ_BYTES) {
-    throw new BayError("validation_error", `${path} is larger than ${MAX_TEXT_READ_BYTES} bytes; use the download route`, {
-      path,
-      size: stats.size,
-    });
-  }
-  const bytes = await Bun.file(target.real).bytes();
+function readText(workspace: Workspace, path: string): string {
+  const { fd, size } = openForReading(workspace, path);
   try {
-    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
-  } catch {
-    throw new BayError("validation_error", `${path} is not UTF-8 text; use the download route for binary files`, { path });
+    if (size > MAX_TEXT_READ_BYTES) {
+      throw new BayError("validation_error", `${path} is larger than ${MAX_TEXT_READ_BYTES} bytes; use the download route`, { path, size });
+    }
+    const bytes = readFileSync(fd);
+    try {
+      return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    } catch {
+      throw new BayError("validation_error", `${path} is not UTF-8 text; use the download route for binary files`, { path });
+    }
+  } finally {
+    closeSync(fd);
   }
 }
 
+/** Opens a regular file for reading; whoever reads owns the descriptor. */
+export function openForReading(workspace: Workspace, path: string): { target: ResolvedPath; fd: number; size: number } {
+  const target = workspace.resolve(path);
+  // Non-blocking, so that a FIFO cannot hold the open.
+  const fd = openResolved(target, path, constants.O_RDONLY | constants.O_NONBLOCK);
+  const stats = fstatSync(fd);
+  if (stats.isFile()) return { target, fd, size: stats.size };
+  closeSync(fd);
+  // A FIFO or device would block the read or never end.
+  throw new BayError("validation_error", stats.isDirectory() ? `${path} is a directory` : `${path} is not a regular file`, { path });
+}
+
 async function writeBytes(workspace: Workspace, path: string, content: string | Blob): Promise<ResolvedPath> {
+  const { target, fd } = openForWriting(workspace, path);
+  try {
+    writeFileSync(fd, typeof content === "string" ? content : await content.bytes());
+  } catch (error) {
+    throw fileSystemError(error, path);
+  } finally {
+    closeSync(fd);
+  }
+  return target;
+}
+
+/** Creates missing parents and opens the file truncated; whoever writes owns the descriptor. */
+export function openForWriting(workspace: Workspace, path: string): { target: ResolvedPath; fd: number } {
   const target = workspace.resolve(path);
   if (target.relative === ".") throw new BayError("invalid_path", "cannot write to the workspace directory itself", { path });
   // The parent is resolved again: a symlinked parent directory must not lead outside.
@@ -104,12 +128,28 @@ async function writeBytes(workspace: Workspace, path: string, content: string | 
   const existing = statOrNull(target.real);
   if (existing?.isDirectory()) throw new BayError("validation_error", `${path} is a directory`, { path });
   if (existing && !existing.isFile()) throw new BayError("validation_error", `${path} is not a regular file`, { path });
+  const fd = openResolved(target, path, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NONBLOCK, 0o644);
+  if (!fstatSync(fd).isFile()) {
+    closeSync(fd);
+    throw new BayError("validation_error", `${path} is not a regular file`, { path });
+  }
+  return { target, fd };
+}
+
+/**
+ * The agent works with the sandbox user's effective uid, so the kernel checks
+ * every open as it would user code's. The open is synchronous (never on a
+ * worker thread while the agent briefly holds root to start user code) and
+ * refuses a final symlink swapped in since resolution; reads and writes then
+ * go through the descriptor only.
+ */
+function openResolved(target: ResolvedPath, path: string, flags: number, mode?: number): number {
   try {
-    await Bun.write(target.real, content);
+    return openSync(target.real, flags | constants.O_NOFOLLOW, mode);
   } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ELOOP") throw invalidPath(path, "path", "was replaced by a symbolic link");
     throw fileSystemError(error, path);
   }
-  return target;
 }
 
 function listDirectory(workspace: Workspace, path: string): DirectoryEntry[] {

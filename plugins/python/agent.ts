@@ -2,6 +2,7 @@ import { OutputBuffer } from "../../src/ship/output-buffer.ts";
 import { executionResponse } from "../../src/ship/execution.ts";
 import { readBody } from "../../src/ship/http.ts";
 import type { AgentCapabilityFactory } from "../../src/ship/capability.ts";
+import { spawnSyncAsSandboxUser } from "../../src/ship/sandbox-user.ts";
 import { PythonKernel } from "./kernel.ts";
 import { PYTHON_DEFAULT_TIMEOUT_SECONDS, PythonExecRequest, type PythonExecOutcome } from "./schemas.ts";
 
@@ -80,7 +81,7 @@ function cappedText(text: string, limitBytes: number): string {
 
 function detectPython(env: Record<string, string>): string | null {
   try {
-    const probe = Bun.spawnSync(["python3", "-c", "import sys; print(sys.version.split()[0])"], { env });
+    const probe = spawnSyncAsSandboxUser(["python3", "-c", "import sys; print(sys.version.split()[0])"], { env });
     return probe.exitCode === 0 ? probe.stdout.toString().trim() : null;
   } catch {
     return null;

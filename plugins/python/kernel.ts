@@ -1,4 +1,5 @@
 import type { Subprocess } from "bun";
+import { signalSandboxProcess, spawnAsSandboxUser } from "../../src/ship/sandbox-user.ts";
 import KERNEL_DRIVER from "./kernel_driver.py" with { type: "text" };
 
 export type KernelEvent =
@@ -51,7 +52,7 @@ export class PythonKernel {
   /** Starts the process now (the agent does so eagerly) and resolves when it is ready. */
   start(): Promise<ReadyEvent> {
     if (this.readyInfo) return this.readyInfo;
-    const child = Bun.spawn(["python3", "-u", "-c", KERNEL_DRIVER], {
+    const child = spawnAsSandboxUser(["python3", "-u", "-c", KERNEL_DRIVER], {
       cwd: this.options.cwd,
       env: this.options.env,
       stdin: "pipe",
@@ -99,7 +100,7 @@ export class PythonKernel {
     this.process = null;
     this.readyInfo = null;
     if (child) {
-      child.kill("SIGKILL");
+      signalSandboxProcess(child.pid, "SIGKILL");
       await child.exited;
     }
   }
@@ -139,8 +140,8 @@ export class PythonKernel {
     timers.push(
       setTimeout(() => {
         timedOut = true;
-        child.kill("SIGINT");
-        timers.push(setTimeout(() => child.kill("SIGKILL"), this.options.interruptGraceMs ?? 3000));
+        signalSandboxProcess(child.pid, "SIGINT");
+        timers.push(setTimeout(() => signalSandboxProcess(child.pid, "SIGKILL"), this.options.interruptGraceMs ?? 3000));
       }, timeoutMs),
     );
     child.stdin.write(JSON.stringify({ id, code }) + "\n");

@@ -1,5 +1,5 @@
-import { spawn } from "node:child_process";
 import { constants } from "node:os";
+import { signalSandboxProcess, spawnAsSandboxUser } from "../../src/ship/sandbox-user.ts";
 
 export interface ProcessGroupRun {
   exitCode: number;
@@ -21,74 +21,62 @@ export interface ProcessGroupOptions {
 const DRAIN_MS = 200;
 
 /**
- * Runs a command as the leader of a new process group, so that a timeout can
- * kill it together with everything it started (`sleep 1000 &` included).
+ * Runs a command, as the sandbox user, as the leader of a new process group,
+ * so that a timeout can kill it together with everything it started
+ * (`sleep 1000 &` included).
  */
-export function runInProcessGroup(options: ProcessGroupOptions): Promise<ProcessGroupRun> {
-  return new Promise((resolve) => {
-    const child = spawn(options.shell, ["-c", options.command], {
+export async function runInProcessGroup(options: ProcessGroupOptions): Promise<ProcessGroupRun> {
+  let child;
+  try {
+    child = spawnAsSandboxUser([options.shell, "-c", options.command], {
       cwd: options.cwd,
       env: options.env,
       detached: true,
       stdio: ["ignore", "pipe", "pipe"],
     });
-    let timedOut = false;
-    let settled = false;
-    const killGroup = () => {
-      if (child.pid === undefined) return;
-      try {
-        process.kill(-child.pid, "SIGKILL");
-      } catch {
-        // The group is already gone.
-      }
-    };
-    const timer = setTimeout(() => {
-      timedOut = true;
-      killGroup();
-    }, options.timeoutMs);
-    const onAbort = () => {
-      timedOut = true;
-      killGroup();
-    };
-    options.signal?.addEventListener("abort", onAbort, { once: true });
+  } catch (error) {
+    options.onOutput("stderr", `failed to start ${options.shell}: ${error instanceof Error ? error.message : String(error)}\n`);
+    return { exitCode: 127, timedOut: false };
+  }
+  const group = child.pid;
+  let timedOut = false;
+  const onTimeout = () => {
+    timedOut = true;
+    signalSandboxProcess(-group, "SIGKILL");
+  };
+  const timer = setTimeout(onTimeout, options.timeoutMs);
+  options.signal?.addEventListener("abort", onTimeout, { once: true });
 
-    const decoders = { stdout: new TextDecoder(), stderr: new TextDecoder() };
-    let openPipes = 2;
-    let exitCode: number | null = null;
-    for (const name of ["stdout", "stderr"] as const) {
-      child[name].on("data", (chunk: Buffer) => {
-        const text = decoders[name].decode(chunk, { stream: true });
-        if (text) options.onOutput(name, text);
-      });
-      child[name].once("close", () => {
-        openPipes--;
-        if (openPipes === 0 && exitCode !== null) finish(exitCode);
-      });
-    }
-
-    function finish(status: number) {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      options.signal?.removeEventListener("abort", onAbort);
-      // Background children may hold the pipes open; stop listening to them.
-      child.stdout.destroy();
-      child.stderr.destroy();
-      resolve({ exitCode: timedOut ? -1 : status, timedOut });
-    }
-    child.on("error", (error) => {
-      options.onOutput("stderr", `failed to start ${options.shell}: ${error.message}\n`);
-      finish(127);
-    });
-    child.on("exit", (code, signal) => {
-      const status = code ?? (signal ? 128 + signalNumber(signal) : -1);
-      exitCode = status;
-      if (openPipes === 0) finish(status);
-      else setTimeout(() => finish(status), DRAIN_MS);
-    });
-  });
+  const pipes = [relay(child.stdout, "stdout", options.onOutput), relay(child.stderr, "stderr", options.onOutput)];
+  const status = await child.exited.then(() => exitStatus(child.exitCode, child.signalCode));
+  // Background children may hold the pipes open; their output is awaited briefly, then no longer listened to.
+  const drained = await Promise.race([Promise.all(pipes.map((pipe) => pipe.done)).then(() => true), Bun.sleep(DRAIN_MS).then(() => false)]);
+  if (!drained) for (const pipe of pipes) pipe.stop();
+  clearTimeout(timer);
+  options.signal?.removeEventListener("abort", onTimeout);
+  return { exitCode: timedOut ? -1 : status, timedOut };
 }
 
-function signalNumber(signal: NodeJS.Signals): number {
-  return (constants.signals as Record<string, number>)[signal] ?? 0;
+function relay(stream: ReadableStream<Uint8Array>, name: "stdout" | "stderr", onOutput: ProcessGroupOptions["onOutput"]) {
+  const reader = stream.getReader();
+  const decoder = new TextDecoder();
+  const done = (async () => {
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        const text = decoder.decode(value, { stream: true });
+        if (text) onOutput(name, text);
+      }
+    } catch {
+      // Cancelled after the drain period.
+    }
+  })();
+  return { done, stop: () => void reader.cancel().catch(() => undefined) };
+}
+
+function exitStatus(code: number | null, signal: NodeJS.Signals | number | null): number {
+  if (code !== null) return code;
+  if (signal === null) return -1;
+  return 128 + (typeof signal === "number" ? signal : ((constants.signals as Record<string, number>)[signal] ?? 0));
 }

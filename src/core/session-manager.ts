@@ -170,8 +170,9 @@ export class SessionManager {
   private createSocketDirectory(sessionId: string): string {
     const dir = this.socketDirectory(sessionId);
     mkdirSync(dir, { recursive: true });
-    // The agent listens as the sandbox user; data_dir (0700) keeps other host users out.
-    chmodSync(dir, 0o777);
+    // Only Bay and the agent (root in the container) may create, replace or remove anything here,
+    // never user code (uid 1000). A Bay that is not root lets the agent in through its group instead.
+    chmodSync(dir, process.getuid?.() === 0 ? 0o700 : 0o770);
     return dir;
   }
 

@@ -13,10 +13,28 @@ export const AGENT_SOCKET_NAME = "agent.sock";
 /** Unprivileged identity that user code runs as inside the sandbox. */
 export const SANDBOX_UID = 1000;
 export const SANDBOX_GID = 1000;
+/**
+ * The only capabilities a sandbox container gets (all others are dropped),
+ * all for the agent, none for user code: CHOWN hands the fresh volume to
+ * uid 1000; SETUID and SETGID switch between the agent's root and the
+ * sandbox user; SETPCAP empties the bounding set of user code.
+ */
+export const AGENT_CAPABILITIES: readonly string[] = ["CHOWN", "SETGID", "SETPCAP", "SETUID"];
+
+/**
+ * How user code is kept apart from the agent:
+ * - `no_capabilities`: uid/gid 1000 through setpriv, empty bounding set, no_new_privs;
+ * - `uid_only`: uid/gid 1000, but the bounding set is the container's (no setpriv
+ *   in the image, or the container lacks SETPCAP);
+ * - `same_as_agent`: the agent was not started as root, so user code shares its uid.
+ */
+export type UserIsolation = "no_capabilities" | "uid_only" | "same_as_agent";
 
 export interface ShipMeta {
   runtime: { name: string; version: string; api_version: string };
   workspace: { mount_path: string };
+  /** Who user code runs as, and how far it is kept from the agent (see UserIsolation). */
+  sandbox_user: { uid: number; gid: number; isolation: UserIsolation };
   capabilities: Record<string, Record<string, unknown>>;
 }
 

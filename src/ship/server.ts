@@ -1,13 +1,14 @@
 import { timingSafeEqual } from "node:crypto";
-import { chmodSync, rmSync } from "node:fs";
+import { chmodSync, chownSync, rmSync, statSync } from "node:fs";
+import { dirname } from "node:path";
 import { consola } from "consola";
 import { loadCapabilityPlugins } from "../core/plugins.ts";
 import { VERSION } from "../version.ts";
 import type { AgentCapability, AgentRouteHandler } from "./capability.ts";
 import { BayError } from "../core/errors.ts";
 import { bayErrorResponse, errorResponse, jsonResponse } from "./http.ts";
-import { dropPrivileges } from "./privileges.ts";
-import { SHIP_API_VERSION, SHIP_TOKEN_ENV, type ShipMeta } from "./protocol.ts";
+import { SANDBOX_GID, SANDBOX_UID, SHIP_API_VERSION, SHIP_TOKEN_ENV, type ShipMeta } from "./protocol.ts";
+import { settleAgentIdentity, userIsolation, withRootPrivileges } from "./sandbox-user.ts";
 
 export interface ShipOptions {
   port: number;
@@ -27,9 +28,11 @@ export interface RunningShip {
   stop(): Promise<void>;
 }
 
-/** Starts the in-sandbox agent: drops privileges, detects capabilities, serves HTTP. */
+type FetchHandler = (request: Request) => Promise<Response>;
+
+/** Starts the in-sandbox agent: settles its identity apart from user code's, detects capabilities, serves HTTP. */
 export async function startShip(options: ShipOptions): Promise<RunningShip> {
-  const dropped = dropPrivileges(options.workspace, options.home);
+  const isolation = settleAgentIdentity(options.workspace, options.home);
   const env = userEnvironment(process.env, options.home);
   const capabilities: Record<string, AgentCapability> = {};
   const routes = new Map<string, AgentRouteHandler>();
@@ -45,6 +48,7 @@ export async function startShip(options: ShipOptions): Promise<RunningShip> {
   const meta: ShipMeta = {
     runtime: { name: "bay-ship", version: VERSION, api_version: SHIP_API_VERSION },
     workspace: { mount_path: options.workspace },
+    sandbox_user: { uid: process.geteuid?.() ?? -1, gid: process.getegid?.() ?? -1, isolation },
     capabilities: Object.fromEntries(Object.entries(capabilities).map(([name, c]) => [name, c.info])),
   };
   const expectedToken = Buffer.from(`Bearer ${options.token}`);
@@ -64,17 +68,12 @@ export async function startShip(options: ShipOptions): Promise<RunningShip> {
       return errorResponse(500, "internal_error", "the agent failed to handle the request");
     }
   };
-  if (options.socket) rmSync(options.socket, { force: true });
-  // Executions may run for minutes without sending a byte: no idle timeout, on either kind of server.
-  // (Bun's types leave idleTimeout out for unix sockets, but the default 10 s applies there too.)
-  const server = options.socket
-    ? Bun.serve({ unix: options.socket, idleTimeout: 0, fetch: handle } as unknown as Parameters<typeof Bun.serve>[0])
-    : Bun.serve({ port: options.port, hostname: options.host, idleTimeout: 0, fetch: handle });
-
-  // Bay may run as another user than the sandbox's; the token, not the file mode, guards the agent.
-  if (options.socket) chmodSync(options.socket, 0o666);
+  // Bound as root, so that a socket of uid 1000 cannot share the port (SO_REUSEPORT) or the socket directory.
+  const server = withRootPrivileges(() =>
+    options.socket ? listenOnUnixSocket(options.socket, handle) : listenOnPort(options.port, options.host, handle),
+  );
   consola.info(
-    `ship: listening on ${options.socket ?? `${options.host}:${server.port}`} as uid ${process.getuid?.()}${dropped ? " (dropped from root)" : ""}; capabilities: ${Object.keys(capabilities).join(", ") || "none"}`,
+    `ship: listening on ${options.socket ?? `${options.host}:${server.port}`}; user code runs as uid ${meta.sandbox_user.uid} (${isolation}); capabilities: ${Object.keys(capabilities).join(", ") || "none"}`,
   );
 
   return {
@@ -85,6 +84,53 @@ export async function startShip(options: ShipOptions): Promise<RunningShip> {
       await Promise.all(Object.values(capabilities).map((c) => c.close()));
     },
   };
+}
+
+// Executions may run for minutes without sending a byte: no idle timeout, on either kind of server.
+// Uploads stream through of any size: Bay enforces server.max_body_bytes, the agent takes what Bay sends.
+const MAX_AGENT_BODY_BYTES = Number.MAX_SAFE_INTEGER;
+
+function listenOnPort(port: number, hostname: string, fetch: FetchHandler) {
+  return Bun.serve({ port, hostname, idleTimeout: 0, maxRequestBodySize: MAX_AGENT_BODY_BYTES, fetch });
+}
+
+/**
+ * The socket directory is Bay's: root-owned 0700 when Bay runs as root, else
+ * Bay's user and group with 0770. Either way the agent (uid 0) may create its
+ * socket there and user code (uid 1000) may not touch it; the socket is open
+ * to Bay only.
+ */
+function listenOnUnixSocket(path: string, fetch: FetchHandler) {
+  if (userIsolation() === "same_as_agent") {
+    rmSync(path, { force: true });
+    const server = serveUnix(path, fetch);
+    // The agent shares its uid with user code here: nothing to keep apart.
+    chmodSync(path, 0o666);
+    return server;
+  }
+  const directory = statSync(dirname(path));
+  const bayGroup = directory.uid === 0 ? null : directory.gid;
+  if (bayGroup === SANDBOX_GID || directory.uid === SANDBOX_UID) {
+    consola.warn(`ship: ${dirname(path)} belongs to uid ${directory.uid}, gid ${directory.gid}, the sandbox user's; user code can reach it`);
+  }
+  if (bayGroup !== null) process.setgroups!([SANDBOX_GID, bayGroup]);
+  try {
+    rmSync(path, { force: true });
+    const server = serveUnix(path, fetch);
+    if (bayGroup === null) chmodSync(path, 0o600);
+    else {
+      chownSync(path, 0, bayGroup);
+      chmodSync(path, 0o660);
+    }
+    return server;
+  } finally {
+    if (bayGroup !== null) process.setgroups!([SANDBOX_GID]);
+  }
+}
+
+// Bun's types leave idleTimeout out for unix sockets, but the default 10 s applies there too.
+function serveUnix(path: string, fetch: FetchHandler) {
+  return Bun.serve({ unix: path, idleTimeout: 0, maxRequestBodySize: MAX_AGENT_BODY_BYTES, fetch } as unknown as Parameters<typeof Bun.serve>[0]);
 }
 
 function hasToken(request: Request, expected: Buffer): boolean {

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { sessions } from "../../src/db/schema.ts";
 import { startTestBay, type TestBay } from "../helpers/test-bay.ts";
 import { inspectContainer } from "../helpers/docker.ts";
+import { AGENT_CAPABILITIES } from "../../src/ship/protocol.ts";
 
 // Real containers start here; each test gets room, and no test asserts speed.
 setDefaultTimeout(60_000);
@@ -84,7 +85,7 @@ describe("the in-sandbox agent", () => {
   test("the container runs with dropped capabilities, no-new-privileges and resource limits", () => {
     const info = inspectContainer(containerId);
     expect(info.HostConfig.CapDrop).toEqual(["ALL"]);
-    expect(info.HostConfig.CapAdd.sort()).toEqual(["CHOWN", "SETGID", "SETUID"]);
+    expect(info.HostConfig.CapAdd.sort()).toEqual([...AGENT_CAPABILITIES].sort());
     expect(info.HostConfig.SecurityOpt).toContain("no-new-privileges");
     expect(info.HostConfig.Memory).toBe(1024 ** 3);
     expect(info.HostConfig.NanoCpus).toBe(1e9);

@@ -1,0 +1,131 @@
+import { chownSync, existsSync, lstatSync, mkdirSync, readFileSync } from "node:fs";
+import type { SpawnOptions, Subprocess, SyncSubprocess } from "bun";
+import { SANDBOX_GID, SANDBOX_UID, type UserIsolation } from "./protocol.ts";
+
+const SETPRIV_PATHS = ["/usr/bin/setpriv", "/bin/setpriv"];
+const CAP_SETPCAP = 8n;
+/** Changes directory once the identity is dropped: root without DAC capabilities cannot enter a 0700 directory of uid 1000. */
+const CHDIR_SHELL = "/bin/sh";
+const CHDIR_SCRIPT = 'cd -- "$0" && exec "$@"';
+
+let isolation: UserIsolation = "same_as_agent";
+/** What runs in front of every command of user code. */
+let launcher: string[] = [];
+
+/**
+ * Makes the agent the identity it keeps for its whole life: real uid 0 (so
+ * uid 1000 can neither signal, trace nor read it), effective uid/gid 1000
+ * (so every file it touches is checked and owned as the sandbox user's).
+ * Root powers come back only inside `withRootPrivileges`.
+ */
+export function settleAgentIdentity(workspace: string, home: string): UserIsolation {
+  if (process.getuid?.() !== 0) {
+    mkdirSync(home, { recursive: true, mode: 0o700 });
+    return (isolation = "same_as_agent");
+  }
+  prepareHome(home);
+  // The volume arrives owned by root; its mount point cannot be a symlink.
+  chownSync(workspace, SANDBOX_UID, SANDBOX_GID);
+  // Dropping root's group too: the effective identity must be exactly the sandbox user's.
+  process.setgroups!([SANDBOX_GID]);
+  const setpriv = SETPRIV_PATHS.find((path) => existsSync(path));
+  isolation = setpriv && hasPermittedCapability(CAP_SETPCAP) ? "no_capabilities" : "uid_only";
+  launcher = isolation === "no_capabilities"
+    ? [setpriv!, `--reuid=${SANDBOX_UID}`, `--regid=${SANDBOX_GID}`, `--groups=${SANDBOX_GID}`, "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"]
+    : [];
+  lowerToSandboxUser();
+  return isolation;
+}
+
+export function userIsolation(): UserIsolation {
+  return isolation;
+}
+
+/**
+ * Runs a synchronous operation with the agent's root powers (creating its
+ * socket, starting user code). Never pass an async function: the powers end
+ * when it returns.
+ */
+export function withRootPrivileges<T>(operation: () => T): T {
+  // Nested: the outer call gives root back.
+  if (isolation === "same_as_agent" || process.geteuid?.() === 0) return operation();
+  process.seteuid!(0);
+  process.setegid!(0);
+  try {
+    const result = operation();
+    if (result instanceof Promise) throw new Error("withRootPrivileges takes synchronous operations only");
+    return result;
+  } finally {
+    lowerToSandboxUser();
+  }
+}
+
+type SandboxSpawnOptions<In extends SpawnOptions.Writable, Out extends SpawnOptions.Readable, Err extends SpawnOptions.Readable> =
+  Omit<SpawnOptions.SpawnOptions<In, Out, Err>, "uid" | "gid">;
+type SandboxSpawnSyncOptions<In extends SpawnOptions.Writable, Out extends SpawnOptions.Readable, Err extends SpawnOptions.Readable> =
+  Omit<SpawnOptions.SpawnSyncOptions<In, Out, Err>, "uid" | "gid">;
+
+/** The one way user code is started: as uid/gid 1000, with no capabilities where the container allows. */
+export function spawnAsSandboxUser<
+  const In extends SpawnOptions.Writable = "ignore",
+  const Out extends SpawnOptions.Readable = "pipe",
+  const Err extends SpawnOptions.Readable = "inherit",
+>(argv: string[], options: SandboxSpawnOptions<In, Out, Err>): Subprocess<In, Out, Err> {
+  const launch = sandboxLaunch(argv, options.cwd);
+  return withRootPrivileges(() => Bun.spawn(launch.argv, { ...options, ...launch.options }));
+}
+
+export function spawnSyncAsSandboxUser<
+  const In extends SpawnOptions.Writable = "ignore",
+  const Out extends SpawnOptions.Readable = "pipe",
+  const Err extends SpawnOptions.Readable = "pipe",
+>(argv: string[], options: SandboxSpawnSyncOptions<In, Out, Err>): SyncSubprocess<Out, Err> {
+  const launch = sandboxLaunch(argv, options.cwd);
+  return withRootPrivileges(() => Bun.spawnSync(launch.argv, { ...options, ...launch.options }));
+}
+
+/**
+ * Signals user code (a negative pid: its process group). The agent's
+ * effective uid is the sandbox user's, which is what lets it do so without
+ * CAP_KILL; in its first instants a process may still be setpriv, as root.
+ * Returns false when nothing was left to signal.
+ */
+export function signalSandboxProcess(pid: number, signal: NodeJS.Signals): boolean {
+  try {
+    process.kill(pid, signal);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EPERM") return false;
+  }
+  try {
+    withRootPrivileges(() => process.kill(pid, signal));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function sandboxLaunch(argv: string[], cwd: string | undefined): { argv: string[]; options: { cwd?: string; uid?: number; gid?: number } } {
+  if (isolation === "same_as_agent") return { argv, options: { cwd } };
+  // setpriv drops the identity itself; without it, the spawn does (and clears supplementary groups).
+  const ids = isolation === "uid_only" ? { uid: SANDBOX_UID, gid: SANDBOX_GID } : {};
+  if (cwd === undefined || !existsSync(CHDIR_SHELL)) return { argv: [...launcher, ...argv], options: { cwd, ...ids } };
+  return { argv: [...launcher, CHDIR_SHELL, "-c", CHDIR_SCRIPT, cwd, ...argv], options: { cwd: "/", ...ids } };
+}
+
+function lowerToSandboxUser(): void {
+  // Group first: once the effective uid is 1000, changing the group is no longer allowed.
+  process.setegid!(SANDBOX_GID);
+  process.seteuid!(SANDBOX_UID);
+}
+
+/** Made while no user code runs yet; a symlink left by the image is not followed. */
+function prepareHome(home: string): void {
+  mkdirSync(home, { recursive: true, mode: 0o700 });
+  if (lstatSync(home).isDirectory()) chownSync(home, SANDBOX_UID, SANDBOX_GID);
+}
+
+function hasPermittedCapability(bit: bigint): boolean {
+  const line = readFileSync("/proc/self/status", "utf8").match(/^CapPrm:\s*([0-9a-f]+)$/m);
+  return line !== null && ((BigInt(`0x${line[1]}`) >> bit) & 1n) === 1n;
+}
