@@ -11,6 +11,7 @@ const CHDIR_SCRIPT = 'cd -- "$0" && exec "$@"';
 let isolation: UserIsolation = "same_as_agent";
 /** What runs in front of every command of user code. */
 let launcher: string[] = [];
+let hasChdirShell = false;
 
 /**
  * Makes the agent the identity it keeps for its whole life: real uid 0 (so
@@ -33,6 +34,7 @@ export function settleAgentIdentity(workspace: string, home: string): UserIsolat
   launcher = isolation === "no_capabilities"
     ? [setpriv!, `--reuid=${SANDBOX_UID}`, `--regid=${SANDBOX_GID}`, `--groups=${SANDBOX_GID}`, "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"]
     : [];
+  hasChdirShell = existsSync(CHDIR_SHELL);
   lowerToSandboxUser();
   return isolation;
 }
@@ -109,7 +111,7 @@ function sandboxLaunch(argv: string[], cwd: string | undefined): { argv: string[
   if (isolation === "same_as_agent") return { argv, options: { cwd } };
   // setpriv drops the identity itself; without it, the spawn does (and clears supplementary groups).
   const ids = isolation === "uid_only" ? { uid: SANDBOX_UID, gid: SANDBOX_GID } : {};
-  if (cwd === undefined || !existsSync(CHDIR_SHELL)) return { argv: [...launcher, ...argv], options: { cwd, ...ids } };
+  if (cwd === undefined || !hasChdirShell) return { argv: [...launcher, ...argv], options: { cwd, ...ids } };
   return { argv: [...launcher, CHDIR_SHELL, "-c", CHDIR_SCRIPT, cwd, ...argv], options: { cwd: "/", ...ids } };
 }
 
