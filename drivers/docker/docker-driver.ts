@@ -11,7 +11,8 @@ import type {
   StartedContainer,
   VolumeInfo,
 } from "../../src/core/driver.ts";
-import { ImageUnavailableError, ShipError } from "../../src/core/errors.ts";
+import { describeContainerEnd } from "../../src/core/container-end.ts";
+import { EngineTimeoutError, ImageUnavailableError, ShipError } from "../../src/core/errors.ts";
 import { AGENT_SOCKET_DIR, AGENT_SOCKET_NAME, WORKSPACE_MOUNT_PATH } from "../../src/ship/protocol.ts";
 import { logProgress } from "../../src/core/logging.ts";
 import { EgressFirewall } from "./egress-firewall.ts";
@@ -25,6 +26,12 @@ const CONTAINER_LOG_MAX_SIZE = "1m";
 
 type DockerSettings = BayConfig["driver"]["docker"];
 
+/** /health's ping must answer within seconds, whatever the engine timeout. */
+const PING_TIMEOUT_MS = 2500;
+/** A pull is exempt from the engine timeout, but not from a stall: this long without progress fails it. */
+const PULL_STALL_MIN_MS = 60_000;
+const REMOVAL_POLL_MS = 100;
+
 /** Capabilities the agent needs to chown /workspace and drop to an unprivileged user. */
 const AGENT_CAPABILITIES = ["CHOWN", "SETUID", "SETGID"];
 
@@ -34,6 +41,7 @@ export class DockerDriver implements Driver {
   private readonly docker: Docker;
   private readonly connectMode: "host_port" | "container_network";
   private readonly networks: PolicyNetworks;
+  private readonly timeoutMs: number;
 
   constructor(private readonly settings: DockerSettings, environment: Record<string, string | undefined> = process.env) {
     const defaultSocket = settings.socket === "/var/run/docker.sock";
@@ -48,12 +56,13 @@ export class DockerDriver implements Driver {
       settings.connect_mode === "auto"
         ? existsSync("/.dockerenv") ? "container_network" : "host_port"
         : settings.connect_mode;
+    this.timeoutMs = settings.engine_timeout_seconds * 1000;
     const firewall = settings.egress_firewall === "iptables" ? new EgressFirewall() : null;
     this.networks = new PolicyNetworks(this.docker, (action, call) => this.engine(action, call), firewall);
   }
 
   async ping(): Promise<void> {
-    await this.engine("reach the engine", () => this.docker.ping());
+    await this.engine("reach the engine", () => this.docker.ping(), { timeoutMs: Math.min(PING_TIMEOUT_MS, this.timeoutMs) });
   }
 
   async createVolume(name: string, labels: Labels): Promise<void> {
@@ -85,15 +94,27 @@ export class DockerDriver implements Driver {
     }
   }
 
+  /** Returns once the container is gone, also when an earlier removal (one that outlived its deadline) is still at work. */
   async removeContainer(idOrName: string): Promise<void> {
-    await this.engine("remove a container", async () => {
+    const alreadyInProgress = await this.engine("remove a container", async () => {
       try {
         await this.docker.getContainer(idOrName).remove({ force: true, v: false });
+        return false;
       } catch (error) {
-        // 404: already gone; 409: removal already in progress.
-        if (statusOf(error) !== 404 && statusOf(error) !== 409) throw error;
+        if (statusOf(error) === 404) return false;
+        if (statusOf(error) === 409) return true;
+        throw error;
       }
     });
+    if (alreadyInProgress) await this.untilContainerGone(idOrName);
+  }
+
+  private async untilContainerGone(idOrName: string): Promise<void> {
+    const deadline = Date.now() + this.timeoutMs;
+    while ((await this.inspectContainer(idOrName)) !== null) {
+      if (Date.now() >= deadline) throw new EngineTimeoutError(this.endpoint, "finish removing a container", this.timeoutMs);
+      await Bun.sleep(REMOVAL_POLL_MS);
+    }
   }
 
   async inspectContainer(idOrName: string): Promise<ContainerInfo | null> {
@@ -108,6 +129,8 @@ export class DockerDriver implements Driver {
           createdAt: Date.parse(info.Created),
           exitCode: info.State.ExitCode,
           oomKilled: info.State.OOMKilled,
+          paused: info.State.Paused,
+          finishedAt: engineTime(info.State.FinishedAt),
         };
       } catch (error) {
         if (statusOf(error) === 404) return null;
@@ -118,7 +141,9 @@ export class DockerDriver implements Driver {
 
   async readLogs(idOrName: string, tailLines: number): Promise<string> {
     try {
-      const raw = await this.docker.getContainer(idOrName).logs({ stdout: true, stderr: true, tail: tailLines, follow: false });
+      const raw = await this.engine("read a container's logs", () =>
+        this.docker.getContainer(idOrName).logs({ stdout: true, stderr: true, tail: tailLines, follow: false }),
+      );
       return demultiplexLogs(Buffer.from(raw as unknown as Uint8Array));
     } catch {
       return "";
@@ -166,10 +191,14 @@ export class DockerDriver implements Driver {
     onEnd: (event: ContainerEndEvent) => void,
     onClosed: (error?: Error) => void,
   ): Promise<EventSubscription> {
-    const stream = (await this.engine("watch container events", () =>
-      this.docker.getEvents({ filters: { type: ["container"], event: ["die", "oom"], label: labelFilters(labels) } }),
-    )) as NodeJS.ReadableStream & { destroy?: () => void };
-    const outOfMemory = new Set<string>();
+    type EventStream = NodeJS.ReadableStream & { destroy?: () => void };
+    // Only the answer's start has a deadline; a stream that arrives after it is closed unread.
+    const stream = (await this.engine(
+      "watch container events",
+      () => this.docker.getEvents({ filters: { type: ["container"], event: ["die", "oom", "kill"], label: labelFilters(labels) } }),
+      { discardLate: (late) => (late as EventStream).destroy?.() },
+    )) as EventStream;
+    const endings = new Map<string, { outOfMemory?: boolean; killSignal?: string }>();
     let buffered = "";
     let closed = false;
     const close = (error?: Error) => {
@@ -186,12 +215,17 @@ export class DockerDriver implements Driver {
         if (!line) continue;
         const event = parseEngineEvent(line);
         if (!event) continue;
-        if (event.action === "oom") {
-          outOfMemory.add(event.id);
+        const ending = endings.get(event.id) ?? {};
+        if (event.action === "oom") ending.outOfMemory = true;
+        if (event.action === "kill") ending.killSignal = event.attributes.signal ?? "unknown";
+        if (event.action !== "die") {
+          endings.set(event.id, ending);
           continue;
         }
-        const reason = outOfMemory.delete(event.id) ? "out of memory" : `container exited (code ${event.attributes.exitCode ?? "unknown"})`;
-        onEnd({ containerId: event.id, labels: event.attributes, reason });
+        endings.delete(event.id);
+        const exitCode = Number.parseInt(event.attributes.exitCode ?? "", 10);
+        const reason = describeContainerEnd({ ...ending, exitCode: Number.isNaN(exitCode) ? undefined : exitCode });
+        onEnd({ containerId: event.id, labels: event.attributes, reason, endedAt: event.at });
       }
     });
     stream.on("end", () => close());
@@ -278,10 +312,10 @@ export class DockerDriver implements Driver {
     logProgress(message);
     onProgress?.(message);
     try {
-      const stream = await this.docker.pull(image);
-      await new Promise<void>((resolve, reject) =>
-        this.docker.modem.followProgress(stream, (error: Error | null) => (error ? reject(error) : resolve())),
-      );
+      const stream = (await this.engine("pull the image", () => this.docker.pull(image), {
+        discardLate: (late) => (late as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.(),
+      })) as NodeJS.ReadableStream & { destroy?: () => void };
+      await this.followPull(stream);
       logProgress(`pulled image ${image} in ${Math.round((performance.now() - started) / 1000)} s`);
     } catch (error) {
       const failure = engineFailure(error, this.endpoint, "pull the image");
@@ -302,12 +336,60 @@ export class DockerDriver implements Driver {
     return `http://${address}:${agentPort}`;
   }
 
-  /** Runs one engine call and maps its failure to the contract. */
-  private async engine<T>(action: string, call: () => Promise<T>): Promise<T> {
+  /** Waits for a pull to finish, as long as it takes, unless the engine stops reporting progress. */
+  private followPull(stream: NodeJS.ReadableStream & { destroy?: () => void }): Promise<void> {
+    const stallMs = Math.max(PULL_STALL_MIN_MS, this.timeoutMs);
+    return new Promise<void>((resolve, reject) => {
+      let timer: Timer | undefined;
+      const stalled = () => {
+        stream.destroy?.();
+        reject(new EngineTimeoutError(this.endpoint, "pull the image (no progress)", stallMs));
+      };
+      const armStallTimer = () => {
+        clearTimeout(timer);
+        timer = setTimeout(stalled, stallMs);
+      };
+      armStallTimer();
+      this.docker.modem.followProgress(
+        stream,
+        (error: Error | null) => {
+          clearTimeout(timer);
+          if (error) reject(error);
+          else resolve();
+        },
+        armStallTimer,
+      );
+    });
+  }
+
+  /**
+   * Runs one engine call with a deadline and maps its failure to the contract.
+   * A hung engine must not hang Bay: past the deadline the call fails with
+   * driver_unavailable, and whatever the engine answers later is dropped
+   * (`discardLate` releases a late stream).
+   */
+  private async engine<T>(
+    action: string,
+    call: () => Promise<T>,
+    options: { timeoutMs?: number; discardLate?: (value: T) => void } = {},
+  ): Promise<T> {
+    const timeoutMs = options.timeoutMs ?? this.timeoutMs;
+    let timer: Timer | undefined;
+    let timedOut = false;
+    const pending = call();
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        timedOut = true;
+        reject(new EngineTimeoutError(this.endpoint, action, timeoutMs));
+      }, timeoutMs);
+    });
+    pending.then((late) => timedOut && options.discardLate?.(late), () => undefined);
     try {
-      return await call();
+      return await Promise.race([pending, deadline]);
     } catch (error) {
       throw engineFailure(error, this.endpoint, action);
+    } finally {
+      clearTimeout(timer);
     }
   }
 }
@@ -316,17 +398,32 @@ interface EngineEvent {
   id: string;
   action: string;
   attributes: Record<string, string>;
+  /** Epoch ms. */
+  at?: number;
 }
 
 function parseEngineEvent(line: string): EngineEvent | null {
   try {
-    const raw = JSON.parse(line) as { id?: string; Action?: string; status?: string; Actor?: { ID?: string; Attributes?: Record<string, string> } };
+    const raw = JSON.parse(line) as {
+      id?: string;
+      Action?: string;
+      status?: string;
+      timeNano?: number;
+      Actor?: { ID?: string; Attributes?: Record<string, string> };
+    };
     const id = raw.Actor?.ID ?? raw.id;
     const action = raw.Action ?? raw.status;
-    return id && action ? { id, action, attributes: raw.Actor?.Attributes ?? {} } : null;
+    const at = raw.timeNano ? Math.floor(raw.timeNano / 1e6) : undefined;
+    return id && action ? { id, action, attributes: raw.Actor?.Attributes ?? {}, at } : null;
   } catch {
     return null;
   }
+}
+
+/** The engine's timestamps; a container that never ended has the zero time, which is no time. */
+function engineTime(text: string | undefined): number | undefined {
+  const at = Date.parse(text ?? "");
+  return at > 0 ? at : undefined;
 }
 
 /** Non-TTY container logs come in frames: 1 byte stream, 3 padding, 4 length, payload. */

@@ -1,5 +1,6 @@
 import { consola } from "consola";
 import { BayError, preview, type ErrorCode } from "../core/errors.ts";
+import { currentRequestId } from "../core/request-context.ts";
 
 export interface ErrorEnvelope {
   error: { code: ErrorCode; message: string; request_id: string; details: Record<string, unknown> };
@@ -52,9 +53,17 @@ export function errorHeaders(error: BayError): Record<string, string> {
   return typeof retryAfterMs === "number" ? { "retry-after": String(Math.max(1, Math.ceil(retryAfterMs / 1000))) } : {};
 }
 
-/** Bugs are logged (with the request id, from the request context); the caller only sees internal_error. */
-export function logUnexpected(error: unknown, bayError: BayError, route: string): void {
-  if (bayError.code === "internal_error") consola.error(`${route} failed unexpectedly`, error);
+/**
+ * Every 5xx answer leaves a line carrying its request id, so that a client's
+ * report can be found: bugs with their stack (the caller only sees
+ * internal_error), other server-side failures with what was answered. The id
+ * comes from the request context when logging has it, else from `requestId`.
+ */
+export function logUnexpected(error: unknown, bayError: BayError, route: string, requestId?: string): void {
+  if (bayError.status < 500) return;
+  const tag = requestId && currentRequestId() !== requestId ? `[${requestId}] ` : "";
+  if (bayError.code === "internal_error") consola.error(`${tag}${route} failed unexpectedly`, error);
+  else consola.warn(`${tag}${route} answered ${bayError.status} ${bayError.code}: ${bayError.message}`);
 }
 
 function validationError(error: FrameworkValidationError): BayError {

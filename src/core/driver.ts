@@ -48,6 +48,10 @@ export interface ContainerInfo {
   createdAt: number;
   exitCode?: number;
   oomKilled?: boolean;
+  /** Frozen (`docker pause`): it counts as running but nothing in it can answer. */
+  paused?: boolean;
+  /** Epoch ms at which it last ended, if it has. */
+  finishedAt?: number;
 }
 
 export interface VolumeInfo {
@@ -62,6 +66,8 @@ export interface ContainerEndEvent {
   containerId: string;
   labels: Labels;
   reason: string;
+  /** Epoch ms, as the engine saw it. */
+  endedAt?: number;
 }
 
 export interface EventSubscription {

@@ -123,6 +123,17 @@ export class DriverUnavailableError extends BayError {
   }
 }
 
+/** The engine took a call but did not answer it in time (stopped, overloaded): as unavailable as a closed socket. */
+export class EngineTimeoutError extends BayError {
+  constructor(endpoint: string, action: string, timeoutMs: number) {
+    super("driver_unavailable", `container engine at ${endpoint} did not answer within ${timeoutMs / 1000} s (trying to ${action})`, {
+      endpoint,
+      action,
+      timeout_seconds: timeoutMs / 1000,
+    });
+  }
+}
+
 /** The container engine answered, but with a failure (not one of the caller's making). */
 export class EngineError extends BayError {
   constructor(action: string, engineMessage: string, engineStatus: number | null) {

@@ -14,13 +14,14 @@ import {
 import { DEFAULT_CARGO_SIZE_MB } from "./cargo-service.ts";
 import { newId } from "./ids.ts";
 import { bayLabels, volumeName } from "./labels.ts";
+import { watchLiveness } from "./liveness.ts";
 import type { SessionManager } from "./session-manager.ts";
 import type { ShipClient } from "./ship-client.ts";
 import { paginate, type Page } from "./pagination.ts";
 import type { PendingVolumes } from "./pending-volumes.ts";
 import { POOL_OWNER, type WarmPool } from "./warm-pool.ts";
 import type { Quotas } from "./quotas.ts";
-import type { StateStore } from "./state-store.ts";
+import type { SessionEndReason, StateStore } from "./state-store.ts";
 import type { CargoRow, SandboxRow, SessionRow } from "../db/schema.ts";
 import { sandboxView, type SandboxStatus, type SandboxView } from "./views.ts";
 
@@ -44,6 +45,17 @@ export interface RuntimeCallOptions {
 
 /** What a caller that gave up waiting is told to wait before retrying. */
 const RETRY_AFTER_MS = 1000;
+
+/** How a call whose session was ended on purpose under it words what happened. */
+const ENDED_ON_PURPOSE: Record<Exclude<SessionEndReason, "died">, string> = {
+  stopped: "stopped by a stop request",
+  deleted: "deleted",
+  expired: "deleted as it expired",
+  idle: "stopped as idle",
+  shutdown: "stopped as Bay shut down",
+  start_failed: "stopped as its start failed",
+  abandoned: "restarted",
+};
 
 /** The sandbox lifecycle, shared by `bay serve` and `bay exec`. */
 export class SandboxService {
@@ -251,19 +263,76 @@ export class SandboxService {
       for (let attempt = 1; ; attempt++) {
         // No idle clock to push here: a call in flight keeps the session from being reaped (enterCall).
         const { client, session } = await waitAtMost(this.sessions.ensureRunning(sandbox, profile), options.maxStartWaitMs, sandbox.id);
+        const sentAt = Date.now();
         try {
-          return await call(client, session);
+          return await this.callWatched(sandbox.id, client, session, call);
         } catch (error) {
           if (!(error instanceof ShipError) || !error.details.connection) throw error;
-          const released = await this.sessions.releaseIfDead(sandbox.id);
-          // A container that died before the request reached it ran nothing: start a new one and try once more.
-          if (!released || error.details.reached || attempt > 1) throw error;
+          const ended = (await this.sessions.releaseIfDead(session.id)) ? this.store.findSession(session.id) : undefined;
+          // A container that had died before the request was sent (its port may still have been accepting) ran nothing.
+          const diedBefore = ended?.endReason === "died" && (!error.details.reached || (ended.stoppedAt ?? Infinity) < sentAt);
+          // Then a new container is started and the call tried once more.
+          if (!diedBefore || attempt > 1) throw this.droppedCallError(sandbox.id, session.id, error);
         }
       }
     } finally {
       this.sessions.touch(sandbox.id, profile);
       leave();
     }
+  }
+
+  /**
+   * Runs a call while its runtime's liveness is watched: a wedged runtime
+   * (paused, starved) is replaced and the call fails now, not at its timeout.
+   */
+  private async callWatched<T>(
+    sandboxId: string,
+    client: ShipClient,
+    session: SessionRow,
+    call: (client: ShipClient, session: SessionRow) => Promise<T>,
+  ): Promise<T> {
+    const pending = call(client, session);
+    const watch = watchLiveness(client, () => this.driver.inspectContainer(session.containerId ?? ""));
+    let wedgedReason: string | null = null;
+    const wedged = watch.wedged.then(async (reason): Promise<never> => {
+      wedgedReason = reason;
+      await this.sessions.handleDeath(session.id, reason).catch((error: Error) => consola.warn(`sandbox ${sandboxId}: ${error.message}`));
+      throw unresponsiveError(sandboxId, reason);
+    });
+    // Whichever loses the race is settled quietly: the call's connection drops as its container goes.
+    pending.catch(() => undefined);
+    wedged.catch(() => undefined);
+    try {
+      return await Promise.race([pending, wedged]);
+    } catch (error) {
+      throw wedgedReason ? unresponsiveError(sandboxId, wedgedReason) : error;
+    } finally {
+      watch.cancel();
+    }
+  }
+
+  /** What a call whose connection dropped is told: what became of its session, never the runtime's internal routes. */
+  private droppedCallError(sandboxId: string, sessionId: string, error: ShipError): BayError {
+    const endReason = this.store.findSession(sessionId)?.endReason;
+    if (endReason === "died") {
+      const resetReason = this.store.findSandboxById(sandboxId)?.stateResetReason ?? "unknown";
+      return new ShipError(
+        `sandbox ${sandboxId}'s container died while the call ran (${resetReason}); the next call starts a new one`,
+        { sandbox_id: sandboxId, reason: "container_died", state_reset_reason: resetReason },
+        { cause: error },
+      );
+    }
+    if (endReason) {
+      const what = ENDED_ON_PURPOSE[endReason as keyof typeof ENDED_ON_PURPOSE] ?? "stopped";
+      return new ConflictError(`sandbox ${sandboxId} was ${what} while the call ran`, {
+        sandbox_id: sandboxId,
+        reason: endReason,
+      });
+    }
+    return new ShipError(`sandbox ${sandboxId}'s runtime dropped the connection while the call ran`, {
+      sandbox_id: sandboxId,
+      reason: "connection_dropped",
+    }, { cause: error });
   }
 
   private requireSandbox(owner: string, id: string): SandboxRow {
@@ -283,6 +352,14 @@ export class SandboxService {
   private view(sandbox: SandboxRow): SandboxView {
     return sandboxView(sandbox, this.store.activeSession(sandbox.id), this.profile(sandbox.profileId), this.sessions.startDetail(sandbox.id));
   }
+}
+
+function unresponsiveError(sandboxId: string, reason: string): ShipError {
+  return new ShipError(`sandbox ${sandboxId}'s runtime stopped answering (${reason}); the next call starts a new one`, {
+    sandbox_id: sandboxId,
+    reason: "runtime_unresponsive",
+    state_reset_reason: reason,
+  });
 }
 
 /** The start goes on in the background when the caller stops waiting for it. */

@@ -2,6 +2,7 @@ import { chmodSync, mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { consola } from "consola";
 import type { BayConfig, ProfileConfig } from "./config/index.ts";
+import { lostContainerReason } from "./container-end.ts";
 import type { Driver } from "./driver.ts";
 import { RuntimeTimeoutError, ShipError } from "./errors.ts";
 import { checkHandshake } from "./handshake.ts";
@@ -44,6 +45,8 @@ export class SessionManager {
   private readonly callsInFlight = new Map<string, number>();
   /** What a start in progress is busy with, when it is slow (an image pull), by sandbox. */
   private readonly startDetails = new Map<string, string>();
+  /** Stopped sessions whose container the engine failed to remove (it hung): the next stop of the sandbox retries. */
+  private readonly unremoved = new Map<string, SessionRow[]>();
 
   constructor(private readonly options: SessionManagerOptions) {}
 
@@ -96,12 +99,26 @@ export class SessionManager {
   /** Destroys the sandbox's compute, after any start in flight, so that no container is left behind. */
   stop(sandboxId: string, reason: SessionEndReason = "stopped"): Promise<void> {
     return this.locks.run(sandboxId, async () => {
-      for (const session of this.options.store.activeSessions(sandboxId)) {
-        // Marked first, so that no call picks up the session while its container goes away.
-        this.options.store.markSessionStopped(session.id, Date.now(), reason);
-        await this.removeCompute(session);
+      const sessions = this.options.store.activeSessions(sandboxId);
+      // Marked first, so that no call picks up a session while its container goes away.
+      for (const session of sessions) this.options.store.markSessionStopped(session.id, Date.now(), reason);
+      const leftOver = [...(this.unremoved.get(sandboxId) ?? []), ...sessions];
+      this.unremoved.delete(sandboxId);
+      const failed: SessionRow[] = [];
+      let firstError: unknown;
+      for (const session of leftOver) {
+        try {
+          await this.removeCompute(session);
+        } catch (error) {
+          failed.push(session);
+          firstError ??= error;
+        }
       }
       this.options.store.setLastStartError(sandboxId, null);
+      if (failed.length > 0) {
+        this.unremoved.set(sandboxId, failed);
+        throw firstError;
+      }
     });
   }
 
@@ -126,28 +143,52 @@ export class SessionManager {
   /**
    * The engine says (or a failed call suggests) that a session's container
    * died: the session ends, the sandbox records the reset, and the next call
-   * starts a new container on the same cargo.
+   * starts a new container on the same cargo. `endedAt` is when the engine
+   * saw the container end, if it said.
    */
-  handleDeath(sessionId: string, reason: string): Promise<boolean> {
+  handleDeath(sessionId: string, reason: string, endedAt?: number): Promise<boolean> {
     const known = this.options.store.findSession(sessionId);
     if (!known) return Promise.resolve(false);
     return this.locks.run(known.sandboxId, async () => {
       const session = this.options.store.findSession(sessionId);
       if (session?.status !== "running") return false;
-      this.options.store.markSessionDied(session, reason, Date.now());
+      this.options.store.markSessionDied(session, reason, endedAt ?? Date.now());
       await this.removeCompute(session);
       consola.warn(`${this.describe(session)} lost its container (${reason}); the next call recovers on a new one`);
       return true;
     });
   }
 
-  /** After a dropped connection: ends the session if its container is no longer running. */
-  async releaseIfDead(sandboxId: string): Promise<boolean> {
-    const session = this.options.store.activeSession(sandboxId);
-    if (session?.status !== "running" || !session.containerId) return false;
-    const info = await this.options.driver.inspectContainer(session.containerId);
-    if (info?.running) return false;
-    return this.handleDeath(session.id, info ? `container exited (code ${info.exitCode ?? "unknown"})` : "container disappeared");
+  /**
+   * After a call's connection dropped: settles whether the session still
+   * runs. A stop in progress has already marked it; a container that died is
+   * given a moment for the engine's event (which knows a kill from an OOM)
+   * before its end is recorded from an inspection. True once the session
+   * no longer runs.
+   */
+  async releaseIfDead(sessionId: string): Promise<boolean> {
+    const settleBy = Date.now() + DEATH_SETTLE_MS;
+    let deadSince: number | null = null;
+    for (;;) {
+      const session = this.options.store.findSession(sessionId);
+      if (session?.status !== "running") return true;
+      if (!session.containerId) return false;
+      const info = await this.options.driver.inspectContainer(session.containerId).catch(() => undefined);
+      if (info === undefined) return false;
+      if (info === null || info.paused) return this.endSession(session.id, lostContainerReason(info));
+      if (!info.running) {
+        deadSince ??= Date.now();
+        if (Date.now() - deadSince >= EVENT_GRACE_MS) return this.endSession(session.id, lostContainerReason(info), info.finishedAt);
+      } else if (Date.now() >= settleBy) {
+        return false;
+      }
+      await Bun.sleep(SETTLE_POLL_MS);
+    }
+  }
+
+  private async endSession(sessionId: string, reason: string, endedAt?: number): Promise<boolean> {
+    await this.handleDeath(sessionId, reason, endedAt);
+    return this.options.store.findSession(sessionId)?.status !== "running";
   }
 
   /** How log lines name a session: with its sandbox and owner. */
@@ -304,6 +345,12 @@ export class SessionManager {
     );
   }
 }
+
+/** How long a dropped call waits for the engine to say whether the container ended. */
+const DEATH_SETTLE_MS = 2000;
+/** How long an ended container's reason is left to the engine's event before inspection decides it. */
+const EVENT_GRACE_MS = 500;
+const SETTLE_POLL_MS = 100;
 
 /** A call at `at` keeps the session from going idle for the profile's idle_timeout. */
 function activity(profile: ProfileConfig, at: number): Pick<SessionRow, "lastActiveAt" | "idleExpiresAt"> {

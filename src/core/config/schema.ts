@@ -139,6 +139,11 @@ export const BayConfigSchema = Type.Object(
              * can then reach the host and private ranges; for hosts fenced otherwise).
              */
             egress_firewall: Type.Union([Type.Literal("iptables"), Type.Literal("off")], { default: "iptables" }),
+            /**
+             * Deadline of each engine call; past it the call fails with driver_unavailable.
+             * Image pulls and the event stream are long-lived and exempt.
+             */
+            engine_timeout_seconds: Type.Number({ exclusiveMinimum: 0, default: 20 }),
           },
           { ...Strict, default: {} },
         ),

@@ -1,6 +1,7 @@
 import { and, lte } from "drizzle-orm";
 import type { BayDatabase } from "../../db/database.ts";
 import { idempotencyKeys } from "../../db/schema.ts";
+import { lostContainerReason } from "../container-end.ts";
 import type { Driver } from "../driver.ts";
 import { instanceFilter, LABEL } from "../labels.ts";
 import type { SandboxService } from "../sandbox-service.ts";
@@ -61,8 +62,9 @@ export const expiredSandboxes: GcTask = ({ store, sandboxes }, { now }) =>
 
 /**
  * Sessions the database thinks hold compute, checked against the engine:
- * a running session whose container is gone or stopped lost its state; one
- * left "starting" by a dead process is abandoned.
+ * a running session whose container is gone, stopped or paused (its runtime
+ * cannot answer) lost its state and is replaced at the next call; one left
+ * "starting" by a dead process is abandoned.
  */
 export const lostSessions: GcTask = async ({ store, driver, sessions }, { atStartup }) => {
   const candidates = [...store.sessionsWithStatus("running"), ...(atStartup ? store.sessionsWithStatus("starting") : [])];
@@ -73,9 +75,8 @@ export const lostSessions: GcTask = async ({ store, driver, sessions }, { atStar
       await sessions.stop(session.sandboxId, "abandoned");
       return true;
     }
-    if (container?.running) return false;
-    const reason = !container ? "container disappeared" : container.oomKilled ? "out of memory" : `container exited (code ${container.exitCode ?? "unknown"})`;
-    return sessions.handleDeath(session.id, reason);
+    if (container?.running && !container.paused) return false;
+    return sessions.handleDeath(session.id, lostContainerReason(container), container?.running ? undefined : container?.finishedAt);
   });
 };
 

@@ -1,0 +1,56 @@
+import { lostContainerReason } from "./container-end.ts";
+import type { ContainerInfo } from "./driver.ts";
+import type { ShipClient } from "./ship-client.ts";
+
+/** A call that has not been answered this long starts having its runtime's /health probed. */
+const FIRST_PROBE_AFTER_MS = 3000;
+const PROBE_INTERVAL_MS = 2000;
+const PROBE_TIMEOUT_MS = 2000;
+/**
+ * Consecutive missed probes after which a running (not paused) container's
+ * runtime counts as wedged: long enough that a busy sandbox is not mistaken
+ * for a dead one, since the agent answers /health while user code runs.
+ */
+const MISSED_PROBES_TO_GIVE_UP = 3;
+
+export interface LivenessWatch {
+  /** Resolves with the reason once the runtime is judged wedged; never while it answers. */
+  wedged: Promise<string>;
+  cancel(): void;
+}
+
+/**
+ * Watches a runtime while a call to it waits: a paused container, or an
+ * agent that misses its health checks in a row, is reported at once instead
+ * of costing the caller the call's own timeout.
+ */
+export function watchLiveness(client: ShipClient, inspect: () => Promise<ContainerInfo | null>): LivenessWatch {
+  let cancelled = false;
+  let timer: Timer | undefined;
+  const pause = (ms: number) => new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
+  const wedged = (async (): Promise<string> => {
+    await pause(FIRST_PROBE_AFTER_MS);
+    let missed = 0;
+    while (!cancelled) {
+      if (await client.health(PROBE_TIMEOUT_MS)) {
+        missed = 0;
+      } else if (!cancelled) {
+        const info = await inspect().catch(() => undefined);
+        if (info?.paused) return lostContainerReason(info);
+        // A container that ended is reported by the call's own failure; an unreachable engine decides nothing.
+        if (info?.running && ++missed >= MISSED_PROBES_TO_GIVE_UP) {
+          return `runtime stopped answering (${missed} health checks of ${PROBE_TIMEOUT_MS / 1000} s missed)`;
+        }
+      }
+      if (!cancelled) await pause(PROBE_INTERVAL_MS);
+    }
+    return new Promise<string>(() => undefined);
+  })();
+  return {
+    wedged,
+    cancel() {
+      cancelled = true;
+      clearTimeout(timer);
+    },
+  };
+}
