@@ -1,4 +1,5 @@
 import { t } from "elysia";
+import { TTL_CEILING_SECONDS } from "../core/ttl.ts";
 import { SandboxStatusSchema } from "../core/views.ts";
 
 /** The schemas that validate requests are the ones the OpenAPI document shows. */
@@ -13,9 +14,6 @@ export const ErrorBody = t.Object(
   },
   { description: "Error envelope used by every error response" },
 );
-
-/** Ten years: longer is "never", which is ttl 0. */
-export const MAX_TTL_SECONDS = 10 * 365 * 24 * 3600;
 
 export const SandboxId = t.String({ pattern: "^sandbox-[0-9a-f]{12}$", description: "Sandbox id" });
 export const SandboxParams = t.Object({ id: t.String({ description: "Sandbox id (sandbox-<12 hex>)" }) });
@@ -42,14 +40,23 @@ export const CreateSandboxBody = t.Object({
   profile: t.Optional(t.String({ minLength: 1, default: "python-default", description: "Profile id" })),
   cargo_id: t.Optional(t.Union([t.String({ minLength: 1 }), t.Null()], { description: "Attach an external cargo" })),
   ttl: t.Optional(
-    t.Union([t.Integer({ minimum: 0, maximum: MAX_TTL_SECONDS }), t.Null()], {
-      description: "Seconds until the sandbox expires (at most 10 years); 0 or null: never",
+    t.Union([t.Integer({ minimum: 0, maximum: TTL_CEILING_SECONDS }), t.Null()], {
+      description:
+        "Seconds until the sandbox expires; 0 or null: never. At most the server's security.max_ttl_seconds (10 years " +
+        "unless configured lower), else 400 validation_error; a server with that limit refuses 0 and null and gives its " +
+        "limit to a create without ttl",
     }),
   ),
 });
 
 export const ExtendTtlBody = t.Object({
-  extend_by: t.Integer({ minimum: 1, maximum: MAX_TTL_SECONDS, description: "Seconds to add to expires_at (or to now, if later)" }),
+  extend_by: t.Integer({
+    minimum: 1,
+    maximum: TTL_CEILING_SECONDS,
+    description:
+      "Seconds to add to expires_at (or to now, if later); the result may lie at most security.max_ttl_seconds " +
+      "(10 years unless configured lower) from now, else 400 validation_error with details.max_extend_by",
+  }),
 });
 
 /**

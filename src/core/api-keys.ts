@@ -8,7 +8,13 @@ export interface Principal {
   admin: boolean;
 }
 
-export const ANONYMOUS_OWNER = "default";
+/** The owner of a one-user install: the BAY_API_KEY admin key, a generated key, embedded CLI mode. */
+export const DEFAULT_OWNER = "default";
+/**
+ * The owner of callers without a key (allow_anonymous): no key may name it
+ * (config load refuses one), so anonymous callers never share an owner with a key.
+ */
+export const ANONYMOUS_OWNER = "anonymous";
 export const GENERATED_KEY_FILE = "api_key";
 
 interface KnownKey extends Principal {
@@ -37,6 +43,7 @@ export class ApiKeyRegistry {
   /** The principal for an Authorization header value, or null when it proves nothing. */
   authenticate(authorization: string | null): Principal | null {
     const token = /^Bearer\s+(\S+)$/i.exec(authorization ?? "")?.[1];
+    // Anonymous callers are never admin, and only a request with no Authorization header at all is anonymous.
     if (!token) return this.allowAnonymous && !authorization ? { owner: ANONYMOUS_OWNER, admin: false } : null;
     const digest = sha256(token);
     let found: KnownKey | null = null;

@@ -1,8 +1,8 @@
-import { mkdirSync } from "node:fs";
 import { consola } from "consola";
 import { resolveAgentBinary } from "./agent-binary.ts";
-import { ApiKeyRegistry, ensureGeneratedKey } from "./api-keys.ts";
+import { ApiKeyRegistry, DEFAULT_OWNER, ensureGeneratedKey } from "./api-keys.ts";
 import { CargoService } from "./cargo-service.ts";
+import { prepareDataDir } from "./data-dir.ts";
 import { EngineWatcher } from "./engine-watcher.ts";
 import { GarbageCollector } from "./gc/collector.ts";
 import { Metrics } from "./metrics.ts";
@@ -45,7 +45,7 @@ export interface BayCore {
 
 export async function createBayCore(config: BayConfig): Promise<BayCore> {
   configureLogging(config.log);
-  mkdirSync(config.data_dir, { recursive: true, mode: 0o700 });
+  prepareDataDir(config.data_dir);
   const agentBinaryPath = resolveAgentBinary(config.ship.binary_path);
   const instanceId = resolveInstanceId(config.data_dir, config.instance_id);
   const db = openDatabase(config.data_dir);
@@ -58,7 +58,7 @@ export async function createBayCore(config: BayConfig): Promise<BayCore> {
   const pool = new WarmPool(config, store, sessions, metrics);
   const sandboxes = new SandboxService(config, store, driver, sessions, instanceId, quotas, pendingVolumes, pool);
   pool.attach(sandboxes);
-  const cargos = new CargoService(store, driver, instanceId, pendingVolumes);
+  const cargos = new CargoService(store, driver, instanceId, pendingVolumes, quotas);
   const idempotency = new IdempotencyService(db, config.idempotency.ttl_hours * 3600 * 1000);
   const collector = new GarbageCollector({ db, store, driver, sandboxes, sessions, instanceId, pendingVolumes }, config.gc, metrics);
   registerGauges(metrics, store, pool);
@@ -116,5 +116,5 @@ function apiKeysWithGenerated(config: BayConfig): BayConfig["security"]["api_key
   if (created) {
     consola.box(`No API key was configured, so Bay generated one (kept in ${config.data_dir}/api_key):\n\n  ${key}\n\nSend it as "Authorization: Bearer <key>".`);
   }
-  return [{ key, owner: "default", admin: true }];
+  return [{ key, owner: DEFAULT_OWNER, admin: true }];
 }

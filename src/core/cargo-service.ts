@@ -5,6 +5,7 @@ import { newId } from "./ids.ts";
 import { bayLabels, volumeName } from "./labels.ts";
 import { paginate, type Page } from "./pagination.ts";
 import type { PendingVolumes } from "./pending-volumes.ts";
+import type { Quotas } from "./quotas.ts";
 import type { StateStore } from "./state-store.ts";
 import { cargoView, type CargoView } from "./views.ts";
 import type { CargoRow } from "../db/schema.ts";
@@ -25,9 +26,12 @@ export class CargoService {
     private readonly driver: Driver,
     private readonly instanceId: string,
     private readonly pendingVolumes: PendingVolumes,
+    private readonly quotas: Quotas,
   ) {}
 
   async create(owner: string, input: { size_limit_mb?: number }): Promise<CargoView> {
+    // Checked before any engine work, and again where the row is written (concurrent creates).
+    this.quotas.checkRoomForOne(owner, "max_cargos", this.store.countExternalCargos(owner));
     const now = Date.now();
     const id = newId("cargo");
     const cargo: CargoRow = {
@@ -42,7 +46,7 @@ export class CargoService {
       deletedAt: null,
     };
     await this.pendingVolumes.createWithRows(cargo.volumeName, bayLabels({ instanceId: this.instanceId, owner, cargoId: id }), () =>
-      this.store.insertCargo(cargo),
+      this.store.insertCargo(cargo, (external) => this.quotas.checkRoomForOne(owner, "max_cargos", external)),
     );
     consola.info(`cargo ${id} created (owner ${owner})`);
     return cargoView(cargo);

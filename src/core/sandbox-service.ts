@@ -22,6 +22,7 @@ import type { PendingVolumes } from "./pending-volumes.ts";
 import { POOL_OWNER, type WarmPool } from "./warm-pool.ts";
 import type { Quotas } from "./quotas.ts";
 import type { SessionEndReason, StateStore } from "./state-store.ts";
+import { TtlLimit } from "./ttl.ts";
 import type { CargoRow, SandboxRow, SessionRow } from "../db/schema.ts";
 import { sandboxView, type SandboxStatus, type SandboxView } from "./views.ts";
 
@@ -59,6 +60,8 @@ const ENDED_ON_PURPOSE: Record<Exclude<SessionEndReason, "died">, string> = {
 
 /** The sandbox lifecycle, shared by `bay serve` and `bay exec`. */
 export class SandboxService {
+  private readonly ttlLimit: TtlLimit;
+
   constructor(
     private readonly config: BayConfig,
     private readonly store: StateStore,
@@ -68,7 +71,9 @@ export class SandboxService {
     private readonly quotas: Quotas,
     private readonly pendingVolumes: PendingVolumes,
     private readonly pool?: WarmPool,
-  ) {}
+  ) {
+    this.ttlLimit = new TtlLimit(config.security.max_ttl_seconds);
+  }
 
   profile(id: string): ProfileConfig | undefined {
     return this.config.profiles.find((p) => p.id === id);
@@ -84,13 +89,13 @@ export class SandboxService {
         available: this.config.profiles.map((p) => p.id),
       });
     }
+    const now = Date.now();
+    const expiresAt = this.ttlLimit.expiryAtCreate(owner, input.ttl, now);
     // Checked before any engine work, and again where the row is written (concurrent creates).
     this.quotas.checkRoomForOne(owner, "max_sandboxes", this.store.countLiveSandboxes(owner));
-    const now = Date.now();
-    const ttl = input.ttl ?? 0;
     if (!input.cargo_id && owner !== POOL_OWNER) {
       // Quotas are checked again inside the claim's transaction, as for any create.
-      const claimed = this.pool?.claim(owner, profile, ttl > 0 ? now + ttl * 1000 : null, {
+      const claimed = this.pool?.claim(owner, profile, expiresAt, {
         forSession: (active) => this.quotas.hasRoomForOne(owner, "max_running_sessions", active),
         forSandbox: (live) => this.quotas.hasRoomForOne(owner, "max_sandboxes", live),
       });
@@ -131,7 +136,7 @@ export class SandboxService {
       profileId,
       cargoId: cargo.id,
       createdAt: now,
-      expiresAt: ttl > 0 ? now + ttl * 1000 : null,
+      expiresAt,
       deletedAt: null,
       lastStartError: null,
       stateResetAt: null,
@@ -170,13 +175,13 @@ export class SandboxService {
     );
   }
 
-  /** expires_at = max(expires_at, now) + extend_by (api.md §4). */
+  /** expires_at = max(expires_at, now) + extend_by (api.md §4), within security.max_ttl_seconds. */
   extendTtl(owner: string, id: string, extendBySeconds: number): SandboxView {
     const sandbox = this.requireLiveSandbox(owner, id);
     if (sandbox.expiresAt === null) {
       throw new BayError("sandbox_ttl_infinite", `sandbox ${id} never expires; there is no TTL to extend`, { sandbox_id: id });
     }
-    const expiresAt = Math.max(sandbox.expiresAt, Date.now()) + extendBySeconds * 1000;
+    const expiresAt = this.ttlLimit.expiryAfterExtend(sandbox.expiresAt, extendBySeconds, Date.now());
     this.store.setExpiry(sandbox.id, expiresAt);
     return this.view({ ...sandbox, expiresAt });
   }

@@ -284,8 +284,20 @@ export class StateStore {
       .map((row) => row.cargo);
   }
 
-  insertCargo(cargo: CargoRow): void {
-    this.db.insert(cargos).values(cargo).run();
+  /** `guard` sees how many live external cargos the owner has, inside the transaction that inserts this one. */
+  insertCargo(cargo: CargoRow, guard?: (externalCargosOfOwner: number) => void): void {
+    this.db.transaction(
+      (tx) => {
+        if (guard) guard(externalCargoCount(tx, cargo.owner));
+        tx.insert(cargos).values(cargo).run();
+      },
+      // Takes the write lock before counting, so that another process cannot count the same room.
+      { behavior: "immediate" },
+    );
+  }
+
+  countExternalCargos(owner: string): number {
+    return externalCargoCount(this.db, owner);
   }
 
   /** Live cargos only. */
@@ -373,6 +385,17 @@ function activeSessionCount(reader: Reader, owner: string): number {
       .from(sessions)
       .innerJoin(sandboxes, eq(sandboxes.id, sessions.sandboxId))
       .where(and(eq(sandboxes.owner, owner), inArray(sessions.status, ACTIVE_SESSION_STATUSES)))
+      .get()?.n ?? 0
+  );
+}
+
+/** Cargos of the owner made through /v1/cargos and not deleted (quota max_cargos). */
+function externalCargoCount(reader: Reader, owner: string): number {
+  return (
+    reader
+      .select({ n: sql<number>`count(*)` })
+      .from(cargos)
+      .where(and(eq(cargos.owner, owner), eq(cargos.managed, false), isNull(cargos.deletedAt)))
       .get()?.n ?? 0
   );
 }

@@ -1,6 +1,6 @@
 import { Database } from "bun:sqlite";
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { securePrivateDir, securePrivateFiles } from "../core/data-dir.ts";
 import { drizzle, type BunSQLiteDatabase } from "drizzle-orm/bun-sqlite";
 import { MIGRATIONS, type Migration } from "./migrations/index.ts";
 import * as schema from "./schema.ts";
@@ -8,10 +8,14 @@ import * as schema from "./schema.ts";
 export type BayDatabase = BunSQLiteDatabase<typeof schema> & { $client: Database };
 
 export const DATABASE_FILE = "bay.sqlite";
+/** The database with its WAL and shared-memory files: they hold the same data. */
+const DATABASE_FILES = [DATABASE_FILE, `${DATABASE_FILE}-wal`, `${DATABASE_FILE}-shm`];
 
 /** Opens (creating if needed) the state database in `dataDir` and applies pending migrations. */
 export function openDatabase(dataDir: string): BayDatabase {
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  securePrivateDir(dataDir);
+  // Existing files first, before SQLite opens (and would follow) them.
+  securePrivateFiles(dataDir, DATABASE_FILES);
   const sqlite = new Database(join(dataDir, DATABASE_FILE), { create: true, strict: true });
   sqlite.exec("PRAGMA journal_mode = WAL");
   sqlite.exec("PRAGMA synchronous = NORMAL");
@@ -19,6 +23,8 @@ export function openDatabase(dataDir: string): BayDatabase {
   // Another process (bay exec next to bay serve) may hold the write lock briefly.
   sqlite.exec("PRAGMA busy_timeout = 5000");
   applyMigrations(sqlite, MIGRATIONS);
+  // Then the files SQLite has just created (it gives later WAL files the database file's mode).
+  securePrivateFiles(dataDir, DATABASE_FILES);
   return drizzle(sqlite, { schema }) as BayDatabase;
 }
 

@@ -27,10 +27,12 @@ describe("API keys", () => {
     }
   });
 
-  test("anonymous access, when enabled, applies only to requests without a key", () => {
-    const open = new ApiKeyRegistry([{ key: "alice-key-0123456789", owner: "alice", admin: false }], true);
-    expect(open.authenticate(null)).toEqual({ owner: "default", admin: false });
+  test("anonymous access, when enabled, applies only to requests without a key, as its own non-admin owner", () => {
+    const open = new ApiKeyRegistry([{ key: "admin-key-0123456789", owner: "default", admin: true }], true);
+    expect(open.authenticate(null)).toEqual({ owner: "anonymous", admin: false });
     expect(open.authenticate("Bearer wrong")).toBeNull();
+    expect(open.authenticate("Bearer admin-key-0123456789")).toEqual({ owner: "default", admin: true });
+    expect(registry.authenticate(null)).toBeNull();
   });
 
   test("a generated key is stored 0600 and reused", () => {

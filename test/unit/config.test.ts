@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfig } from "../../src/core/config/index.ts";
 import { ConfigError } from "../../src/core/errors.ts";
+import { TTL_CEILING_SECONDS } from "../../src/core/ttl.ts";
 import { thrownBy } from "../helpers/thrown.ts";
 
 function yamlFile(text: string): string {
@@ -121,6 +122,28 @@ describe("configuration", () => {
       expect(error.key).toBe("profiles.0.network.allow.0");
       expect(error.message).toContain(entry);
     }
+  });
+
+  test("owners and limits: no max TTL, no cargo quota by default; a max TTL is 1 s..10 years", () => {
+    const config = loadConfig({ env: {}, cwd: tmpdir() });
+    expect(config.security.max_ttl_seconds).toBeNull();
+    expect(config.quotas.default).toEqual({ max_sandboxes: 0, max_running_sessions: 0, max_cargos: 0 });
+    expect(loadConfig({ env: { BAY_SECURITY__MAX_TTL_SECONDS: "86400" } }).security.max_ttl_seconds).toBe(86400);
+    for (const value of ["0", "-1", String(TTL_CEILING_SECONDS + 1), "forever"]) {
+      const error = configErrorOf(() => loadConfig({ env: { BAY_SECURITY__MAX_TTL_SECONDS: value } }));
+      expect(error.key).toBe("security.max_ttl_seconds");
+      expect(error.message).toContain(`an integer 1..${TTL_CEILING_SECONDS} or null`);
+    }
+  });
+
+  test("no key may name the anonymous owner: the error names the key", () => {
+    const file = yamlFile("security:\n  api_keys:\n    - { key: a-long-enough-key-123, owner: alice }\n    - { key: another-long-key-4567, owner: anonymous }\n");
+    const error = configErrorOf(() => loadConfig({ file, env: {} }));
+    expect(error.key).toBe("security.api_keys.1.owner");
+    expect(error.message).toContain('"anonymous" is reserved');
+    // Quotas for anonymous callers are fine.
+    const quotas = yamlFile("security: { allow_anonymous: true }\nquotas: { owners: { anonymous: { max_sandboxes: 2 } } }\n");
+    expect(loadConfig({ file: quotas, env: {} }).quotas.owners.anonymous?.max_sandboxes).toBe(2);
   });
 
   test("an explicit config file that does not exist, or is not YAML, is an error", () => {

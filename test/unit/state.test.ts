@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
-import { mkdtempSync, readdirSync } from "node:fs";
+import { chmodSync, mkdtempSync, readdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { applyMigrations, openDatabase } from "../../src/db/database.ts";
@@ -8,7 +8,7 @@ import { MIGRATIONS } from "../../src/db/migrations/index.ts";
 import { StateStore } from "../../src/core/state-store.ts";
 import { sandboxStatus } from "../../src/core/views.ts";
 import type { CargoRow, SandboxRow, SessionRow } from "../../src/db/schema.ts";
-import { BayError } from "../../src/core/errors.ts";
+import { BayError, ConfigError } from "../../src/core/errors.ts";
 import { thrownBy } from "../helpers/thrown.ts";
 
 describe("state database", () => {
@@ -30,6 +30,22 @@ describe("state database", () => {
     const again = openDatabase(dir);
     expect(again.$client.query<{ n: number }, []>("SELECT count(*) AS n FROM bay_migrations").get()?.n).toBe(MIGRATIONS.length);
     again.$client.close();
+  });
+
+  test("the data dir is made 0700 and the database files 0600, even when they were looser; a symlinked one is refused", () => {
+    const dir = mkdtempSync(join(tmpdir(), "bay-db-"));
+    chmodSync(dir, 0o777);
+    writeFileSync(join(dir, "bay.sqlite"), "", { mode: 0o644 });
+    chmodSync(join(dir, "bay.sqlite"), 0o644);
+    const db = openDatabase(dir);
+    const modes = Object.fromEntries(readdirSync(dir).map((name) => [name, (statSync(join(dir, name)).mode & 0o777).toString(8)]));
+    expect(modes).toEqual({ "bay.sqlite": "600", "bay.sqlite-wal": "600", "bay.sqlite-shm": "600" });
+    expect((statSync(dir).mode & 0o777).toString(8)).toBe("700");
+    db.$client.close();
+
+    const linked = mkdtempSync(join(tmpdir(), "bay-db-"));
+    symlinkSync(join(dir, "bay.sqlite"), join(linked, "bay.sqlite"));
+    expect(thrownBy(ConfigError, () => openDatabase(linked)).message).toContain("symbolic link");
   });
 
   test("a failing migration leaves nothing half-applied", () => {
@@ -143,6 +159,24 @@ describe("state store", () => {
     store.markSessionRunning(retry, { endpoint: "http://127.0.0.1:1" });
     expect(store.activeSession(retry.sandboxId)).toMatchObject({ id: retry.id, status: "running", endpoint: "http://127.0.0.1:1" });
     expect(store.findSandbox("alice", retry.sandboxId)?.lastStartError).toBeNull();
+  });
+
+  test("the cargo guard sees the owner's live external cargos only, and a refusal inserts nothing", () => {
+    const store = freshStore();
+    store.insertCargo(cargoRow({ id: "ws-000000000001", managed: true, managedBySandboxId: "sandbox-000000000001" }));
+    store.insertCargo(cargoRow({ id: "ws-000000000002", owner: "bob" }));
+    store.insertCargo(cargoRow({ id: "ws-000000000003", deletedAt: 5 }));
+    const seen: number[] = [];
+    store.insertCargo(cargoRow({ id: "ws-000000000004" }), (count) => seen.push(count));
+    expect(seen).toEqual([1]);
+    expect(store.countExternalCargos("alice")).toBe(2);
+    const refusal = new BayError("quota_exceeded", "full");
+    expect(() =>
+      store.insertCargo(cargoRow({ id: "ws-000000000005" }), () => {
+        throw refusal;
+      }),
+    ).toThrow(refusal);
+    expect(store.findCargo("alice", "ws-000000000005")).toBeUndefined();
   });
 
   test("a cargo in use by a live sandbox is not deleted; a deleted cargo cannot be attached", () => {

@@ -8,6 +8,7 @@ import {
   CargoPage,
   CargoParams,
   CreateCargoBody,
+  ErrorBody,
   IdempotencyHeaders,
   ListCargosQuery,
   sandboxRouteErrors,
@@ -24,8 +25,8 @@ export function cargoRoutes(cargos: CargoService, idempotency: IdempotencyServic
       {
         body: t.Optional(CreateCargoBody),
         headers: IdempotencyHeaders,
-        response: { 201: Cargo, ...sandboxRouteErrors },
-        detail: { summary: "Create an external cargo (a workspace volume that outlives sandboxes)", tags },
+        response: { 201: Cargo, ...sandboxRouteErrors, 429: ErrorBody },
+        detail: { summary: "Create an external cargo (a workspace volume that outlives sandboxes); 429 quota_exceeded past max_cargos", tags },
       },
     )
     .get("/v1/cargos", ({ principal, query }) => cargos.list(principal.owner, { ...query, limit: query.limit ?? 50 }), {

@@ -5,6 +5,7 @@ import type { AuthPlugin } from "../auth.ts";
 import { idempotent } from "../idempotent.ts";
 import {
   CreateSandboxBody,
+  ErrorBody,
   ExtendTtlBody,
   IdempotencyHeaders,
   ListSandboxesQuery,
@@ -27,8 +28,8 @@ export function sandboxRoutes(sandboxes: SandboxService, idempotency: Idempotenc
       {
         body: CreateSandboxBody,
         headers: IdempotencyHeaders,
-        response: { 201: Sandbox, ...sandboxRouteErrors },
-        detail: { summary: "Create a sandbox; compute starts lazily on the first capability call", tags },
+        response: { 201: Sandbox, ...sandboxRouteErrors, 429: ErrorBody },
+        detail: { summary: "Create a sandbox; compute starts lazily on the first capability call; 429 quota_exceeded past max_sandboxes", tags },
       },
     )
     .get("/v1/sandboxes", ({ principal, query }) => sandboxes.list(principal.owner, { ...query, limit: query.limit ?? 50 }), {
@@ -66,7 +67,9 @@ export function sandboxRoutes(sandboxes: SandboxService, idempotency: Idempotenc
         response: { 200: Sandbox, ...sandboxRouteErrors },
         detail: {
           summary: "Extend a sandbox's TTL: expires_at = max(expires_at, now) + extend_by",
-          description: "409 sandbox_ttl_infinite for a sandbox without TTL; 409 sandbox_expired once it has expired.",
+          description:
+            "409 sandbox_ttl_infinite for a sandbox without TTL; 409 sandbox_expired once it has expired; 400 validation_error " +
+            "(details.field extend_by, details.max_extend_by) when expires_at would pass now + security.max_ttl_seconds.",
           tags,
         },
       },

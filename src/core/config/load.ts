@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { isAbsolute, resolve } from "node:path";
 import { Value } from "@sinclair/typebox/value";
+import { ANONYMOUS_OWNER, DEFAULT_OWNER } from "../api-keys.ts";
 import { ConfigError, preview } from "../errors.ts";
 import { parseAllowEntry } from "../network-policy.ts";
 import { installedCapabilities } from "../plugins.ts";
@@ -91,7 +92,7 @@ function applyShortcuts(config: Plain, env: Record<string, string | undefined>):
     const keys = (security.api_keys ??= []) as unknown[];
     if (!Array.isArray(keys)) return;
     // The single key of a one-user install may also run admin routes.
-    keys.push({ key: env.BAY_API_KEY, owner: "default", admin: true });
+    keys.push({ key: env.BAY_API_KEY, owner: DEFAULT_OWNER, admin: true });
   }
 }
 
@@ -103,18 +104,35 @@ function validate(input: Plain): BayConfig {
   if (first) {
     const key = first.path.replace(/^\//, "").replaceAll("/", ".") || "(root)";
     const shown = first.value === undefined ? "missing" : `got ${JSON.stringify(first.value)}`;
-    throw new ConfigError(key, `${describeExpectation(first.schema as { anyOf?: { const?: unknown }[] }, first.message)} (${shown})`);
+    throw new ConfigError(key, `${describeExpectation(first.schema as { anyOf?: MemberSchema[] }, first.message)} (${shown})`);
   }
   return converted as BayConfig;
 }
 
-/** "Expected union value" says little; name the allowed literals instead. */
-function describeExpectation(schema: { anyOf?: { const?: unknown }[] }, fallback: string): string {
-  const literals = schema.anyOf?.map((member) => member.const).filter((value) => value !== undefined);
-  if (literals && literals.length > 0 && literals.length === schema.anyOf?.length) {
-    return `Expected one of ${literals.map((l) => JSON.stringify(l)).join(", ")}`;
+interface MemberSchema {
+  const?: unknown;
+  type?: string;
+  minimum?: number;
+  maximum?: number;
+}
+
+/** "Expected union value" says little; name the allowed literals, or the allowed kinds, instead. */
+function describeExpectation(schema: { anyOf?: MemberSchema[] }, fallback: string): string {
+  const members = schema.anyOf;
+  if (!members || members.length === 0) return fallback;
+  if (members.every((member) => member.const !== undefined)) {
+    return `Expected one of ${members.map((member) => JSON.stringify(member.const)).join(", ")}`;
   }
-  return fallback;
+  const kinds = members.map(describeKind);
+  return kinds.every((kind) => kind !== null) ? `Expected ${kinds.join(" or ")}` : fallback;
+}
+
+function describeKind(member: MemberSchema): string | null {
+  if (member.const !== undefined) return JSON.stringify(member.const);
+  if (member.type === "null") return "null";
+  if (member.type !== "integer" && member.type !== "number") return null;
+  const range = member.minimum !== undefined && member.maximum !== undefined ? ` ${member.minimum}..${member.maximum}` : "";
+  return `${member.type === "integer" ? "an integer" : "a number"}${range}`;
 }
 
 function addBuiltinProfile(config: BayConfig, defaultImage: string | undefined): void {
@@ -152,6 +170,12 @@ function checkCrossFieldRules(config: BayConfig): void {
   config.security.api_keys.forEach((key, index) => {
     if (Boolean(key.key) === Boolean(key.key_hash)) {
       throw new ConfigError(`security.api_keys.${index}`, "give exactly one of key or key_hash");
+    }
+    if (key.owner === ANONYMOUS_OWNER) {
+      throw new ConfigError(
+        `security.api_keys.${index}.owner`,
+        `owner "${ANONYMOUS_OWNER}" is reserved for callers without a key (security.allow_anonymous); give this key another owner`,
+      );
     }
   });
 }

@@ -1,5 +1,6 @@
 import { Type, type Static } from "@sinclair/typebox";
 import { installedCapabilities } from "../plugins.ts";
+import { TTL_CEILING_SECONDS } from "../ttl.ts";
 
 const Strict = { additionalProperties: false } as const;
 
@@ -70,6 +71,8 @@ const QuotaSchema = Type.Object(
     max_sandboxes: Type.Integer({ minimum: 0, default: 0 }),
     /** Sandboxes with compute at once (starting or running). */
     max_running_sessions: Type.Integer({ minimum: 0, default: 0 }),
+    /** Live external cargos (POST /v1/cargos); managed ones come and go with their sandbox and count under max_sandboxes. */
+    max_cargos: Type.Integer({ minimum: 0, default: 0 }),
   },
   { ...Strict, default: {} },
 );
@@ -164,8 +167,15 @@ export const BayConfigSchema = Type.Object(
     ),
     security: Type.Object(
       {
+        /** Requests without any Authorization header act as owner "anonymous" (never admin; no key may name that owner). */
         allow_anonymous: Type.Boolean({ default: false }),
         api_keys: Type.Array(ApiKeyConfigSchema, { default: [] }),
+        /**
+         * Longest a sandbox may live from now: ttl at create and expires_at after extend_ttl. Null: sandboxes
+         * may be created without expiry, and finite ones stay within ten years. A number: every sandbox
+         * expires within it (a create without ttl gets it; ttl 0 is refused). Past it: 400 validation_error.
+         */
+        max_ttl_seconds: Type.Union([Type.Integer({ minimum: 1, maximum: TTL_CEILING_SECONDS }), Type.Null()], { default: null }),
       },
       { ...Strict, default: {} },
     ),
