@@ -31,6 +31,8 @@ const PING_TIMEOUT_MS = 2500;
 /** A pull is exempt from the engine timeout, but not from a stall: this long without progress fails it. */
 const PULL_STALL_MIN_MS = 60_000;
 const REMOVAL_POLL_MS = 100;
+/** Measuring volumes walks them all (`docker system df`): legitimately slow, so it gets this many engine timeouts. */
+const MEASURE_TIMEOUT_FACTOR = 6;
 
 /** Capabilities the agent needs to chown /workspace and drop to an unprivileged user. */
 const AGENT_CAPABILITIES = ["CHOWN", "SETUID", "SETGID"];
@@ -177,7 +179,11 @@ export class DockerDriver implements Driver {
   /** The engine walks the volumes itself (`docker system df`); a volume it did not measure is left out. */
   async volumeSizes(names: string[]): Promise<Map<string, number>> {
     const wanted = new Set(names);
-    const usage = await this.engine("measure volumes", () => this.docker.df() as Promise<{ Volumes?: Array<{ Name: string; UsageData?: { Size?: number } }> }>);
+    const usage = await this.engine(
+      "measure volumes",
+      () => this.docker.df() as Promise<{ Volumes?: Array<{ Name: string; UsageData?: { Size?: number } }> }>,
+      { timeoutMs: this.timeoutMs * MEASURE_TIMEOUT_FACTOR },
+    );
     const sizes = new Map<string, number>();
     for (const volume of usage.Volumes ?? []) {
       const size = volume.UsageData?.Size ?? -1;
