@@ -18,6 +18,7 @@ import { Quotas } from "./quotas.ts";
 import { SandboxService } from "./sandbox-service.ts";
 import { SessionManager } from "./session-manager.ts";
 import { StateStore } from "./state-store.ts";
+import { TTL_CEILING_SECONDS } from "./ttl.ts";
 import { closeDatabase, openDatabase, type BayDatabase } from "../db/database.ts";
 
 /** Everything `bay serve` and `bay exec` share: state, driver and services. */
@@ -51,6 +52,8 @@ export async function createBayCore(config: BayConfig): Promise<BayCore> {
   const db = openDatabase(config.data_dir);
   const driver = (await loadDriverPlugin(config.driver.type)).create({ config });
   const store = new StateStore(db);
+  const capped = store.capExpiries(Date.now() + TTL_CEILING_SECONDS * 1000);
+  if (capped > 0) consola.warn(`${capped} sandbox(es) had expires_at more than ten years ahead; brought back to ten years`);
   const quotas = new Quotas(config.quotas);
   const metrics = new Metrics();
   const sessions = new SessionManager({ config, store, driver, instanceId, agentBinaryPath, quotas, metrics });

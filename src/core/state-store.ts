@@ -75,6 +75,20 @@ export class StateStore {
     this.db.update(sandboxes).set({ expiresAt }).where(eq(sandboxes.id, sandboxId)).run();
   }
 
+  /**
+   * Brings every expires_at past `latest` back to it; returns how many. Rows
+   * from before TTLs were bounded may lie past the largest date, which no
+   * view can show.
+   */
+  capExpiries(latest: number): number {
+    return this.db
+      .update(sandboxes)
+      .set({ expiresAt: latest })
+      .where(gt(sandboxes.expiresAt, latest))
+      .returning({ id: sandboxes.id })
+      .all().length;
+  }
+
   setLastStartError(sandboxId: string, message: string | null): void {
     this.db.update(sandboxes).set({ lastStartError: message }).where(eq(sandboxes.id, sandboxId)).run();
   }

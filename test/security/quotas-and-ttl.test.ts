@@ -6,6 +6,9 @@
  * answered 500).
  */
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { TTL_CEILING_SECONDS } from "../../src/core/ttl.ts";
 import { volumesWithLabel } from "../helpers/docker.ts";
 import {
@@ -15,6 +18,7 @@ import {
   type TestBay,
   type TestOwner,
   type TestResponse,
+  startTestBay,
   useTestBay,
 } from "../helpers/test-bay.ts";
 
@@ -132,6 +136,31 @@ describe("TTL without a configured max: ten years at most, never an overflow", (
       expect({ body, status: created.status, expires_at: created.body.expires_at }).toEqual({ body, status: 201, expires_at: null });
     }
     expectTtlRefusal(await as(unlimitedTtlBay, "alice", "POST", "/v1/sandboxes", { ttl: TTL_CEILING_SECONDS + 1 }), "ttl");
+  });
+});
+
+describe("a database from before TTLs were bounded", () => {
+  test("expires_at past the largest date is brought back to ten years at start, and the list answers 200", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "bay-ttl-"));
+    try {
+      const before = await startTestBay({ config: { ...THREE_OWNERS_CONFIG, data_dir: dataDir } });
+      const sandbox = (await as(before, "alice", "POST", "/v1/sandboxes", { ttl: 60 })).body;
+      // What ~28 000 unbounded extends left behind: more than the 8.64e15 ms a date can hold.
+      before.core.db.$client.query("UPDATE sandboxes SET expires_at = ? WHERE id = ?").run(9e15, sandbox.id);
+      await before.close();
+
+      const after = await startTestBay({ config: { ...THREE_OWNERS_CONFIG, data_dir: dataDir } });
+      try {
+        const list = await as(after, "alice", "GET", "/v1/sandboxes");
+        expect(list.status).toBe(200);
+        expect(secondsFromNow(list.body.items[0].expires_at)).toBeLessThanOrEqual(TTL_CEILING_SECONDS);
+        expect(secondsFromNow(list.body.items[0].expires_at)).toBeGreaterThan(TTL_CEILING_SECONDS - 600);
+      } finally {
+        await after.close();
+      }
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -179,6 +179,16 @@ describe("state store", () => {
     expect(store.findCargo("alice", "ws-000000000005")).toBeUndefined();
   });
 
+  test("capExpiries brings only later expiries back to the bound", () => {
+    const store = freshStore();
+    store.insertSandbox(sandboxRow({ id: "sandbox-000000000001", expiresAt: 9e15 }), null);
+    store.insertSandbox(sandboxRow({ id: "sandbox-000000000002", expiresAt: 5000 }), null);
+    store.insertSandbox(sandboxRow({ id: "sandbox-000000000003", expiresAt: null }), null);
+    expect(store.capExpiries(10_000)).toBe(1);
+    const expiries = ["1", "2", "3"].map((n) => store.findSandbox("alice", `sandbox-00000000000${n}`)?.expiresAt);
+    expect(expiries).toEqual([10_000, 5000, null]);
+  });
+
   test("a cargo in use by a live sandbox is not deleted; a deleted cargo cannot be attached", () => {
     const store = freshStore();
     store.insertSandbox(sandboxRow({ id: "sandbox-000000000001" }), null);
