@@ -1,4 +1,4 @@
-import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { BayError } from "../../src/core/errors.ts";
 import { invalidPath } from "../../src/core/workspace-path.ts";
@@ -41,15 +41,25 @@ const createFilesystemAgent: AgentCapabilityFactory = async (context) => {
         return jsonResponse({ status: "ok" });
       },
       "POST /fs/upload": async (request) => {
-        const form = await request.formData().catch(() => {
-          throw new BayError("validation_error", "upload must be multipart/form-data with fields file and path", { location: "body" });
-        });
-        const file = form.get("file");
-        const path = form.get("path");
-        if (!(file instanceof Blob)) throw new BayError("validation_error", "field file is missing", { field: "file" });
-        if (typeof path !== "string") throw new BayError("validation_error", "field path is missing", { field: "path" });
-        const target = await writeBytes(workspace, path, file);
-        return jsonResponse({ status: "ok", path: target.relative, size: file.size });
+        const { path } = checkAgainst(ReadFileRequest, { path: new URL(request.url).searchParams.get("path") ?? "" });
+        // Opened (path and parents checked) before any byte is taken; the bytes are written as they stream in from Bay.
+        const { target, fd } = openForWriting(workspace, path);
+        let size = 0;
+        try {
+          if (request.body) {
+            for await (const chunk of request.body) {
+              for (let written = 0; written < chunk.byteLength; ) written += writeSync(fd, chunk, written);
+              size += chunk.byteLength;
+            }
+          }
+        } catch (error) {
+          // A transfer that broke off (Bay cut it, or its client went away) leaves no partial file.
+          rmSync(target.real, { force: true });
+          throw fileSystemError(error, path);
+        } finally {
+          closeSync(fd);
+        }
+        return jsonResponse({ status: "ok", path: target.relative, size });
       },
       "GET /fs/download": async (request) => {
         const path = new URL(request.url).searchParams.get("path") ?? "";

@@ -5,6 +5,9 @@ import { maxStartWaitMs } from "../../src/api/prefer-wait.ts";
 import type { Principal } from "../../src/core/api-keys.ts";
 import type { ShipClient } from "../../src/core/ship-client.ts";
 import { normalizeWorkspacePath } from "../../src/core/workspace-path.ts";
+import { ShipError, ValidationError } from "../../src/core/errors.ts";
+import { multipartBoundary, multipartParts, partText } from "../../src/api/multipart-stream.ts";
+import { streamOf, streamedBodyRoute } from "../../src/api/streamed-body.ts";
 import {
   DeleteFileRequest,
   DirectoryListing,
@@ -14,6 +17,7 @@ import {
   PathQuery,
   ReadFileRequest,
   StatusOk,
+  UploadForm,
   UploadResult,
   WriteFileRequest,
 } from "./schemas.ts";
@@ -21,6 +25,8 @@ import {
 /** File operations finish quickly or not at all; large uploads get more room. */
 const FILE_CALL_TIMEOUT_MS = 60_000;
 const TRANSFER_TIMEOUT_MS = 600_000;
+/** A path is short; a longer path field is refused before it is held. */
+const MAX_PATH_FIELD_BYTES = 64 * 1024;
 const tags = ["filesystem"];
 
 /** Who calls, on which sandbox, with which request (for Prefer: wait). */
@@ -86,6 +92,36 @@ export default function filesystemRoutes({ sandboxes, auth }: CapabilityRouteCon
     return { status: "ok" as const };
   };
 
+  /**
+   * Streams the file part to the agent as it arrives. The path must come
+   * before the file, so that it is checked (invalid_path) before any compute
+   * starts and before any of the file is read.
+   */
+  const upload = async (caller: Caller, body: ReadableStream<Uint8Array>): Promise<typeof UploadResult.static> => {
+    const parts = multipartParts(body, multipartBoundary(caller.request.headers.get("content-type")));
+    let path: string | undefined;
+    let result: typeof UploadResult.static | undefined;
+    for await (const part of parts) {
+      if (part.name === "path") {
+        path = await partText(part, MAX_PATH_FIELD_BYTES);
+      } else if (part.name === "file") {
+        if (result) throw new ValidationError("field file is sent more than once", { field: "file" });
+        if (path === undefined) throw new ValidationError("field path must come before field file", { field: "path" });
+        const checked = normalizeWorkspacePath(path);
+        const file = part.body;
+        let sent = false;
+        result = await onRuntime(caller, (ship) => {
+          // The bytes can be sent once: a runtime replaced after they began cannot be given them again.
+          if (sent) throw new ShipError("the sandbox's runtime was replaced while the upload began; send it again", { path: checked });
+          sent = true;
+          return ship.postStream<typeof UploadResult.static>(`/fs/upload?path=${encodeURIComponent(checked)}`, file, { timeoutMs: TRANSFER_TIMEOUT_MS });
+        });
+      }
+    }
+    if (!result) throw new ValidationError(path === undefined ? "fields path and file are missing" : "field file is missing", { field: "file" });
+    return result;
+  };
+
   return new Elysia()
     .use(auth)
     .get("/v1/sandboxes/:id/filesystem/files", (context) => read(callerOf(context), context.query.path), {
@@ -112,24 +148,15 @@ export default function filesystemRoutes({ sandboxes, auth }: CapabilityRouteCon
       response: { 200: DirectoryListing, ...capabilityRouteErrors },
       detail: { summary: "List a directory", tags },
     })
-    .post(
-      "/v1/sandboxes/:id/filesystem/upload",
-      async (context) => {
-        const path = normalizeWorkspacePath(context.body.path);
-        const form = new FormData();
-        form.set("path", path);
-        form.set("file", context.body.file);
-        return onRuntime(callerOf(context), (ship) =>
-          ship.postForm<typeof UploadResult.static>("/fs/upload", form, { timeoutMs: TRANSFER_TIMEOUT_MS }),
-        );
+    .post(streamedBodyRoute("/v1/sandboxes/:id/filesystem/upload"), (context) => upload(callerOf(context), streamOf(context.body)), {
+      params: SandboxParams,
+      response: { 200: UploadResult, ...capabilityRouteErrors },
+      detail: {
+        summary: "Upload a file (multipart/form-data: path, then file); the bytes stream through to the sandbox",
+        tags,
+        requestBody: { required: true, content: { "multipart/form-data": { schema: UploadForm } } },
       },
-      {
-        params: SandboxParams,
-        body: t.Object({ file: t.File({ description: "The bytes to store, exactly" }), path: t.String({ description: "Target path relative to /workspace" }) }),
-        response: { 200: UploadResult, ...capabilityRouteErrors },
-        detail: { summary: "Upload a file (multipart/form-data: file, path)", tags },
-      },
-    )
+    })
     .get(
       "/v1/sandboxes/:id/filesystem/download",
       async (context) => {

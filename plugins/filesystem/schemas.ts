@@ -30,6 +30,12 @@ export const DirectoryEntry = Type.Object({
 export const DirectoryListing = Type.Object({ entries: Type.Array(DirectoryEntry) });
 export type DirectoryEntry = Static<typeof DirectoryEntry>;
 
+/** The upload's multipart form (for the OpenAPI document; Bay reads it as a stream). */
+export const UploadForm = Type.Object({
+  path: Type.String({ description: "Target path relative to /workspace; send it before file" }),
+  file: Type.String({ format: "binary", description: "The bytes to store, exactly" }),
+});
+
 export const UploadResult = Type.Object({
   status: Type.Literal("ok"),
   path: Type.String(),

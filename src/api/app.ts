@@ -4,12 +4,13 @@ import type { BayCore } from "../core/bay-core.ts";
 import { loadCapabilityPlugins } from "../core/plugins.ts";
 import { enterRequest } from "../core/request-context.ts";
 import { VERSION } from "../version.ts";
-import { createAuthPlugin } from "./auth.ts";
-import { checkBodySize, parseUndeclaredBody } from "./body-limit.ts";
+import { authenticateBeforeBody, createAuthPlugin } from "./auth.ts";
+import { checkBodySize, limitedBody, parseUndeclaredBody } from "./body-limit.ts";
 import { errorEnvelope, errorHeaders, logUnexpected, toBayError } from "./error-response.ts";
 import { requireObjectBody } from "./json-body.ts";
 import { completeOpenApiDocument } from "./openapi-document.ts";
 import { assignRequestId, requestIdOf } from "./request-id.ts";
+import { StreamedBody, hasStreamedBody } from "./streamed-body.ts";
 import { adminRoutes } from "./routes/admin.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
 import { cargoRoutes } from "./routes/cargos.ts";
@@ -32,15 +33,27 @@ export async function createApp(core: BayCore) {
   // The document describes the app being built here; the hook reads it once it exists.
   const built: { app?: AnyElysia } = {};
   const app = new Elysia()
-    .onRequest(({ request, set }) => {
+    .onRequest(({ request, set, server }) => {
       requestStarts.set(request, performance.now());
+      // From the header on, the body must be in within this time (Bun's per-request timer is not reset by body bytes).
+      server?.timeout(request, core.config.server.request_body_timeout_seconds);
       const requestId = assignRequestId(request);
       set.headers["x-request-id"] = requestId;
       enterRequest(requestId);
+      // The key first: a caller without one gets 401 before Bay reads, sizes or parses any of the body.
+      authenticateBeforeBody(core.apiKeys, request);
       checkBodySize(request, core.config.server.max_body_bytes);
     })
-    .onParse({ as: "global" }, ({ request }) => parseUndeclaredBody(request, core.config.server.max_body_bytes))
-    .onTransform({ as: "global" }, ({ body }) => requireObjectBody(body))
+    .onParse({ as: "global" }, ({ request, route }) =>
+      hasStreamedBody(route)
+        ? new StreamedBody(limitedBody(request, core.config.server.max_body_bytes, core.config.server.request_body_timeout_seconds * 1000))
+        : parseUndeclaredBody(request, core.config.server.max_body_bytes),
+    )
+    .onTransform({ as: "global" }, ({ body, request, server }) => {
+      requireObjectBody(body);
+      // The request is in (a streamed body times its own silences); Bay's own work (an execution, a session start) may take minutes.
+      server?.timeout(request, 0);
+    })
     .onAfterHandle({ as: "global" }, ({ path, response }) =>
       path === OPENAPI_DOCUMENT_PATH ? completeOpenApiDocument(response as object, built.app!) : undefined,
     )

@@ -50,3 +50,41 @@ export async function parseUndeclaredBody(request: Request, limitBytes: number):
   }
   return text;
 }
+
+/**
+ * The body as a stream for routes that hand it on as it arrives (uploads):
+ * it fails with payload_too_large once more than `limitBytes` have come, and
+ * when the client sends nothing for `stallTimeoutMs` while Bay waits for it.
+ * (Bay's own pauses, e.g. while a session starts, are not the client's.)
+ */
+export function limitedBody(request: Request, limitBytes: number, stallTimeoutMs: number): ReadableStream<Uint8Array> {
+  const reader = request.body?.getReader();
+  let size = 0;
+  const stalled = () =>
+    new BayError("validation_error", `the request body stalled: nothing arrived for ${stallTimeoutMs / 1000} s`, { location: "body" });
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        if (!reader) return controller.close();
+        let timer: Timer | undefined;
+        const deadline = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(stalled()), stallTimeoutMs)));
+        try {
+          const { done, value } = await Promise.race([reader.read(), deadline]);
+          if (done) return controller.close();
+          size += value.byteLength;
+          if (size > limitBytes) throw tooLarge(null, limitBytes);
+          controller.enqueue(value);
+        } catch (error) {
+          await reader.cancel().catch(() => undefined);
+          controller.error(error);
+        } finally {
+          clearTimeout(timer);
+        }
+      },
+      async cancel(reason) {
+        await reader?.cancel(reason).catch(() => undefined);
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}

@@ -1,6 +1,6 @@
 import type { SandboxService } from "../core/sandbox-service.ts";
 import { newId } from "../core/ids.ts";
-import { eventStreamResponse, parseEventStream } from "../core/sse.ts";
+import { OversizedEventError, eventStreamResponse, parseEventStream } from "../core/sse.ts";
 import { BayError } from "../core/errors.ts";
 import type { SessionRow } from "../db/schema.ts";
 
@@ -91,26 +91,30 @@ export async function executeAsEventStream(call: ExecutionCall): Promise<Respons
   return eventStreamResponse(async (send, signal) => {
     const body = upstream.body;
     if (!body) throw new BayError("ship_error", "the runtime answered without a stream", {});
-    signal.addEventListener("abort", () => void body.cancel().catch(() => undefined), { once: true });
     let done = false;
     try {
-      for await (const event of parseEventStream(body)) {
+      // Awaiting each send holds the agent's stream to the client's pace; the client leaving cancels it.
+      for await (const event of parseEventStream(body, { signal })) {
         if (event.event === "done") {
           done = true;
           const summary = event.data as Record<string, unknown>;
-          send("done", { ...(call.annotate ? call.annotate(summary, session) : summary), execution_id: executionId });
+          await send("done", { ...(call.annotate ? call.annotate(summary, session) : summary), execution_id: executionId });
         } else {
-          send(event.event, event.data);
+          await send(event.event, event.data);
         }
       }
     } catch (error) {
       if (signal.aborted) return;
+      if (error instanceof OversizedEventError) {
+        await send("error", { code: "ship_error", message: `the runtime sent an event larger than ${error.limitBytes} bytes` });
+        return;
+      }
       throw error;
     } finally {
       release();
     }
     if (!done && !signal.aborted) {
-      send("error", { code: "ship_error", message: "the runtime ended the stream before the execution finished" });
+      await send("error", { code: "ship_error", message: "the runtime ended the stream before the execution finished" });
     }
   }, call.responseHeaders);
 }

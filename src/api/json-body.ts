@@ -1,4 +1,5 @@
 import { ValidationError } from "../core/errors.ts";
+import { StreamedBody } from "./streamed-body.ts";
 
 /** Deeper JSON is refused before validation: no request of this API nests anywhere near it. */
 export const MAX_BODY_DEPTH = 64;
@@ -11,7 +12,7 @@ export const MAX_BODY_DEPTH = 64;
  * here.
  */
 export function requireObjectBody(body: unknown): void {
-  if (body === undefined || body instanceof FormData) return;
+  if (body === undefined || body instanceof StreamedBody || body instanceof FormData) return;
   if (body === null || typeof body !== "object" || Array.isArray(body)) {
     throw new ValidationError("request body must be a JSON object", { location: "body", field: "(root)" });
   }

@@ -1,7 +1,29 @@
 import { defineCommand } from "citty";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { consola } from "consola";
 import { configFromFlags, coreConfigArgs } from "./config-args.ts";
 import { runOrExit } from "./fatal.ts";
+
+/** Longest path a unix socket address holds (sun_path, less its terminating NUL). */
+const MAX_SOCKET_PATH = 107;
+
+/**
+ * Where the HTTP server listens behind the front door: in the data dir
+ * (0700), or in a private temporary directory when that path is too long
+ * for a socket.
+ */
+function privateSocket(dataDir: string): { path: string; remove(): void } {
+  const inDataDir = join(dataDir, "http.sock");
+  if (inDataDir.length <= MAX_SOCKET_PATH) {
+    // Left over by a Bay that was killed.
+    rmSync(inDataDir, { force: true });
+    return { path: inDataDir, remove: () => rmSync(inDataDir, { force: true }) };
+  }
+  const directory = mkdtempSync(join(tmpdir(), "bay-http-"));
+  return { path: join(directory, "http.sock"), remove: () => rmSync(directory, { recursive: true, force: true }) };
+}
 
 export default defineCommand({
   meta: { name: "serve", description: "Run the Bay daemon (HTTP API)" },
@@ -20,16 +42,27 @@ export default defineCommand({
       // Reconcile with the engine before the first request, adopting containers that still run.
       await core.startBackground();
       const app = await createApp(core);
+      const { listenFrontDoor } = await import("../api/front-door.ts");
+      // The HTTP server listens privately; clients reach it through the front door (connection limit, header deadline).
+      const httpSocket = privateSocket(config.data_dir);
       app.listen({
+        unix: httpSocket.path,
+        // Silence allowed between requests of a kept-alive connection; app.ts times bodies and lifts the
+        // timeout for Bay's own work; the front door times a connection's first header.
+        idleTimeout: config.server.request_header_timeout_seconds,
+        // body-limit.ts enforces server.max_body_bytes, after the key check and with the envelope; Bun's own
+        // limit would answer first, without either.
+        maxRequestBodySize: Number.MAX_SAFE_INTEGER,
+      } as unknown as Parameters<typeof app.listen>[0]); // Bun's types leave idleTimeout out for unix sockets; it applies there too.
+      const front = listenFrontDoor({
         hostname: config.server.host,
         port: config.server.port,
-        // Executions may run for minutes before the first byte of the answer.
-        idleTimeout: 0,
-        // body-limit.ts refuses oversized bodies with the error envelope; this is only a backstop.
-        maxRequestBodySize: config.server.max_body_bytes * 2,
+        maxConnections: config.server.max_connections,
+        headerTimeoutMs: config.server.request_header_timeout_seconds * 1000,
+        upstream: httpSocket.path,
       });
       consola.info(
-        `bay serve: listening on http://${config.server.host}:${app.server?.port} (instance ${core.instanceId}, data ${config.data_dir}, driver ${core.driver.name} at ${core.driver.endpoint})`,
+        `bay serve: listening on http://${config.server.host}:${front.port} (instance ${core.instanceId}, data ${config.data_dir}, driver ${core.driver.name} at ${core.driver.endpoint})`,
       );
 
       let stopping = false;
@@ -37,7 +70,10 @@ export default defineCommand({
         if (stopping) return;
         stopping = true;
         consola.info(`bay serve: ${signal} received, shutting down`);
-        void shutdownGracefully(app.server!, core).then(() => process.exit(0));
+        front.stop();
+        void shutdownGracefully(app.server!, core)
+          .finally(() => httpSocket.remove())
+          .then(() => process.exit(0));
       };
       process.on("SIGTERM", () => onSignal("SIGTERM"));
       process.on("SIGINT", () => onSignal("SIGINT"));

@@ -1,3 +1,4 @@
+import { lstatSync } from "node:fs";
 import { BayError, RuntimeTimeoutError, ShipError, type ErrorCode } from "./errors.ts";
 import type { ShipErrorBody } from "../ship/protocol.ts";
 
@@ -6,6 +7,9 @@ import type { ShipErrorBody } from "../ship/protocol.ts";
  * broken runtime; Bay's memory stays bounded whatever the sandbox prints.
  */
 export const MAX_RUNTIME_ANSWER_BYTES = 64 * 1024 * 1024;
+
+/** An agent's error answer is a small envelope; past this much it is not read further. */
+export const MAX_RUNTIME_ERROR_BYTES = 64 * 1024;
 
 /** Connection failures where the request certainly never reached the agent, so retrying runs nothing twice. */
 const NOT_REACHED_CODES = new Set(["ECONNREFUSED", "ConnectionRefused", "EHOSTUNREACH", "ENETUNREACH", "FailedToOpenSocket", "ENOENT"]);
@@ -20,7 +24,7 @@ export interface ShipCallOptions {
   headers?: Record<string, string>;
 }
 
-type ShipBody = { json: unknown } | { form: FormData } | undefined;
+type ShipBody = { json: unknown } | { stream: ReadableStream<Uint8Array> } | undefined;
 
 /**
  * Talks to one session's agent over HTTP; keep-alive connections are reused
@@ -41,6 +45,7 @@ export class ShipClient {
 
   async health(timeoutMs: number): Promise<boolean> {
     try {
+      this.checkSocket("GET", "/health");
       const response = await fetch(`${this.baseUrl}/health`, { signal: AbortSignal.timeout(timeoutMs), unix: this.unixSocket });
       await response.arrayBuffer();
       return response.ok;
@@ -57,8 +62,9 @@ export class ShipClient {
     return parseJson<T>(await this.send("POST", path, { json: body }, options), "POST", path);
   }
 
-  async postForm<T>(path: string, form: FormData, options: ShipCallOptions): Promise<T> {
-    return parseJson<T>(await this.send("POST", path, { form }, options), "POST", path);
+  /** Sends `body` as it arrives (uploads): Bay holds none of it. */
+  async postStream<T>(path: string, body: ReadableStream<Uint8Array>, options: ShipCallOptions): Promise<T> {
+    return parseJson<T>(await this.send("POST", path, { stream: body }, options), "POST", path);
   }
 
   /**
@@ -74,15 +80,17 @@ export class ShipClient {
     const timer = setTimeout(() => controller.abort(new DOMException("timeout", "TimeoutError")), options.timeoutMs);
     let response: Response;
     try {
+      this.checkSocket(method, path);
       response = await fetch(`${this.baseUrl}${path}`, {
         method,
         unix: this.unixSocket,
         headers: {
           authorization: `Bearer ${this.token}`,
           ...(body && "json" in body ? { "content-type": "application/json" } : {}),
+          ...(body && "stream" in body ? { "content-type": "application/octet-stream" } : {}),
           ...options.headers,
         },
-        body: body === undefined ? undefined : "json" in body ? JSON.stringify(body.json) : body.form,
+        body: body === undefined ? undefined : "json" in body ? JSON.stringify(body.json) : body.stream,
         signal: controller.signal,
       });
       if (!bodyCoveredByTimeout) clearTimeout(timer);
@@ -103,20 +111,52 @@ export class ShipClient {
       clearTimeout(timer);
     }
   }
+
+  /**
+   * The socket of a sandbox without a network lies in a directory the
+   * sandbox shares: Bay connects only to a socket there, never through a
+   * symlink to something else on the host.
+   */
+  private checkSocket(method: string, path: string): void {
+    if (!this.unixSocket) return;
+    let stats;
+    try {
+      stats = lstatSync(this.unixSocket);
+    } catch (error) {
+      throw new ShipError(`the runtime cannot be reached for ${method} ${path}`, { path, connection: true, reached: false }, { cause: error });
+    }
+    if (!stats.isSocket()) {
+      throw new ShipError(`the runtime's socket ${this.unixSocket} is ${stats.isSymbolicLink() ? "a symlink" : "not a socket"}; Bay does not connect to it`, {
+        path,
+        reached: false,
+      });
+    }
+  }
+}
+
+/** The body, or at most `limitBytes` of it and `complete: false`; the rest is never read. */
+async function readAtMost(response: Response, limitBytes: number): Promise<{ bytes: Buffer; complete: boolean }> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = response.body?.getReader();
+  if (!reader) return { bytes: Buffer.alloc(0), complete: true };
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return { bytes: Buffer.concat(chunks), complete: true };
+    size += value.byteLength;
+    if (size > limitBytes) {
+      await reader.cancel().catch(() => undefined);
+      chunks.push(value.subarray(0, value.byteLength - (size - limitBytes)));
+      return { bytes: Buffer.concat(chunks), complete: false };
+    }
+    chunks.push(value);
+  }
 }
 
 async function readBounded(response: Response, method: string, path: string): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for await (const chunk of response.body ?? []) {
-    size += chunk.byteLength;
-    if (size > MAX_RUNTIME_ANSWER_BYTES) {
-      await response.body?.cancel().catch(() => undefined);
-      throw new ShipError(`the runtime's answer to ${method} ${path} exceeds ${MAX_RUNTIME_ANSWER_BYTES} bytes`, { path });
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
+  const { bytes, complete } = await readAtMost(response, MAX_RUNTIME_ANSWER_BYTES);
+  if (!complete) throw new ShipError(`the runtime's answer to ${method} ${path} exceeds ${MAX_RUNTIME_ANSWER_BYTES} bytes`, { path });
+  return bytes;
 }
 
 async function parseJson<T>(response: Response, method: string, path: string): Promise<T> {
@@ -130,7 +170,14 @@ async function parseJson<T>(response: Response, method: string, path: string): P
 
 /** The agent answers errors in the contract's envelope; caller mistakes pass through, the rest is ship_error. */
 async function errorFrom(response: Response, method: string, path: string): Promise<BayError> {
-  const text = await response.text().catch(() => "");
+  const { bytes, complete } = await readAtMost(response, MAX_RUNTIME_ERROR_BYTES).catch(() => ({ bytes: Buffer.alloc(0), complete: true }));
+  if (!complete) {
+    return new ShipError(`the runtime answered ${method} ${path} with HTTP ${response.status} and an error body over ${MAX_RUNTIME_ERROR_BYTES} bytes`, {
+      path,
+      runtime_status: response.status,
+    });
+  }
+  const text = bytes.toString("utf8");
   let error: ShipErrorBody["error"] | undefined;
   try {
     error = (JSON.parse(text) as ShipErrorBody).error;

@@ -23,21 +23,70 @@ export function encodeEvent(event: string, data: unknown): string {
   return `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
 }
 
-/** Parses an event stream; comments (heartbeats) are skipped, events without data too. */
-export async function* parseEventStream(body: ReadableStream<Uint8Array>): AsyncGenerator<StreamEvent> {
+/**
+ * Larger events are refused: Bay relays a runtime's stream, and a runtime
+ * that never ends a line must not make Bay buffer without end. (An agent caps
+ * each output field, so its largest event, `done`, stays far below this.)
+ */
+export const MAX_EVENT_BYTES = 64 * 1024 * 1024;
+
+/** An event stream sent a block longer than the reader accepts. */
+export class OversizedEventError extends Error {
+  constructor(readonly limitBytes: number) {
+    super(`the event stream sent an event larger than ${limitBytes} bytes`);
+  }
+}
+
+export interface ParseOptions {
+  /** At most this much of one event is held; a longer one is OversizedEventError. */
+  maxEventBytes?: number;
+  /** Stops reading (and cancels the body) at once, even while waiting for the next bytes. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Parses an event stream; comments (heartbeats) are skipped, events without
+ * data too. Reads no further than its consumer asks for.
+ */
+export async function* parseEventStream(
+  body: ReadableStream<Uint8Array>,
+  { maxEventBytes = MAX_EVENT_BYTES, signal }: ParseOptions = {},
+): AsyncGenerator<StreamEvent> {
   const decoder = new TextDecoder();
   let buffered = "";
-  for await (const chunk of body) {
-    buffered += decoder.decode(chunk, { stream: true }).replaceAll("\r\n", "\n");
-    let boundary: number;
-    while ((boundary = buffered.indexOf("\n\n")) >= 0) {
-      const block = buffered.slice(0, boundary);
-      buffered = buffered.slice(boundary + 2);
-      const parsed = parseBlock(block);
-      if (parsed) yield parsed;
+  // A CR at the end of a chunk may be the first half of a CRLF.
+  let heldCr = false;
+  // Where to look for the next blank line: the part before it was searched already.
+  let searchFrom = 0;
+  const reader = body.getReader();
+  const stop = () => void reader.cancel().catch(() => undefined);
+  signal?.addEventListener("abort", stop, { once: true });
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      let text: string = (heldCr ? "\r" : "") + decoder.decode(value, { stream: true });
+      heldCr = text.endsWith("\r");
+      if (heldCr) text = text.slice(0, -1);
+      buffered += text.replaceAll("\r\n", "\n");
+      let boundary: number;
+      while ((boundary = buffered.indexOf("\n\n", searchFrom)) >= 0) {
+        const block = buffered.slice(0, boundary);
+        buffered = buffered.slice(boundary + 2);
+        searchFrom = 0;
+        const parsed = parseBlock(block);
+        if (parsed) yield parsed;
+      }
+      if (buffered.length > maxEventBytes) throw new OversizedEventError(maxEventBytes);
+      searchFrom = Math.max(0, buffered.length - 1);
     }
+  } finally {
+    signal?.removeEventListener("abort", stop);
+    await reader.cancel().catch(() => undefined);
+    reader.releaseLock();
   }
-  const last = parseBlock(buffered + decoder.decode());
+  if (signal?.aborted) return;
+  const last = parseBlock(buffered + (heldCr ? "\r" : "") + decoder.decode());
   if (last) yield last;
 }
 
@@ -61,47 +110,66 @@ function parseBlock(block: string): StreamEvent | null {
   }
 }
 
+/** Bytes queued for a slow reader before a producer's `send` waits. */
+const STREAM_QUEUE_BYTES = 256 * 1024;
+
 /**
  * A streaming response: `produce` sends events until it resolves; heartbeats
- * fill the silences. If the client goes away, `produce` sees its signal abort.
+ * fill the silences. `send` resolves once the reader has room again, so a
+ * producer that awaits it (a relay) goes no faster than the reader. If the
+ * client goes away, `produce` sees its signal abort.
  */
 export function eventStreamResponse(
-  produce: (send: (event: string, data: unknown) => void, signal: AbortSignal) => Promise<void>,
+  produce: (send: (event: string, data: unknown) => Promise<void>, signal: AbortSignal) => Promise<void>,
   headers: Record<string, string> = {},
 ): Response {
   const encoder = new TextEncoder();
   const aborted = new AbortController();
   let heartbeat: Timer | undefined;
   let open = true;
-  const stream = new ReadableStream<Uint8Array>({
-    start(controller) {
-      const write = (text: string) => {
-        if (!open) return;
-        try {
-          controller.enqueue(encoder.encode(text));
-        } catch {
-          open = false;
-        }
-      };
-      heartbeat = setInterval(() => write(HEARTBEAT), HEARTBEAT_INTERVAL_MS);
-      void produce((event, data) => write(encodeEvent(event, data)), aborted.signal)
-        .catch((error: unknown) => write(encodeEvent("error", { message: (error as Error).message ?? String(error) })))
-        .finally(() => {
-          clearInterval(heartbeat);
+  let wakeProducer: (() => void) | undefined;
+  const wake = () => {
+    wakeProducer?.();
+    wakeProducer = undefined;
+  };
+  const stream = new ReadableStream<Uint8Array>(
+    {
+      start(controller) {
+        const write = (text: string) => {
           if (!open) return;
-          open = false;
           try {
-            controller.close();
+            controller.enqueue(encoder.encode(text));
           } catch {
-            // The reader went away at the same moment.
+            open = false;
           }
-        });
+        };
+        const send = async (event: string, data: unknown) => {
+          write(encodeEvent(event, data));
+          while (open && (controller.desiredSize ?? 1) <= 0) await new Promise<void>((resolve) => (wakeProducer = resolve));
+        };
+        heartbeat = setInterval(() => write(HEARTBEAT), HEARTBEAT_INTERVAL_MS);
+        void produce(send, aborted.signal)
+          .catch((error: unknown) => write(encodeEvent("error", { message: (error as Error).message ?? String(error) })))
+          .finally(() => {
+            clearInterval(heartbeat);
+            if (!open) return;
+            open = false;
+            try {
+              controller.close();
+            } catch {
+              // The reader went away at the same moment.
+            }
+          });
+      },
+      pull: wake,
+      cancel() {
+        open = false;
+        clearInterval(heartbeat);
+        wake();
+        aborted.abort();
+      },
     },
-    cancel() {
-      open = false;
-      clearInterval(heartbeat);
-      aborted.abort();
-    },
-  });
+    { highWaterMark: STREAM_QUEUE_BYTES, size: (chunk) => chunk?.byteLength ?? 0 },
+  );
   return new Response(stream, { status: 200, headers: { ...EVENT_STREAM_HEADERS, ...headers } });
 }

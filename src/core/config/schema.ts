@@ -96,6 +96,19 @@ export const BayConfigSchema = Type.Object(
         port: Type.Integer({ minimum: 0, maximum: 65535, default: 8114 }),
         /** Largest request body accepted (uploads included); larger ones get 413 payload_too_large. */
         max_body_bytes: Type.Integer({ minimum: 1024, default: 128 * 1024 * 1024 }),
+        /**
+         * A new connection must send its first request header whole within this time, and a kept-alive
+         * connection may be silent this long between requests; else it is closed. At most 255.
+         */
+        request_header_timeout_seconds: Type.Integer({ minimum: 1, maximum: 255, default: 15 }),
+        /**
+         * A request body must arrive whole within this time after its header (an upload, which streams on to
+         * the sandbox, may instead pause at most this long at a time); else the connection is cut. Once the
+         * request is in, Bay's own work (an execution, a session start) is not timed by this. At most 255.
+         */
+        request_body_timeout_seconds: Type.Integer({ minimum: 1, maximum: 255, default: 60 }),
+        /** Open connections at most; past it a new connection is closed before anything of it is read. */
+        max_connections: Type.Integer({ minimum: 1, default: 1024 }),
         /** On SIGTERM/SIGINT, how long requests in flight may take to finish before they are cut. */
         shutdown_grace_seconds: Type.Number({ minimum: 0, default: 30 }),
         /** On shutdown, remove sandboxes' containers too (default: leave them; the next start adopts them). */
