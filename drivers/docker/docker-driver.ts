@@ -13,7 +13,7 @@ import type {
 } from "../../src/core/driver.ts";
 import { describeContainerEnd } from "../../src/core/container-end.ts";
 import { EngineTimeoutError, ImageUnavailableError, ShipError } from "../../src/core/errors.ts";
-import { AGENT_SOCKET_DIR, AGENT_SOCKET_NAME, WORKSPACE_MOUNT_PATH } from "../../src/ship/protocol.ts";
+import { AGENT_CAPABILITIES, AGENT_SOCKET_DIR, AGENT_SOCKET_NAME, WORKSPACE_MOUNT_PATH } from "../../src/ship/protocol.ts";
 import { logProgress } from "../../src/core/logging.ts";
 import { EgressFirewall } from "./egress-firewall.ts";
 import { engineFailure, engineMessage, statusOf } from "./errors.ts";
@@ -33,9 +33,6 @@ const PULL_STALL_MIN_MS = 60_000;
 const REMOVAL_POLL_MS = 100;
 /** Measuring volumes walks them all (`docker system df`): legitimately slow, so it gets this many engine timeouts. */
 const MEASURE_TIMEOUT_FACTOR = 6;
-
-/** Capabilities the agent needs to chown /workspace and drop to an unprivileged user. */
-const AGENT_CAPABILITIES = ["CHOWN", "SETUID", "SETGID"];
 
 export class DockerDriver implements Driver {
   readonly name = "docker";
@@ -256,7 +253,7 @@ export class DockerDriver implements Driver {
       Entrypoint: [AGENT_PATH_IN_CONTAINER],
       Cmd: spec.agentArgs,
       Env: Object.entries(spec.env).map(([key, value]) => `${key}=${value}`),
-      // The agent starts as root only to chown the fresh volume, then drops to uid 1000.
+      // The agent keeps real uid 0 to start user code as uid 1000 with no capabilities (src/ship/sandbox-user.ts).
       User: "0:0",
       WorkingDir: WORKSPACE_MOUNT_PATH,
       ExposedPorts: { [port]: {} },

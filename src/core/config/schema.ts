@@ -53,7 +53,7 @@ export const ProfileConfigSchema = Type.Object(
          */
         read_only_rootfs: Type.Boolean({ default: true }),
         no_new_privileges: Type.Boolean({ default: true }),
-        /** Linux capabilities added beyond the three the agent needs (CHOWN, SETUID, SETGID). */
+        /** Linux capabilities added for the agent beyond AGENT_CAPABILITIES; user code never gets any (docs/security.md). */
         extra_capabilities: Type.Array(Type.String({ pattern: "^[A-Z_]{2,32}$" }), { uniqueItems: true, default: [] }),
         /** Size of the tmpfs at /tmp (HOME of user code lives there too). */
         tmp_size: Type.String({ pattern: "^[0-9]+[kmgKMG]?$", default: "256m" }),
