@@ -13,22 +13,29 @@ const PROBE_TIMEOUT_MS = 2000;
  */
 const MISSED_PROBES_TO_GIVE_UP = 3;
 
+/** Why a runtime no longer serves a call: frozen or unresponsive, or its container ended. */
+export interface LostRuntime {
+  kind: "wedged" | "ended";
+  reason: string;
+}
+
 export interface LivenessWatch {
-  /** Resolves with the reason once the runtime is judged wedged; never while it answers. */
-  wedged: Promise<string>;
+  /** Resolves once the runtime is judged lost; never while it answers. */
+  lost: Promise<LostRuntime>;
   cancel(): void;
 }
 
 /**
- * Watches a runtime while a call to it waits: a paused container, or an
- * agent that misses its health checks in a row, is reported at once instead
- * of costing the caller the call's own timeout.
+ * Watches a runtime while a call to it waits: a paused container, an agent
+ * that misses its health checks in a row, or a container that ended while
+ * the call still waits (its address may no longer answer at all) is
+ * reported at once instead of costing the caller the call's own timeout.
  */
 export function watchLiveness(client: ShipClient, inspect: () => Promise<ContainerInfo | null>): LivenessWatch {
   let cancelled = false;
   let timer: Timer | undefined;
   const pause = (ms: number) => new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
-  const wedged = (async (): Promise<string> => {
+  const lost = (async (): Promise<LostRuntime> => {
     await pause(FIRST_PROBE_AFTER_MS);
     let missed = 0;
     while (!cancelled) {
@@ -36,18 +43,19 @@ export function watchLiveness(client: ShipClient, inspect: () => Promise<Contain
         missed = 0;
       } else if (!cancelled) {
         const info = await inspect().catch(() => undefined);
-        if (info?.paused) return lostContainerReason(info);
-        // A container that ended is reported by the call's own failure; an unreachable engine decides nothing.
+        // An unreachable engine (undefined) decides nothing.
+        if (info === null || (info && !info.running)) return { kind: "ended", reason: lostContainerReason(info) };
+        if (info?.paused) return { kind: "wedged", reason: lostContainerReason(info) };
         if (info?.running && ++missed >= MISSED_PROBES_TO_GIVE_UP) {
-          return `runtime stopped answering (${missed} health checks of ${PROBE_TIMEOUT_MS / 1000} s missed)`;
+          return { kind: "wedged", reason: `runtime stopped answering (${missed} health checks of ${PROBE_TIMEOUT_MS / 1000} s missed)` };
         }
       }
       if (!cancelled) await pause(PROBE_INTERVAL_MS);
     }
-    return new Promise<string>(() => undefined);
+    return new Promise<LostRuntime>(() => undefined);
   })();
   return {
-    wedged,
+    lost,
     cancel() {
       cancelled = true;
       clearTimeout(timer);

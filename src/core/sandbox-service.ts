@@ -272,10 +272,13 @@ export class SandboxService {
         try {
           return await this.callWatched(sandbox.id, client, session, call);
         } catch (error) {
-          if (!(error instanceof ShipError) || !error.details.connection) throw error;
+          if (!(error instanceof ShipError) || !lostRuntime(error)) throw error;
           const ended = (await this.sessions.releaseIfDead(session.id)) ? this.store.findSession(session.id) : undefined;
+          // The address of a dead container may already belong to another one, whose agent refuses the token.
+          if (!ended && !error.details.connection) throw error;
           // A container that had died before the request was sent (its port may still have been accepting) ran nothing.
-          const diedBefore = ended?.endReason === "died" && (!error.details.reached || (ended.stoppedAt ?? Infinity) < sentAt);
+          const ranNothing = !error.details.reached || error.details.runtime_status === 401;
+          const diedBefore = ended?.endReason === "died" && (ranNothing || (ended.stoppedAt ?? Infinity) < sentAt);
           // Then a new container is started and the call tried once more.
           if (!diedBefore || attempt > 1) throw this.droppedCallError(sandbox.id, session.id, error);
         }
@@ -299,7 +302,9 @@ export class SandboxService {
     const pending = call(client, session);
     const watch = watchLiveness(client, () => this.driver.inspectContainer(session.containerId ?? ""));
     let wedgedReason: string | null = null;
-    const wedged = watch.wedged.then(async (reason): Promise<never> => {
+    const wedged = watch.lost.then(async ({ kind, reason }): Promise<never> => {
+      // An ended container is settled like a dropped connection: the caller decides whether the call may be retried.
+      if (kind === "ended") throw new ShipError("the runtime's container ended under the call", { connection: true, reached: true });
       wedgedReason = reason;
       await this.sessions.handleDeath(session.id, reason).catch((error: Error) => consola.warn(`sandbox ${sandboxId}: ${error.message}`));
       throw unresponsiveError(sandboxId, reason);
@@ -357,6 +362,11 @@ export class SandboxService {
   private view(sandbox: SandboxRow): SandboxView {
     return sandboxView(sandbox, this.store.activeSession(sandbox.id), this.profile(sandbox.profileId), this.sessions.startDetail(sandbox.id));
   }
+}
+
+/** A failure that may mean the session's runtime is gone: a dropped connection, or another agent at its address. */
+function lostRuntime(error: ShipError): boolean {
+  return error.details.connection === true || error.details.runtime_status === 401;
 }
 
 function unresponsiveError(sandboxId: string, reason: string): ShipError {
