@@ -111,6 +111,7 @@ describe("garbage collection", () => {
       "lost_sessions",
       "orphan_containers",
       "orphan_cargos",
+      "cargo_size_limits",
       "expired_idempotency_keys",
     ]);
     expect(typeof report.total_cleaned).toBe("number");
