@@ -22,9 +22,8 @@ import {
   WriteFileRequest,
 } from "./schemas.ts";
 
-/** File operations finish quickly or not at all; large uploads get more room. */
+/** File operations finish quickly or not at all (an upload: once its last byte is sent; the edge times its sender). */
 const FILE_CALL_TIMEOUT_MS = 60_000;
-const TRANSFER_TIMEOUT_MS = 600_000;
 /** A path is short; a longer path field is refused before it is held. */
 const MAX_PATH_FIELD_BYTES = 64 * 1024;
 const tags = ["filesystem"];
@@ -114,7 +113,7 @@ export default function filesystemRoutes({ sandboxes, auth }: CapabilityRouteCon
           // The bytes can be sent once: a runtime replaced after they began cannot be given them again.
           if (sent) throw new ShipError("the sandbox's runtime was replaced while the upload began; send it again", { path: checked });
           sent = true;
-          return ship.postStream<typeof UploadResult.static>(`/fs/upload?path=${encodeURIComponent(checked)}`, file, { timeoutMs: TRANSFER_TIMEOUT_MS });
+          return ship.postStream<typeof UploadResult.static>(`/fs/upload?path=${encodeURIComponent(checked)}`, file, { timeoutMs: FILE_CALL_TIMEOUT_MS });
         });
       }
     }

@@ -18,7 +18,7 @@ const NOT_REACHED_CODES = new Set(["ECONNREFUSED", "ConnectionRefused", "EHOSTUN
 const CALLER_ERROR_CODES = new Set<string>(["validation_error", "invalid_path", "file_not_found", "payload_too_large"]);
 
 export interface ShipCallOptions {
-  /** Abort and answer 504 `timeout` after this long without an answer. */
+  /** Abort and answer 504 `timeout` after this long without an answer (for a streamed body: after its last byte). */
   timeoutMs: number;
   /** Extra headers, e.g. Accept: text/event-stream. */
   headers?: Record<string, string>;
@@ -77,7 +77,11 @@ export class ShipClient {
 
   private async send(method: string, path: string, body: ShipBody, options: ShipCallOptions, bodyCoveredByTimeout = true): Promise<Response> {
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(new DOMException("timeout", "TimeoutError")), options.timeoutMs);
+    let timer: Timer | undefined;
+    const startTimer = () => (timer ??= setTimeout(() => controller.abort(new DOMException("timeout", "TimeoutError")), options.timeoutMs));
+    // A streamed body takes as long as its sender (who is timed at Bay's edge): the runtime's time starts after its last byte.
+    const requestBody = body === undefined ? undefined : "json" in body ? JSON.stringify(body.json) : whenSent(body.stream, startTimer);
+    if (!(body && "stream" in body)) startTimer();
     let response: Response;
     try {
       this.checkSocket(method, path);
@@ -90,9 +94,11 @@ export class ShipClient {
           ...(body && "stream" in body ? { "content-type": "application/octet-stream" } : {}),
           ...options.headers,
         },
-        body: body === undefined ? undefined : "json" in body ? JSON.stringify(body.json) : body.stream,
+        body: requestBody,
         signal: controller.signal,
       });
+      // An answer before the last byte (an early error) is timed from here.
+      startTimer();
       if (!bodyCoveredByTimeout) clearTimeout(timer);
       if (!response.ok) throw await errorFrom(response, method, path);
       return bodyCoveredByTimeout ? new Response(await readBounded(response, method, path), response) : response;
@@ -132,6 +138,23 @@ export class ShipClient {
       });
     }
   }
+}
+
+/** Passes `stream` on and calls `sent` once its last byte has been taken. */
+function whenSent(stream: ReadableStream<Uint8Array>, sent: () => void): ReadableStream<Uint8Array> {
+  const reader = stream.getReader();
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        const { done, value } = await reader.read();
+        if (!done) return controller.enqueue(value);
+        sent();
+        controller.close();
+      },
+      cancel: (reason) => reader.cancel(reason),
+    },
+    { highWaterMark: 0 },
+  );
 }
 
 /** The body, or at most `limitBytes` of it and `complete: false`; the rest is never read. */
