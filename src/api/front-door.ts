@@ -23,8 +23,6 @@ export interface FrontDoorOptions {
 
 export interface FrontDoor {
   readonly port: number;
-  /** Open connections now. */
-  readonly connections: number;
   /** Stops accepting; connections already open carry on. */
   stop(): void;
 }
@@ -60,7 +58,7 @@ function watchHeader(relay: Relay, bytes: Uint8Array): void {
   }
 }
 
-const pipe = (target: Socket<unknown> | null, source: Socket<unknown> | null): Pipe => ({ target, source, queued: [], ending: false });
+const newPipe = (target: Socket<unknown> | null, source: Socket<unknown> | null): Pipe => ({ target, source, queued: [], ending: false });
 
 /** Writes what the target takes; keeps the rest queued and pauses the source until `drain`. */
 function forward(pipe: Pipe, bytes: Uint8Array): void {
@@ -113,8 +111,8 @@ export function listenFrontDoor(options: FrontDoorOptions): FrontDoor {
         }
         open += 1;
         const relay: Relay = {
-          toUpstream: pipe(null, client as Socket<unknown>),
-          toClient: pipe(client as Socket<unknown>, null),
+          toUpstream: newPipe(null, client as Socket<unknown>),
+          toClient: newPipe(client as Socket<unknown>, null),
           headerDeadline: setTimeout(() => client.terminate(), options.headerTimeoutMs),
           headerTail: "",
         };
@@ -167,9 +165,6 @@ export function listenFrontDoor(options: FrontDoorOptions): FrontDoor {
   });
   return {
     port: listener.port,
-    get connections() {
-      return open;
-    },
     stop: () => listener.stop(),
   };
 }
