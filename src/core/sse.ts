@@ -53,11 +53,12 @@ export async function* parseEventStream(
   { maxEventBytes = MAX_EVENT_BYTES, signal }: ParseOptions = {},
 ): AsyncGenerator<StreamEvent> {
   const decoder = new TextDecoder();
+  // The incomplete block so far. Only each new piece is searched for the blank line that ends a block,
+  // so that a long event costs its length once, not once per chunk.
   let buffered = "";
+  let lastChar = "";
   // A CR at the end of a chunk may be the first half of a CRLF.
   let heldCr = false;
-  // Where to look for the next blank line: the part before it was searched already.
-  let searchFrom = 0;
   const reader = body.getReader();
   const stop = () => void reader.cancel().catch(() => undefined);
   signal?.addEventListener("abort", stop, { once: true });
@@ -68,17 +69,22 @@ export async function* parseEventStream(
       let text: string = (heldCr ? "\r" : "") + decoder.decode(value, { stream: true });
       heldCr = text.endsWith("\r");
       if (heldCr) text = text.slice(0, -1);
-      buffered += text.replaceAll("\r\n", "\n");
-      let boundary: number;
-      while ((boundary = buffered.indexOf("\n\n", searchFrom)) >= 0) {
-        const block = buffered.slice(0, boundary);
-        buffered = buffered.slice(boundary + 2);
-        searchFrom = 0;
-        const parsed = parseBlock(block);
-        if (parsed) yield parsed;
+      text = text.replaceAll("\r\n", "\n");
+      if (!text) continue;
+      const ended = (lastChar + text).includes("\n\n");
+      buffered += text;
+      lastChar = text.at(-1)!;
+      if (ended) {
+        let boundary: number;
+        while ((boundary = buffered.indexOf("\n\n")) >= 0) {
+          const block = buffered.slice(0, boundary);
+          buffered = buffered.slice(boundary + 2);
+          const parsed = parseBlock(block);
+          if (parsed) yield parsed;
+        }
+        lastChar = buffered.at(-1) ?? "";
       }
       if (buffered.length > maxEventBytes) throw new OversizedEventError(maxEventBytes);
-      searchFrom = Math.max(0, buffered.length - 1);
     }
   } finally {
     signal?.removeEventListener("abort", stop);
