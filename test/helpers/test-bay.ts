@@ -97,14 +97,7 @@ export async function startTestBay(options: TestBayOptions = {}): Promise<TestBa
           body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
         }),
       );
-      const text = await response.text();
-      let parsed: unknown = text;
-      try {
-        parsed = text ? JSON.parse(text) : null;
-      } catch {
-        // Not JSON: the raw text is the body.
-      }
-      return { status: response.status, headers: response.headers, body: parsed };
+      return testResponseOf(response);
     },
     async raw(method, path, body) {
       const response = await app.handle(
@@ -125,6 +118,18 @@ export async function startTestBay(options: TestBayOptions = {}): Promise<TestBa
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** A response as tests read it: the body parsed as JSON, or kept as text when it is not JSON (event streams, downloads). */
+export async function testResponseOf(response: Response): Promise<TestResponse> {
+  const text = await response.text();
+  let parsed: unknown = text;
+  try {
+    parsed = text ? JSON.parse(text) : null;
+  } catch {
+    // Not JSON: the raw text is the body.
+  }
+  return { status: response.status, headers: response.headers, body: parsed };
 }
 
 /**

@@ -18,6 +18,7 @@ import {
   OWNER_KEYS,
   type TestOwner,
   type TestResponse,
+  testResponseOf,
   THREE_OWNERS_CONFIG,
   useTestBay,
 } from "../helpers/test-bay.ts";
@@ -71,15 +72,7 @@ async function send(
     init.body = JSON.stringify(body);
     (init.headers as Record<string, string>)["content-type"] = "application/json";
   }
-  const response = await bay.app.handle(new Request(`http://localhost${path}`, init));
-  const text = await response.text();
-  let parsed: unknown = text;
-  try {
-    parsed = text ? JSON.parse(text) : null;
-  } catch {
-    // Not JSON (an event stream or a download): kept as text, and the assertions say so.
-  }
-  return { status: response.status, headers: response.headers, body: parsed };
+  return testResponseOf(await bay.app.handle(new Request(`http://localhost${path}`, init)));
 }
 
 /** "status code" when the answer is the contract's whole error envelope, else what is wrong with it. */
