@@ -45,7 +45,7 @@ export class ShipClient {
 
   async health(timeoutMs: number): Promise<boolean> {
     try {
-      this.checkSocket("GET", "/health");
+      this.checkSocket("GET /health");
       const response = await fetch(`${this.baseUrl}/health`, { signal: AbortSignal.timeout(timeoutMs), unix: this.unixSocket });
       await response.arrayBuffer();
       return response.ok;
@@ -55,16 +55,16 @@ export class ShipClient {
   }
 
   async get<T>(path: string, options: ShipCallOptions): Promise<T> {
-    return parseJson<T>(await this.send("GET", path, undefined, options), "GET", path);
+    return parseJson<T>(await this.send("GET", path, undefined, options), `GET ${path}`);
   }
 
   async post<T>(path: string, body: unknown, options: ShipCallOptions): Promise<T> {
-    return parseJson<T>(await this.send("POST", path, { json: body }, options), "POST", path);
+    return parseJson<T>(await this.send("POST", path, { json: body }, options), `POST ${path}`);
   }
 
   /** Sends `body` as it arrives (uploads): Bay holds none of it. */
   async postStream<T>(path: string, body: ReadableStream<Uint8Array>, options: ShipCallOptions): Promise<T> {
-    return parseJson<T>(await this.send("POST", path, { stream: body }, options), "POST", path);
+    return parseJson<T>(await this.send("POST", path, { stream: body }, options), `POST ${path}`);
   }
 
   /**
@@ -76,6 +76,7 @@ export class ShipClient {
   }
 
   private async send(method: string, path: string, body: ShipBody, options: ShipCallOptions, bodyCoveredByTimeout = true): Promise<Response> {
+    const route = `${method} ${path}`;
     const controller = new AbortController();
     let timer: Timer | undefined;
     const startTimer = () => (timer ??= setTimeout(() => controller.abort(new DOMException("timeout", "TimeoutError")), options.timeoutMs));
@@ -84,7 +85,7 @@ export class ShipClient {
     if (!(body && "stream" in body)) startTimer();
     let response: Response;
     try {
-      this.checkSocket(method, path);
+      this.checkSocket(route);
       response = await fetch(`${this.baseUrl}${path}`, {
         method,
         unix: this.unixSocket,
@@ -100,17 +101,17 @@ export class ShipClient {
       // An answer before the last byte (an early error) is timed from here.
       startTimer();
       if (!bodyCoveredByTimeout) clearTimeout(timer);
-      if (!response.ok) throw await errorFrom(response, method, path);
-      return bodyCoveredByTimeout ? new Response(await readBounded(response, method, path), response) : response;
+      if (!response.ok) throw await errorFrom(response, route);
+      return bodyCoveredByTimeout ? new Response(await readBounded(response, route), response) : response;
     } catch (error) {
       if (error instanceof BayError) throw error;
       if (controller.signal.aborted) {
-        throw new RuntimeTimeoutError(`the runtime did not answer ${method} ${path} within ${options.timeoutMs} ms`, { path });
+        throw new RuntimeTimeoutError(`the sandbox's runtime did not answer within ${options.timeoutMs} ms`, { runtime_route: route });
       }
       const reached = !NOT_REACHED_CODES.has((error as { code?: string }).code ?? "");
       throw new ShipError(
-        reached ? `the runtime dropped the connection on ${method} ${path}` : `the runtime cannot be reached for ${method} ${path}`,
-        { path, connection: true, reached },
+        reached ? "the sandbox's runtime dropped the connection" : "the sandbox's runtime cannot be reached",
+        { runtime_route: route, connection: true, reached },
         { cause: error },
       );
     } finally {
@@ -123,17 +124,17 @@ export class ShipClient {
    * sandbox shares: Bay connects only to a socket there, never through a
    * symlink to something else on the host.
    */
-  private checkSocket(method: string, path: string): void {
+  private checkSocket(route: string): void {
     if (!this.unixSocket) return;
     let stats;
     try {
       stats = lstatSync(this.unixSocket);
     } catch (error) {
-      throw new ShipError(`the runtime cannot be reached for ${method} ${path}`, { path, connection: true, reached: false }, { cause: error });
+      throw new ShipError("the sandbox's runtime cannot be reached", { runtime_route: route, connection: true, reached: false }, { cause: error });
     }
     if (!stats.isSocket()) {
-      throw new ShipError(`the runtime's socket ${this.unixSocket} is ${stats.isSymbolicLink() ? "a symlink" : "not a socket"}; Bay does not connect to it`, {
-        path,
+      throw new ShipError(`the runtime's socket is ${stats.isSymbolicLink() ? "a symlink" : "not a socket"}; Bay does not connect to it`, {
+        runtime_route: route,
         reached: false,
       });
     }
@@ -176,27 +177,27 @@ async function readAtMost(response: Response, limitBytes: number): Promise<{ byt
   }
 }
 
-async function readBounded(response: Response, method: string, path: string): Promise<Uint8Array> {
+async function readBounded(response: Response, route: string): Promise<Uint8Array> {
   const { bytes, complete } = await readAtMost(response, MAX_RUNTIME_ANSWER_BYTES);
-  if (!complete) throw new ShipError(`the runtime's answer to ${method} ${path} exceeds ${MAX_RUNTIME_ANSWER_BYTES} bytes`, { path });
+  if (!complete) throw new ShipError(`the sandbox's runtime answered with more than ${MAX_RUNTIME_ANSWER_BYTES} bytes`, { runtime_route: route });
   return bytes;
 }
 
-async function parseJson<T>(response: Response, method: string, path: string): Promise<T> {
+async function parseJson<T>(response: Response, route: string): Promise<T> {
   const text = await response.text();
   try {
     return (text ? JSON.parse(text) : null) as T;
   } catch {
-    throw new ShipError(`the runtime answered ${method} ${path} with invalid JSON`, { path });
+    throw new ShipError("the sandbox's runtime answered with invalid JSON", { runtime_route: route });
   }
 }
 
 /** The agent answers errors in the contract's envelope; caller mistakes pass through, the rest is ship_error. */
-async function errorFrom(response: Response, method: string, path: string): Promise<BayError> {
+async function errorFrom(response: Response, route: string): Promise<BayError> {
   const { bytes, complete } = await readAtMost(response, MAX_RUNTIME_ERROR_BYTES).catch(() => ({ bytes: Buffer.alloc(0), complete: true }));
   if (!complete) {
-    return new ShipError(`the runtime answered ${method} ${path} with HTTP ${response.status} and an error body over ${MAX_RUNTIME_ERROR_BYTES} bytes`, {
-      path,
+    return new ShipError(`the sandbox's runtime answered HTTP ${response.status} with an error body over ${MAX_RUNTIME_ERROR_BYTES} bytes`, {
+      runtime_route: route,
       runtime_status: response.status,
     });
   }
@@ -210,8 +211,8 @@ async function errorFrom(response: Response, method: string, path: string): Prom
   if (error && CALLER_ERROR_CODES.has(error.code)) {
     return new BayError(error.code as ErrorCode, error.message, error.details ?? {});
   }
-  return new ShipError(`the runtime answered ${method} ${path} with HTTP ${response.status}: ${error?.message ?? text.slice(0, 200)}`, {
-    path,
+  return new ShipError(`the sandbox's runtime answered HTTP ${response.status}: ${error?.message ?? text.slice(0, 200)}`, {
+    runtime_route: route,
     runtime_status: response.status,
     runtime_code: error?.code ?? null,
   });

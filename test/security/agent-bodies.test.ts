@@ -210,3 +210,25 @@ describe("the agent's unix socket", () => {
     expect(host.reached.count).toBe(0);
   });
 });
+
+describe("what Bay says when an agent fails", () => {
+  test("a silent agent, a dropped connection and a garbled answer are described without the agent's internal routes", async () => {
+    const silent = fakeAgent(() => new Response(new ReadableStream({ pull: () => new Promise(() => undefined) })));
+    // Reads the request, then closes without a word, as an agent killed mid-call would.
+    const dropper = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data: (socket) => void socket.end() } });
+    servers.push(dropper);
+    const dropping = new ShipClient(`http://127.0.0.1:${dropper.port}`, TOKEN);
+    const garbled = fakeAgent(() => new Response("not json", { headers: { "content-type": "application/json" } }));
+    const failures = [
+      await thrown(silent.post("/ipython/exec", { code: "1" }, { timeoutMs: 500 })),
+      await thrown(dropping.post("/ipython/exec", { code: "1" }, { timeoutMs: CALL_TIMEOUT_MS })),
+      await thrown(garbled.post("/ipython/exec", { code: "1" }, { timeoutMs: CALL_TIMEOUT_MS })),
+    ];
+    for (const failure of failures) {
+      expect(failure.message).not.toContain("/ipython");
+      expect(failure.message).toContain("the sandbox's runtime");
+      expect(failure.details.runtime_route).toBe("POST /ipython/exec");
+    }
+    expect(failures.map((failure) => failure.code)).toEqual(["timeout", "ship_error", "ship_error"]);
+  });
+});
