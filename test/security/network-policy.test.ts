@@ -29,6 +29,17 @@ const unresolvableBay = useTestBay({
   config: { profiles: [{ id: "unresolvable", image: TEST_IMAGE, network: { allow: ["no-such-host.invalid:443"] } }] },
 });
 
+/** A Bay that reaches agents at their container address instead of a published port. */
+const addressBay = useTestBay({
+  config: {
+    driver: { docker: { connect_mode: "container_network" } },
+    profiles: [
+      { id: "python-default", image: TEST_IMAGE },
+      { id: "listed", image: TEST_IMAGE, network: { allow: ["203.0.113.10:8080"] } },
+    ],
+  },
+});
+
 let publicHost: OutsideHost;
 let otherPublicHost: OutsideHost;
 let metadataHost: OutsideHost;
@@ -171,6 +182,18 @@ describe("network: none", () => {
     expect(interfaces).toBe("['lo']\n");
     const seen = await probes(id, [["203.0.113.10", 8080]]);
     expect(seen["203.0.113.10:8080"]).toMatch(/^blocked/);
+  });
+});
+
+describe("connect modes", () => {
+  test("with container_network, Bay reaches the agent at its address on a fenced network, in every policy", async () => {
+    for (const profile of ["python-default", "listed"]) {
+      const id = (await addressBay.request("POST", "/v1/sandboxes", { profile })).body.id;
+      const result = await addressBay.request("POST", `/v1/sandboxes/${id}/shell/exec`, { command: "echo reached" });
+      expect({ profile, status: result.status, output: result.body.output }).toEqual({ profile, status: 200, output: "reached\n" });
+      const container = inspectContainer(containersWithLabel(`bay.sandbox_id=${id}`)[0]!);
+      expect(Object.keys(container.NetworkSettings.Ports ?? {}).flatMap((port) => container.NetworkSettings.Ports[port] ?? [])).toEqual([]);
+    }
   });
 });
 
