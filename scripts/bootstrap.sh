@@ -46,7 +46,12 @@ if ! docker info >/dev/null 2>&1; then
 fi
 say "docker engine $(docker version --format '{{.Server.Version}}')"
 
-# 4. Sandbox images, built locally from Debian packages (no registry is needed).
+# 4. The host tools Bay fences sandbox networks with (iptables comes with docker.io), and that the
+#    network tests build their outside hosts with (ip netns).
+command -v iptables >/dev/null 2>&1 || apt_install iptables
+if $with_test_images && ! command -v ip >/dev/null 2>&1; then apt_install iproute2; fi
+
+# 5. Sandbox images, built locally from Debian packages (no registry is needed).
 bash scripts/build-image.sh bay-python:local
 if $with_test_images; then
   bash scripts/build-image.sh bay-python-ds:local --datascience
