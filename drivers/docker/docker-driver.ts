@@ -24,6 +24,9 @@ export const AGENT_PATH_IN_CONTAINER = "/opt/bay/bay";
 /** The container log holds the agent's own lines and whatever user code writes to fd 1/2: capped. */
 const CONTAINER_LOG_MAX_SIZE = "1m";
 
+/** An address of the documentation range (RFC 5737) where no resolver answers. */
+const NO_RESOLVER = "192.0.2.53";
+
 type DockerSettings = BayConfig["driver"]["docker"];
 
 /** /health's ping must answer within seconds, whatever the engine timeout. */
@@ -56,7 +59,7 @@ export class DockerDriver implements Driver {
         ? existsSync("/.dockerenv") ? "container_network" : "host_port"
         : settings.connect_mode;
     this.timeoutMs = settings.engine_timeout_seconds * 1000;
-    const firewall = settings.egress_firewall === "iptables" ? new EgressFirewall() : null;
+    const firewall = settings.egress_firewall === "iptables" ? new EgressFirewall({ extraDenied: settings.egress_deny }) : null;
     this.networks = new PolicyNetworks(this.docker, (action, call) => this.engine(action, call), firewall);
   }
 
@@ -271,6 +274,9 @@ export class DockerDriver implements Driver {
         NetworkMode: network?.name ?? "none",
         // Names of an allow list resolve to exactly the addresses the firewall lets through.
         ExtraHosts: spec.network.kind === "allow" ? pinnedHosts(spec.network.hosts) : undefined,
+        // …and no other name resolves: the engine's DNS forwarder gets an upstream nobody answers at (it may
+        // otherwise query the host's resolver from the host itself, a channel past the firewall).
+        Dns: spec.network.kind === "allow" ? [NO_RESOLVER] : undefined,
         // The firewall speaks IPv4; a sandbox gets no IPv6 at all.
         Sysctls: isolated ? undefined : { "net.ipv6.conf.all.disable_ipv6": "1", "net.ipv6.conf.default.disable_ipv6": "1" },
         // What user code writes to the agent's stdout/stderr must not grow the host's disk without bound.

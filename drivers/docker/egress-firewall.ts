@@ -29,14 +29,17 @@ const VERIFY_INTERVAL_MS = 30_000;
 export class EgressFirewall {
   private readonly applied = new Map<string, { rules: string; verifiedAt: number }>();
   private readonly run: CommandRunner;
+  private readonly extraDenied: string[];
 
-  constructor(options: { run?: CommandRunner } = {}) {
+  /** `extraDenied`: more ranges no `internet` sandbox may reach, e.g. the host's public address behind 1:1 NAT. */
+  constructor(options: { run?: CommandRunner; extraDenied?: string[] } = {}) {
     this.run = options.run ?? runCommand;
+    this.extraDenied = options.extraDenied ?? [];
   }
 
   /** Puts the policy's rules on the bridge, unless they are there and were checked recently. */
   async fence(bridge: string, policy: FencedPolicy): Promise<void> {
-    const rules = chainRules(bridge, policy, hostNameservers());
+    const rules = chainRules(bridge, policy, hostNameservers(), this.extraDenied);
     const known = this.applied.get(bridge);
     if (known?.rules === rules && Date.now() - known.verifiedAt < VERIFY_INTERVAL_MS && (await this.jumpsPresent(bridge))) return;
     await this.checkBridgeFiltering();
@@ -92,7 +95,7 @@ export const inputChain = (bridge: string) => `BAY-IN-${bridge}`;
 export const forwardChain = (bridge: string) => `BAY-FWD-${bridge}`;
 
 /** The iptables-restore input for one bridge: both chains, flushed and refilled in one transaction. */
-export function chainRules(bridge: string, policy: FencedPolicy, nameservers: string[]): string {
+export function chainRules(bridge: string, policy: FencedPolicy, nameservers: string[], extraDenied: string[] = []): string {
   const input = inputChain(bridge);
   const forward = forwardChain(bridge);
   const refuse = "-j REJECT --reject-with icmp-admin-prohibited";
@@ -108,7 +111,7 @@ export function chainRules(bridge: string, policy: FencedPolicy, nameservers: st
   if (policy.kind === "internet") {
     // The engine's DNS forwarder sends a sandbox's lookups from inside the sandbox to the host's resolvers.
     for (const server of nameservers) lines.push(...allowLines(forward, { cidr: `${server}/32`, port: 53 }));
-    for (const range of NON_PUBLIC_IPV4_RANGES) lines.push(`-A ${forward} -d ${range} ${refuse}`);
+    for (const range of [...NON_PUBLIC_IPV4_RANGES, ...extraDenied]) lines.push(`-A ${forward} -d ${range} ${refuse}`);
     lines.push(`-A ${forward} -j RETURN`);
   } else {
     for (const rule of policy.rules) lines.push(...allowLines(forward, rule));

@@ -15,6 +15,8 @@ export interface FrontDoorOptions {
   hostname: string;
   port: number;
   maxConnections: number;
+  /** Open connections from one client address at most, so that one client cannot hold every slot. */
+  maxConnectionsPerClient: number;
   /** A new connection that has not sent one whole request header this long after it opened is closed. */
   headerTimeoutMs: number;
   /** The unix socket of the HTTP server behind. */
@@ -99,17 +101,25 @@ function sourceClosed(pipe: Pipe): void {
 
 export function listenFrontDoor(options: FrontDoorOptions): FrontDoor {
   let open = 0;
+  const openByClient = new Map<string, number>();
+  const release = (address: string) => {
+    const left = (openByClient.get(address) ?? 1) - 1;
+    if (left > 0) openByClient.set(address, left);
+    else openByClient.delete(address);
+  };
   const listener: TCPSocketListener<Relay | undefined> = Bun.listen<Relay | undefined>({
     hostname: options.hostname,
     port: options.port,
     socket: {
       open(client) {
-        if (open >= options.maxConnections) {
+        const fromClient = openByClient.get(client.remoteAddress) ?? 0;
+        if (open >= options.maxConnections || fromClient >= options.maxConnectionsPerClient) {
           client.data = undefined;
           client.end();
           return;
         }
         open += 1;
+        openByClient.set(client.remoteAddress, fromClient + 1);
         const relay: Relay = {
           toUpstream: newPipe(null, client as Socket<unknown>),
           toClient: newPipe(client as Socket<unknown>, null),
@@ -152,6 +162,7 @@ export function listenFrontDoor(options: FrontDoorOptions): FrontDoor {
       close(client) {
         if (!client.data) return;
         open -= 1;
+        release(client.remoteAddress);
         const relay = client.data;
         client.data = undefined;
         clearTimeout(relay.headerDeadline);

@@ -127,7 +127,7 @@ export const Cargo = t.Object({
   id: t.String({ pattern: "^ws-[0-9a-f]{12}$" }),
   managed: t.Boolean({ description: "Created with a sandbox and deleted with it" }),
   managed_by_sandbox_id: t.Union([t.String(), t.Null()]),
-  size_limit_mb: t.Integer({ description: "Recorded; the local volume driver does not enforce it" }),
+  size_limit_mb: t.Integer({ description: "Measured by Bay: a sandbox whose cargo grows past it is stopped with a state_reset_reason saying so" }),
   created_at: t.String({ format: "date-time" }),
   last_accessed_at: t.String({ format: "date-time" }),
 });

@@ -58,6 +58,7 @@ export default defineCommand({
         hostname: config.server.host,
         port: config.server.port,
         maxConnections: config.server.max_connections,
+        maxConnectionsPerClient: config.server.max_connections_per_client,
         headerTimeoutMs: config.server.request_header_timeout_seconds * 1000,
         upstream: httpSocket.path,
       });

@@ -4,7 +4,7 @@ import { consola } from "consola";
 import type { BayConfig, ProfileConfig } from "./config/index.ts";
 import { lostContainerReason } from "./container-end.ts";
 import type { Driver } from "./driver.ts";
-import { RuntimeTimeoutError, ShipError } from "./errors.ts";
+import { BayError, RuntimeTimeoutError, ShipError } from "./errors.ts";
 import { checkHandshake } from "./handshake.ts";
 import { KeyedMutex } from "./keyed-mutex.ts";
 import { newId, newSecretToken } from "./ids.ts";
@@ -16,7 +16,7 @@ import { parseMemory } from "./resources.ts";
 import { ShipClient } from "./ship-client.ts";
 import type { SessionEndReason, StateStore } from "./state-store.ts";
 import type { SandboxRow, SessionRow } from "../db/schema.ts";
-import { AGENT_SOCKET_DIR, AGENT_SOCKET_NAME, SHIP_TOKEN_ENV } from "../ship/protocol.ts";
+import { AGENT_SOCKET_DIR, AGENT_SOCKET_NAME, SANDBOX_GID, SANDBOX_UID, SHIP_TOKEN_ENV } from "../ship/protocol.ts";
 
 export interface RunningSession {
   session: SessionRow;
@@ -209,6 +209,14 @@ export class SessionManager {
   }
 
   private createSocketDirectory(sessionId: string): string {
+    // A Bay whose user or group is the sandbox user's would hand the directory to user code.
+    if (process.getuid?.() !== 0 && (process.getuid?.() === SANDBOX_UID || process.getgid?.() === SANDBOX_GID)) {
+      throw new BayError(
+        "driver_unavailable",
+        `network none needs Bay to run as root or as a user and group other than the sandbox user's (${SANDBOX_UID}:${SANDBOX_GID})`,
+        { reason: "socket_directory" },
+      );
+    }
     const dir = this.socketDirectory(sessionId);
     mkdirSync(dir, { recursive: true });
     // Only Bay and the agent (root in the container) may create, replace or remove anything here,

@@ -117,9 +117,9 @@ function parseResponse(raw: string): RawResponse | null {
   return { status: Number(statusLine!.split(" ")[1]), headers, body: body.slice(0, length), length: end + 4 + length };
 }
 
-async function openConnection(to: ServeProcess = server): Promise<RawConnection> {
+async function openConnection(to: ServeProcess = server, localAddress?: string): Promise<RawConnection> {
   const { hostname, port } = new URL(to.url);
-  const socket = connect(Number(port), hostname);
+  const socket = connect({ port: Number(port), host: hostname, localAddress });
   socket.setNoDelay(true);
   let data = "";
   let answered = 0;
@@ -421,3 +421,31 @@ describe("the connection limit", () => {
     expect((await api("GET", "/health", undefined, {}, limited)).status).toBe(200);
   });
 });
+
+describe("the connection limit per client", () => {
+  const PER_CLIENT = 2;
+  let limited: ServeProcess;
+  beforeAll(async () => {
+    limited = await startServer({ max_connections: MAX_CONNECTIONS, max_connections_per_client: PER_CLIENT });
+  });
+
+  test("one client address cannot take every slot: past its share it is refused, while another address is served", async () => {
+    const held: RawConnection[] = [];
+    try {
+      for (let i = 0; i < PER_CLIENT; i += 1) held.push(await openConnection(limited, "127.0.0.1"));
+      const refused = await openConnection(limited, "127.0.0.1");
+      refused.write(head("GET", "/health", []));
+      await within(refused.closed, NEVER_MS, "the connection past the client's share");
+      expect(refused.received()).toBe("");
+
+      const other = await openConnection(limited, "127.0.0.2");
+      other.write(head("GET", "/health", []));
+      const answer = await within(other.response(), NEVER_MS, "another client's connection");
+      expect(answer.status).toBe(200);
+      other.socket.destroy();
+    } finally {
+      for (const connection of held) connection.socket.destroy();
+    }
+  });
+});
+

@@ -40,6 +40,9 @@ const addressBay = useTestBay({
   },
 });
 
+/** A Bay told that 203.0.113.10 is one of the host's own public addresses (as behind 1:1 NAT). */
+const natBay = useTestBay({ config: { driver: { docker: { egress_deny: ["203.0.113.10"] } } } });
+
 let publicHost: OutsideHost;
 let otherPublicHost: OutsideHost;
 let metadataHost: OutsideHost;
@@ -163,6 +166,10 @@ describe("network: {allow: [...]}", () => {
       "169.254.169.254:8080": expect.stringMatching(/^blocked/),
       [`gateway:${hostListener.port}`]: expect.stringMatching(/^blocked/),
     });
+    // Names resolve only through the pinned /etc/hosts: the engine's DNS forwarder has an upstream nobody answers at.
+    const container = inspectContainer(containersWithLabel(`bay.sandbox_id=${id}`)[0]!);
+    expect(container.HostConfig.Dns).toEqual(["192.0.2.53"]);
+    expect(container.HostConfig.ExtraHosts).toEqual([`${OUTSIDE_NAME}:203.0.113.10`]);
   });
 
   test("an unknown name in an allow list fails the start with a clear error, and nothing is left running", async () => {
@@ -204,3 +211,16 @@ describe("profiles", () => {
     expect(networks).toEqual({ "python-default": "internet", offline: "none", listed: { allow: ALLOW_LIST } });
   });
 });
+
+// Last in the file: the chains of a bridge are shared by every Bay on the engine, and this Bay's differ.
+describe("driver.docker.egress_deny", () => {
+  test("addresses the operator lists (the host's public ones) are refused to internet sandboxes too", async () => {
+    const id = (await natBay.request("POST", "/v1/sandboxes", {})).body.id;
+    const result = await natBay.request("POST", `/v1/sandboxes/${id}/python/exec`, {
+      code: `${PROBE}\nprint(probe("203.0.113.10", 8080)[:7])\nprint(probe("198.51.100.10", 8080)[:4])`,
+      timeout: 60,
+    });
+    expect(result.body.output).toBe("blocked\nopen\n");
+  });
+});
+

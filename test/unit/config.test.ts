@@ -26,6 +26,7 @@ describe("configuration", () => {
       request_header_timeout_seconds: 15,
       request_body_timeout_seconds: 60,
       max_connections: 1024,
+      max_connections_per_client: 64,
       shutdown_grace_seconds: 30,
       stop_sessions_on_shutdown: false,
       drain_warm_pools_on_shutdown: false,

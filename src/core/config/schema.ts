@@ -109,6 +109,8 @@ export const BayConfigSchema = Type.Object(
         request_body_timeout_seconds: Type.Integer({ minimum: 1, maximum: 255, default: 60 }),
         /** Open connections at most; past it a new connection is closed before anything of it is read. */
         max_connections: Type.Integer({ minimum: 1, default: 1024 }),
+        /** Open connections from one client address at most (behind a proxy every client has its address). */
+        max_connections_per_client: Type.Integer({ minimum: 1, default: 64 }),
         /** On SIGTERM/SIGINT, how long requests in flight may take to finish before they are cut. */
         shutdown_grace_seconds: Type.Number({ minimum: 0, default: 30 }),
         /** On shutdown, remove sandboxes' containers too (default: leave them; the next start adopts them). */
@@ -155,6 +157,11 @@ export const BayConfigSchema = Type.Object(
              * can then reach the host and private ranges; for hosts fenced otherwise).
              */
             egress_firewall: Type.Union([Type.Literal("iptables"), Type.Literal("off")], { default: "iptables" }),
+            /**
+             * More IPv4 addresses or CIDRs that internet sandboxes never reach: list the host's own public
+             * addresses when it sits behind 1:1 NAT (a cloud VM), and any load balancer in front of Bay.
+             */
+            egress_deny: Type.Array(Type.String({ pattern: "^[0-9]{1,3}(\\.[0-9]{1,3}){3}(/[0-9]{1,2})?$" }), { default: [] }),
             /**
              * Deadline of each engine call; past it the call fails with driver_unavailable.
              * Image pulls and the event stream are long-lived and exempt.
