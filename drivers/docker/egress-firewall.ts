@@ -37,24 +37,34 @@ export class EgressFirewall {
     this.extraDenied = options.extraDenied ?? [];
   }
 
-  /** Puts the policy's rules on the bridge, unless they are there and were checked recently. */
+  /**
+   * Puts the policy's rules on the bridge. Rules this process wrote stand
+   * unchecked for VERIFY_INTERVAL_MS (session starts stay cheap); after that
+   * the next start checks the hooks, and everything is written again when
+   * they are gone or the rules changed.
+   */
   async fence(bridge: string, policy: FencedPolicy): Promise<void> {
     const rules = chainRules(bridge, policy, hostNameservers(), this.extraDenied);
     const known = this.applied.get(bridge);
-    if (known?.rules === rules && Date.now() - known.verifiedAt < VERIFY_INTERVAL_MS && (await this.jumpsPresent(bridge))) return;
+    if (known?.rules === rules) {
+      if (Date.now() - known.verifiedAt < VERIFY_INTERVAL_MS) return;
+      if (await this.jumpsPresent(bridge)) {
+        known.verifiedAt = Date.now();
+        return;
+      }
+    }
     await this.checkBridgeFiltering();
     await this.iptables(["iptables-restore", "-w", "5", "--noflush"], rules, "write the sandbox firewall chains");
-    await this.ensureJump(["INPUT", "-i", bridge, "-j", inputChain(bridge)]);
-    await this.ensureJump(["DOCKER-USER", "-i", bridge, "-j", forwardChain(bridge)]);
+    for (const jump of jumpsOf(bridge)) await this.ensureJump(jump);
     await this.fenceIPv6(bridge);
     this.applied.set(bridge, { rules, verifiedAt: Date.now() });
   }
 
   private async jumpsPresent(bridge: string): Promise<boolean> {
-    const input = await this.run(["iptables", "-w", "5", "-C", "INPUT", "-i", bridge, "-j", inputChain(bridge)]);
-    if (input.code !== 0) return false;
-    const forward = await this.run(["iptables", "-w", "5", "-C", "DOCKER-USER", "-i", bridge, "-j", forwardChain(bridge)]);
-    return forward.code === 0;
+    for (const jump of jumpsOf(bridge)) {
+      if ((await this.run(["iptables", "-w", "5", "-C", ...jump])).code !== 0) return false;
+    }
+    return true;
   }
 
   private async ensureJump(rule: string[]): Promise<void> {
@@ -93,6 +103,14 @@ export class EgressFirewall {
 
 export const inputChain = (bridge: string) => `BAY-IN-${bridge}`;
 export const forwardChain = (bridge: string) => `BAY-FWD-${bridge}`;
+
+/** The two hooks of a bridge's chains: [chain, ...match] as iptables takes them. */
+function jumpsOf(bridge: string): string[][] {
+  return [
+    ["INPUT", "-i", bridge, "-j", inputChain(bridge)],
+    ["DOCKER-USER", "-i", bridge, "-j", forwardChain(bridge)],
+  ];
+}
 
 /** The iptables-restore input for one bridge: both chains, flushed and refilled in one transaction. */
 export function chainRules(bridge: string, policy: FencedPolicy, nameservers: string[], extraDenied: string[] = []): string {
