@@ -29,6 +29,11 @@ const NO_RESOLVER = "192.0.2.53";
 
 type DockerSettings = BayConfig["driver"]["docker"];
 
+/** A long-lived answer of the engine (events, pull progress), as dockerode hands it over. */
+type EngineStream = NodeJS.ReadableStream & { destroy?: () => void };
+/** Closes a long-lived answer that arrived after its call's deadline, unread. */
+const closeLateStream = (late: unknown) => (late as EngineStream).destroy?.();
+
 /** /health's ping must answer within seconds, whatever the engine timeout. */
 const PING_TIMEOUT_MS = 2500;
 /** A pull is exempt from the engine timeout, but not from a stall: this long without progress fails it. */
@@ -197,13 +202,12 @@ export class DockerDriver implements Driver {
     onEnd: (event: ContainerEndEvent) => void,
     onClosed: (error?: Error) => void,
   ): Promise<EventSubscription> {
-    type EventStream = NodeJS.ReadableStream & { destroy?: () => void };
     // Only the answer's start has a deadline; a stream that arrives after it is closed unread.
     const stream = (await this.engine(
       "watch container events",
       () => this.docker.getEvents({ filters: { type: ["container"], event: ["die", "oom", "kill"], label: labelFilters(labels) } }),
-      { discardLate: (late) => (late as EventStream).destroy?.() },
-    )) as EventStream;
+      { discardLate: closeLateStream },
+    )) as EngineStream;
     const endings = new Map<string, { outOfMemory?: boolean; killSignal?: string }>();
     let buffered = "";
     let closed = false;
@@ -322,8 +326,8 @@ export class DockerDriver implements Driver {
     onProgress?.(message);
     try {
       const stream = (await this.engine("pull the image", () => this.docker.pull(image), {
-        discardLate: (late) => (late as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.(),
-      })) as NodeJS.ReadableStream & { destroy?: () => void };
+        discardLate: closeLateStream,
+      })) as EngineStream;
       await this.followPull(stream);
       logProgress(`pulled image ${image} in ${Math.round((performance.now() - started) / 1000)} s`);
     } catch (error) {
@@ -346,7 +350,7 @@ export class DockerDriver implements Driver {
   }
 
   /** Waits for a pull to finish, as long as it takes, unless the engine stops reporting progress. */
-  private followPull(stream: NodeJS.ReadableStream & { destroy?: () => void }): Promise<void> {
+  private followPull(stream: EngineStream): Promise<void> {
     const stallMs = Math.max(PULL_STALL_MIN_MS, this.timeoutMs);
     return new Promise<void>((resolve, reject) => {
       let timer: Timer | undefined;
