@@ -95,7 +95,7 @@ export class SandboxService {
     this.quotas.checkRoomForOne(owner, "max_sandboxes", this.store.countLiveSandboxes(owner));
     if (!input.cargo_id && owner !== POOL_OWNER) {
       // Quotas are checked again inside the claim's transaction, as for any create.
-      const claimed = this.pool?.claim(owner, profile, expiresAt, {
+      const claimed = this.pool?.claim(owner, profile, now, expiresAt, {
         forSession: (active) => this.quotas.hasRoomForOne(owner, "max_running_sessions", active),
         forSandbox: (live) => this.quotas.hasRoomForOne(owner, "max_sandboxes", live),
       });

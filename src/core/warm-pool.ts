@@ -43,10 +43,15 @@ export class WarmPool {
     return this.config.profiles.filter((profile) => profile.warm_pool_size > 0);
   }
 
-  /** A ready member of the profile, now owned by `owner`; null when none is ready (the caller creates lazily). */
+  /**
+   * A ready member of the profile, now owned by `owner` and created at `now`
+   * (the instant its expiry was computed from); null when none is ready (the
+   * caller creates lazily).
+   */
   claim(
     owner: string,
     profile: ProfileConfig,
+    now: number,
     expiresAt: number | null,
     room: { forSession: (active: number) => boolean; forSandbox: (live: number) => boolean },
   ): SandboxRow | null {
@@ -55,7 +60,7 @@ export class WarmPool {
       POOL_OWNER,
       owner,
       profile.id,
-      Date.now(),
+      now,
       expiresAt,
       profile.idle_timeout * 1000,
       room.forSession,
