@@ -12,8 +12,8 @@ import type {
   VolumeInfo,
 } from "../../src/core/driver.ts";
 import { describeContainerEnd } from "../../src/core/container-end.ts";
-import { EngineTimeoutError, ImageUnavailableError, ShipError } from "../../src/core/errors.ts";
-import { AGENT_CAPABILITIES, AGENT_SOCKET_DIR, AGENT_SOCKET_NAME, WORKSPACE_MOUNT_PATH } from "../../src/ship/protocol.ts";
+import { EngineTimeoutError, ImageUnavailableError, AgentError } from "../../src/core/errors.ts";
+import { AGENT_CAPABILITIES, AGENT_SOCKET_DIR, AGENT_SOCKET_NAME, WORKSPACE_MOUNT_PATH } from "../../src/agent/protocol.ts";
 import { logProgress } from "../../src/core/logging.ts";
 import { EgressFirewall } from "./egress-firewall.ts";
 import { engineFailure, engineMessage, statusOf } from "./errors.ts";
@@ -252,7 +252,7 @@ export class DockerDriver implements Driver {
   private async createContainer(spec: SessionContainerSpec, network: PolicyNetwork | null): Promise<Docker.Container> {
     const port = `${spec.agentPort}/tcp`;
     const isolated = network === null;
-    if (isolated && !spec.agentSocketDir) throw new ShipError("network none needs a socket directory for the agent");
+    if (isolated && !spec.agentSocketDir) throw new AgentError("network none needs a socket directory for the agent");
     const options: Docker.ContainerCreateOptions = {
       name: spec.name,
       Image: spec.image,
@@ -260,7 +260,7 @@ export class DockerDriver implements Driver {
       Entrypoint: [AGENT_PATH_IN_CONTAINER],
       Cmd: spec.agentArgs,
       Env: Object.entries(spec.env).map(([key, value]) => `${key}=${value}`),
-      // The agent keeps real uid 0 to start user code as uid 1000 with no capabilities (src/ship/sandbox-user.ts).
+      // The agent keeps real uid 0 to start user code as uid 1000 with no capabilities (src/agent/sandbox-user.ts).
       User: "0:0",
       WorkingDir: WORKSPACE_MOUNT_PATH,
       ExposedPorts: { [port]: {} },
@@ -341,11 +341,11 @@ export class DockerDriver implements Driver {
     const info = await this.engine("inspect the container", () => this.docker.getContainer(containerId).inspect());
     if (this.connectMode === "host_port") {
       const binding = info.NetworkSettings.Ports?.[`${agentPort}/tcp`]?.[0];
-      if (!binding?.HostPort) throw new ShipError("the container's agent port was not published");
+      if (!binding?.HostPort) throw new AgentError("the container's agent port was not published");
       return `http://${this.settings.host_address}:${binding.HostPort}`;
     }
     const address = info.NetworkSettings.Networks?.[networkName]?.IPAddress;
-    if (!address) throw new ShipError(`the container has no address on network ${networkName}`);
+    if (!address) throw new AgentError(`the container has no address on network ${networkName}`);
     return `http://${address}:${agentPort}`;
   }
 

@@ -2,9 +2,9 @@ import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readdi
 import { dirname, join } from "node:path";
 import { BayError } from "../../src/core/errors.ts";
 import { invalidPath } from "../../src/core/workspace-path.ts";
-import type { AgentCapabilityFactory } from "../../src/ship/capability.ts";
-import { checkAgainst, jsonResponse, readBody } from "../../src/ship/http.ts";
-import { Workspace, type ResolvedPath } from "../../src/ship/workspace.ts";
+import type { AgentCapabilityFactory } from "../../src/agent/capability.ts";
+import { checkAgainst, jsonResponse, readBody } from "../../src/agent/http.ts";
+import { Workspace, type ResolvedPath } from "../../src/agent/workspace.ts";
 import {
   DeleteFileRequest,
   ListDirectoryRequest,

@@ -3,9 +3,9 @@ import type { CapabilityRouteContext } from "../../src/api/capability-context.ts
 import { SandboxParams, capabilityRouteErrors } from "../../src/api/schemas.ts";
 import { maxStartWaitMs } from "../../src/api/prefer-wait.ts";
 import type { Principal } from "../../src/core/api-keys.ts";
-import type { ShipClient } from "../../src/core/ship-client.ts";
+import type { AgentClient } from "../../src/core/agent-client.ts";
 import { normalizeWorkspacePath } from "../../src/core/workspace-path.ts";
-import { ShipError, ValidationError } from "../../src/core/errors.ts";
+import { AgentError, ValidationError } from "../../src/core/errors.ts";
 import { multipartBoundary, multipartParts, partText } from "../../src/api/multipart-stream.ts";
 import { streamOf, streamedBodyRoute } from "../../src/api/streamed-body.ts";
 import {
@@ -67,27 +67,27 @@ function releasedWhenDone(body: ReadableStream<Uint8Array> | null, release: () =
 
 export default function filesystemRoutes({ sandboxes, auth }: CapabilityRouteContext) {
   /** Every path is checked by Bay (invalid_path) before any compute is started. */
-  const onRuntime = <T>(caller: Caller, call: (ship: ShipClient) => Promise<T>) =>
-    sandboxes.withRuntime(caller.owner, caller.id, "filesystem", call, { maxStartWaitMs: maxStartWaitMs(caller.request) });
+  const onAgent = <T>(caller: Caller, call: (agent: AgentClient) => Promise<T>) =>
+    sandboxes.withAgent(caller.owner, caller.id, "filesystem", call, { maxStartWaitMs: maxStartWaitMs(caller.request) });
 
   const read = (caller: Caller, path: string) => {
     const checked = normalizeWorkspacePath(path);
-    return onRuntime(caller, (ship) => ship.post<{ content: string }>("/fs/read_file", { path: checked }, { timeoutMs: FILE_CALL_TIMEOUT_MS }));
+    return onAgent(caller, (agent) => agent.post<{ content: string }>("/fs/read_file", { path: checked }, { timeoutMs: FILE_CALL_TIMEOUT_MS }));
   };
   const write = async (caller: Caller, path: string, content: string) => {
     const checked = normalizeWorkspacePath(path);
-    await onRuntime(caller, (ship) => ship.post("/fs/write_file", { path: checked, content }, { timeoutMs: FILE_CALL_TIMEOUT_MS }));
+    await onAgent(caller, (agent) => agent.post("/fs/write_file", { path: checked, content }, { timeoutMs: FILE_CALL_TIMEOUT_MS }));
     return { status: "ok" as const };
   };
   const list = (caller: Caller, path: string | undefined) => {
     const checked = normalizeWorkspacePath(path ?? ".");
-    return onRuntime(caller, (ship) =>
-      ship.post<{ entries: (typeof DirectoryListing.static)["entries"] }>("/fs/list_dir", { path: checked }, { timeoutMs: FILE_CALL_TIMEOUT_MS }),
+    return onAgent(caller, (agent) =>
+      agent.post<{ entries: (typeof DirectoryListing.static)["entries"] }>("/fs/list_dir", { path: checked }, { timeoutMs: FILE_CALL_TIMEOUT_MS }),
     );
   };
   const remove = async (caller: Caller, path: string) => {
     const checked = normalizeWorkspacePath(path);
-    await onRuntime(caller, (ship) => ship.post("/fs/delete_file", { path: checked }, { timeoutMs: FILE_CALL_TIMEOUT_MS }));
+    await onAgent(caller, (agent) => agent.post("/fs/delete_file", { path: checked }, { timeoutMs: FILE_CALL_TIMEOUT_MS }));
     return { status: "ok" as const };
   };
 
@@ -109,11 +109,11 @@ export default function filesystemRoutes({ sandboxes, auth }: CapabilityRouteCon
         const checked = normalizeWorkspacePath(path);
         const file = part.body;
         let sent = false;
-        result = await onRuntime(caller, (ship) => {
-          // The bytes can be sent once: a runtime replaced after they began cannot be given them again.
-          if (sent) throw new ShipError("the sandbox's runtime was replaced while the upload began; send it again", { path: checked });
+        result = await onAgent(caller, (agent) => {
+          // The bytes can be sent once: an agent replaced after they began cannot be given them again.
+          if (sent) throw new AgentError("the sandbox's agent was replaced while the upload began; send it again", { path: checked });
           sent = true;
-          return ship.postStream<typeof UploadResult.static>(`/fs/upload?path=${encodeURIComponent(checked)}`, file, { timeoutMs: FILE_CALL_TIMEOUT_MS });
+          return agent.postStream<typeof UploadResult.static>(`/fs/upload?path=${encodeURIComponent(checked)}`, file, { timeoutMs: FILE_CALL_TIMEOUT_MS });
         });
       }
     }
@@ -165,8 +165,8 @@ export default function filesystemRoutes({ sandboxes, auth }: CapabilityRouteCon
         const release = sandboxes.holdBusy(caller.owner, caller.id);
         let download: Response;
         try {
-          download = await onRuntime(caller, (ship) =>
-            ship.open("GET", `/fs/download?path=${encodeURIComponent(path)}`, undefined, { timeoutMs: FILE_CALL_TIMEOUT_MS }),
+          download = await onAgent(caller, (agent) =>
+            agent.open("GET", `/fs/download?path=${encodeURIComponent(path)}`, undefined, { timeoutMs: FILE_CALL_TIMEOUT_MS }),
           );
         } catch (error) {
           release();

@@ -1,8 +1,8 @@
-import { OutputBuffer } from "../../src/ship/output-buffer.ts";
-import { executionResponse } from "../../src/ship/execution.ts";
-import { readBody } from "../../src/ship/http.ts";
-import type { AgentCapabilityFactory } from "../../src/ship/capability.ts";
-import { spawnSyncAsSandboxUser } from "../../src/ship/sandbox-user.ts";
+import { OutputBuffer } from "../../src/agent/output-buffer.ts";
+import { executionResponse } from "../../src/agent/execution.ts";
+import { readBody } from "../../src/agent/http.ts";
+import type { AgentCapabilityFactory } from "../../src/agent/capability.ts";
+import { spawnSyncAsSandboxUser } from "../../src/agent/sandbox-user.ts";
 import { PythonKernel } from "./kernel.ts";
 import { PYTHON_DEFAULT_TIMEOUT_SECONDS, PythonExecRequest, type PythonExecOutcome } from "./schemas.ts";
 

@@ -1,10 +1,10 @@
 import { existsSync, statSync } from "node:fs";
 import { BayError } from "../../src/core/errors.ts";
-import type { AgentCapabilityFactory } from "../../src/ship/capability.ts";
-import { executionResponse } from "../../src/ship/execution.ts";
-import { readBody } from "../../src/ship/http.ts";
-import { OutputBuffer } from "../../src/ship/output-buffer.ts";
-import { Workspace } from "../../src/ship/workspace.ts";
+import type { AgentCapabilityFactory } from "../../src/agent/capability.ts";
+import { executionResponse } from "../../src/agent/execution.ts";
+import { readBody } from "../../src/agent/http.ts";
+import { OutputBuffer } from "../../src/agent/output-buffer.ts";
+import { Workspace } from "../../src/agent/workspace.ts";
 import { runInProcessGroup } from "./process-group.ts";
 import { SHELL_DEFAULT_TIMEOUT_SECONDS, ShellExecRequest, type ShellExecOutcome } from "./schemas.ts";
 

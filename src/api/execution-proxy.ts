@@ -39,17 +39,17 @@ export function respondToExecution<T extends object>(
 /** What the agent gets beyond the code's own timeout to stop it and answer. */
 const ANSWER_MARGIN_MS = 10_000;
 
-/** How long a stream may take to begin: the runtime answers headers before running code. */
+/** How long a stream may take to begin: the agent answers headers before running code. */
 const STREAM_OPEN_TIMEOUT_MS = 30_000;
 
 /** Runs code through the agent and answers with its outcome plus a fresh execution id. */
 export async function executeForJson<T extends object>(call: ExecutionCall): Promise<T & { execution_id: string }> {
-  const outcome = await call.sandboxes.withRuntime(
+  const outcome = await call.sandboxes.withAgent(
     call.owner,
     call.sandboxId,
     call.capability,
-    async (ship, session) => {
-      const summary = await ship.post<Record<string, unknown>>(call.agentPath, call.body, {
+    async (agent, session) => {
+      const summary = await agent.post<Record<string, unknown>>(call.agentPath, call.body, {
         timeoutMs: call.body.timeout * 1000 + ANSWER_MARGIN_MS,
       });
       return call.annotate ? call.annotate(summary, session) : summary;
@@ -70,12 +70,12 @@ export async function executeAsEventStream(call: ExecutionCall): Promise<Respons
   const release = call.sandboxes.holdBusy(call.owner, call.sandboxId);
   let opened: { upstream: Response; session: SessionRow };
   try {
-    opened = await call.sandboxes.withRuntime(
+    opened = await call.sandboxes.withAgent(
       call.owner,
       call.sandboxId,
       call.capability,
-      async (ship, session) => ({
-        upstream: await ship.open("POST", call.agentPath, call.body, {
+      async (agent, session) => ({
+        upstream: await agent.open("POST", call.agentPath, call.body, {
           timeoutMs: STREAM_OPEN_TIMEOUT_MS,
           headers: { accept: "text/event-stream" },
         }),
@@ -90,7 +90,7 @@ export async function executeAsEventStream(call: ExecutionCall): Promise<Respons
   const { upstream, session } = opened;
   return eventStreamResponse(async (send, signal) => {
     const body = upstream.body;
-    if (!body) throw new BayError("ship_error", "the runtime answered without a stream", {});
+    if (!body) throw new BayError("ship_error", "the agent answered without a stream", {});
     let done = false;
     try {
       // Awaiting each send holds the agent's stream to the client's pace; the client leaving cancels it.
@@ -106,7 +106,7 @@ export async function executeAsEventStream(call: ExecutionCall): Promise<Respons
     } catch (error) {
       if (signal.aborted) return;
       if (error instanceof OversizedEventError) {
-        await send("error", { code: "ship_error", message: `the runtime sent an event larger than ${error.limitBytes} bytes` });
+        await send("error", { code: "ship_error", message: `the agent sent an event larger than ${error.limitBytes} bytes` });
         return;
       }
       throw error;
@@ -114,7 +114,7 @@ export async function executeAsEventStream(call: ExecutionCall): Promise<Respons
       release();
     }
     if (!done && !signal.aborted) {
-      await send("error", { code: "ship_error", message: "the runtime ended the stream before the execution finished" });
+      await send("error", { code: "ship_error", message: "the agent ended the stream before the execution finished" });
     }
   }, call.responseHeaders);
 }

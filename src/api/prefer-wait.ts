@@ -5,7 +5,7 @@ const MAX_WAIT_SECONDS = 3600;
 /**
  * `Prefer: wait=N` (RFC 7240): the caller waits at most N seconds for the
  * sandbox's compute to start, and otherwise gets 503 session_not_ready with
- * Retry-After. Without it, a call waits until the runtime is ready.
+ * Retry-After. Without it, a call waits until the agent is ready.
  */
 export function maxStartWaitMs(request: Request): number | undefined {
   const prefer = request.headers.get("prefer");

@@ -112,13 +112,13 @@ export const sandboxRouteErrors = {
   503: ErrorBody,
 };
 
-/** Capability routes may also fail in the runtime. */
+/** Capability routes may also fail in the agent. */
 export const capabilityRouteErrors = { ...sandboxRouteErrors, 502: ErrorBody, 504: ErrorBody };
 
 export const EXECUTION_STREAM_DESCRIPTION =
   "Send `Accept: text/event-stream` to receive Server-Sent Events while the code runs instead of one JSON answer: " +
   "`stdout` and `stderr` ({text}), `result` ({data: {\"text/plain\", \"image/png\"}}: expression values, displays, figures), " +
-  "`error` ({text}: the traceback or timeout; or {code, message} if the runtime fails mid-stream), and a final `done` " +
+  "`error` ({text}: the traceback or timeout; or {code, message} if the agent fails mid-stream), and a final `done` " +
   "carrying exactly the JSON answer. Comment lines (`: keep-alive`) are sent every 15 s of silence.";
 
 export const CargoParams = t.Object({ id: t.String({ description: "Cargo id (ws-<12 hex>)" }) });

@@ -117,7 +117,7 @@ async function streamCommand(
       const event = next.value;
       if (event.event === "stdout") process.stdout.write(event.data.text);
       else if (event.event === "stderr") process.stderr.write(event.data.text);
-      else if (event.event === "error" && event.data.code) throw new BayError("ship_error", event.data.message ?? "the runtime failed");
+      else if (event.event === "error" && event.data.code) throw new BayError("ship_error", event.data.message ?? "the agent failed");
       else if (event.event === "done") return event.data.exit_code === -1 ? EXIT_TIMEOUT : event.data.exit_code;
     }
   } finally {

@@ -1,11 +1,11 @@
 import { defineCommand } from "citty";
 import { consola } from "consola";
-import { SHIP_DEFAULT_PORT, SHIP_TOKEN_ENV, WORKSPACE_MOUNT_PATH } from "../ship/protocol.ts";
+import { AGENT_DEFAULT_PORT, AGENT_TOKEN_ENV, WORKSPACE_MOUNT_PATH } from "../agent/protocol.ts";
 
 export default defineCommand({
-  meta: { name: "ship", description: "Run the in-sandbox runtime agent (Bay starts this inside each container)" },
+  meta: { name: "ship", description: "Run the in-sandbox agent (Bay starts this inside each container)" },
   args: {
-    port: { type: "string", description: "Port to listen on", default: String(SHIP_DEFAULT_PORT) },
+    port: { type: "string", description: "Port to listen on", default: String(AGENT_DEFAULT_PORT) },
     host: { type: "string", description: "Address to listen on", default: "0.0.0.0" },
     socket: { type: "string", description: "Listen on this unix socket instead of a TCP port (sandboxes without network)" },
     workspace: { type: "string", description: "Workspace directory", default: WORKSPACE_MOUNT_PATH },
@@ -13,13 +13,13 @@ export default defineCommand({
     "max-output-bytes": { type: "string", description: "Cap for each output field", default: String(1024 * 1024) },
   },
   async run({ args }) {
-    const token = process.env[SHIP_TOKEN_ENV];
+    const token = process.env[AGENT_TOKEN_ENV];
     if (!token) {
-      consola.error(`ship: ${SHIP_TOKEN_ENV} is not set; the agent refuses to run without a session token`);
+      consola.error(`agent: ${AGENT_TOKEN_ENV} is not set; the agent refuses to run without a session token`);
       process.exit(2);
     }
-    const { startShip } = await import("../ship/server.ts");
-    const ship = await startShip({
+    const { startAgent } = await import("../agent/server.ts");
+    const agent = await startAgent({
       port: Number(args.port),
       host: args.host,
       socket: args.socket,
@@ -29,7 +29,7 @@ export default defineCommand({
       maxOutputBytes: Number(args["max-output-bytes"]),
     });
     const shutdown = async () => {
-      await ship.stop();
+      await agent.stop();
       process.exit(0);
     };
     process.on("SIGTERM", shutdown);

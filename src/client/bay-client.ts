@@ -33,7 +33,7 @@ export interface BayOptions {
   attempts?: number;
 }
 
-/** Statuses worth another try: the runtime or engine may come back. */
+/** Statuses worth another try: the agent or engine may come back. */
 const RETRYABLE_STATUSES = new Set([502, 503, 504]);
 
 interface CallOptions {

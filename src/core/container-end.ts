@@ -26,6 +26,6 @@ export function describeContainerEnd(end: ContainerEnd): string {
 /** The reset reason of a container found ended or frozen by inspection (the engine's events know more). */
 export function lostContainerReason(info: ContainerInfo | null): string {
   if (!info) return "container disappeared";
-  if (info.paused) return "container paused: its runtime could not answer";
+  if (info.paused) return "container paused: its agent could not answer";
   return describeContainerEnd({ exitCode: info.exitCode, outOfMemory: info.oomKilled });
 }

@@ -95,7 +95,7 @@ export class QuotaExceededError extends BayError {
   }
 }
 
-/** The runtime is still starting and the caller chose not to wait for it (Prefer: wait=N). */
+/** The agent is still starting and the caller chose not to wait for it (Prefer: wait=N). */
 export class SessionNotReadyError extends BayError {
   constructor(sandboxId: string, retryAfterMs: number) {
     super("session_not_ready", `sandbox ${sandboxId} is still starting; retry in ${Math.ceil(retryAfterMs / 1000)} s`, {
@@ -105,13 +105,13 @@ export class SessionNotReadyError extends BayError {
   }
 }
 
-export class ShipError extends BayError {
+export class AgentError extends BayError {
   constructor(message: string, details: ErrorDetails = {}, options?: { cause?: unknown }) {
     super("ship_error", message, details, options);
   }
 }
 
-export class RuntimeTimeoutError extends BayError {
+export class AgentTimeoutError extends BayError {
   constructor(message: string, details: ErrorDetails = {}) {
     super("timeout", message, details);
   }

@@ -1,17 +1,17 @@
-import { ShipError } from "./errors.ts";
-import { SHIP_API_VERSION, WORKSPACE_MOUNT_PATH, type ShipMeta } from "../ship/protocol.ts";
+import { AgentError } from "./errors.ts";
+import { AGENT_API_VERSION, WORKSPACE_MOUNT_PATH, type AgentMeta } from "../agent/protocol.ts";
 
 /**
- * The /meta check after every start (seed P0): the runtime mounts the
+ * The /meta check after every start (seed P0): the agent mounts the
  * workspace where Bay expects it, speaks a compatible API version, and can
  * serve every capability the profile promises.
  */
-export function checkHandshake(meta: unknown, requiredCapabilities: string[]): ShipMeta {
-  const m = meta as Partial<ShipMeta> | null;
+export function checkHandshake(meta: unknown, requiredCapabilities: string[]): AgentMeta {
+  const m = meta as Partial<AgentMeta> | null;
   const mismatches: string[] = [];
   const apiVersion = m?.runtime?.api_version;
-  if (typeof apiVersion !== "string" || apiVersion.split(".")[0] !== SHIP_API_VERSION.split(".")[0]) {
-    mismatches.push(`api_version ${JSON.stringify(apiVersion)} is not compatible with ${SHIP_API_VERSION}`);
+  if (typeof apiVersion !== "string" || apiVersion.split(".")[0] !== AGENT_API_VERSION.split(".")[0]) {
+    mismatches.push(`api_version ${JSON.stringify(apiVersion)} is not compatible with ${AGENT_API_VERSION}`);
   }
   const mountPath = m?.workspace?.mount_path;
   if (mountPath !== WORKSPACE_MOUNT_PATH) {
@@ -19,10 +19,10 @@ export function checkHandshake(meta: unknown, requiredCapabilities: string[]): S
   }
   const offered = Object.keys(m?.capabilities ?? {});
   const missing = requiredCapabilities.filter((name) => !offered.includes(name));
-  if (missing.length > 0) mismatches.push(`runtime lacks capabilities the profile requires: ${missing.join(", ")}`);
+  if (missing.length > 0) mismatches.push(`the agent lacks capabilities the profile requires: ${missing.join(", ")}`);
 
   if (mismatches.length > 0) {
-    throw new ShipError(`runtime handshake failed: ${mismatches.join("; ")}`, {
+    throw new AgentError(`agent handshake failed: ${mismatches.join("; ")}`, {
       mismatches,
       missing_capabilities: missing,
       runtime_capabilities: offered,
@@ -30,5 +30,5 @@ export function checkHandshake(meta: unknown, requiredCapabilities: string[]): S
       mount_path: mountPath ?? null,
     });
   }
-  return m as ShipMeta;
+  return m as AgentMeta;
 }

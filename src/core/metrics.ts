@@ -70,7 +70,7 @@ class Gauge {
 export class Metrics {
   readonly httpRequests = new Counter("bay_http_requests_total", "HTTP requests by route, method and status");
   readonly httpDuration = new Histogram("bay_http_request_duration_seconds", "HTTP request latency by route and method");
-  readonly containerStarts = new Histogram("bay_container_start_seconds", "Time from session start to a ready, handshaken runtime");
+  readonly containerStarts = new Histogram("bay_container_start_seconds", "Time from session start to a ready, handshaken agent");
   readonly containerStartFailures = new Counter("bay_container_start_failures_total", "Session starts that failed");
   readonly warmPoolClaims = new Counter("bay_warm_pool_claims_total", "Sandboxes created from a warm pool member, by profile");
   readonly gcRuns = new Counter("bay_gc_runs_total", "Collector runs");

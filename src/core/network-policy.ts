@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { lookup } from "node:dns/promises";
 import { isIPv4 } from "node:net";
-import { ShipError } from "./errors.ts";
+import { AgentError } from "./errors.ts";
 
 /**
  * A profile's `network` setting (api.md §3): `none`, `internet` (public
@@ -101,7 +101,7 @@ export async function resolveEgressPolicy(
   const hosts: Record<string, string[]> = {};
   for (const entry of normalized.allow) {
     const destination = parseAllowEntry(entry);
-    if (typeof destination === "string") throw new ShipError(`network allow entry "${entry}": ${destination}`, { network_destination: entry });
+    if (typeof destination === "string") throw new AgentError(`network allow entry "${entry}": ${destination}`, { network_destination: entry });
     if (!destination.isName) {
       rules.push({ cidr: `${networkAddress(destination.host, destination.prefix ?? 32)}/${destination.prefix ?? 32}`, port: destination.port });
       continue;
@@ -124,9 +124,9 @@ async function resolveOrFail(name: string, resolve: (name: string) => Promise<st
   try {
     addresses = await resolve(name);
   } catch (error) {
-    throw new ShipError(`network allow entry ${name} could not be resolved: ${(error as Error).message}`, { network_destination: name });
+    throw new AgentError(`network allow entry ${name} could not be resolved: ${(error as Error).message}`, { network_destination: name });
   }
-  if (addresses.length === 0) throw new ShipError(`network allow entry ${name} has no IPv4 address`, { network_destination: name });
+  if (addresses.length === 0) throw new AgentError(`network allow entry ${name} has no IPv4 address`, { network_destination: name });
   return [...new Set(addresses)].sort();
 }
 

@@ -1,6 +1,6 @@
 import type { AnyElysia } from "elysia";
 import type { DriverPlugin } from "./driver.ts";
-import type { AgentCapabilityFactory } from "../ship/capability.ts";
+import type { AgentCapabilityFactory } from "../agent/capability.ts";
 import type { CapabilityRouteContext } from "../api/capability-context.ts";
 
 export type CapabilityRoutesFactory = (context: CapabilityRouteContext) => AnyElysia;

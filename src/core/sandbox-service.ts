@@ -8,7 +8,7 @@ import {
   preview,
   SandboxExpiredError,
   SessionNotReadyError,
-  ShipError,
+  AgentError,
   ValidationError,
 } from "./errors.ts";
 import { DEFAULT_CARGO_SIZE_MB } from "./cargo-service.ts";
@@ -16,7 +16,7 @@ import { newId } from "./ids.ts";
 import { bayLabels, volumeName } from "./labels.ts";
 import { watchLiveness } from "./liveness.ts";
 import type { SessionManager } from "./session-manager.ts";
-import type { ShipClient } from "./ship-client.ts";
+import type { AgentClient } from "./agent-client.ts";
 import { paginate, type Page } from "./pagination.ts";
 import type { PendingVolumes } from "./pending-volumes.ts";
 import { POOL_OWNER, type WarmPool } from "./warm-pool.ts";
@@ -39,7 +39,7 @@ export interface ListSandboxesInput {
   status?: SandboxStatus;
 }
 
-export interface RuntimeCallOptions {
+export interface AgentCallPolicy {
   /** How long the call may wait for compute to start; past it, 503 session_not_ready. Default: until ready. */
   maxStartWaitMs?: number;
 }
@@ -241,12 +241,12 @@ export class SandboxService {
    * Runs one capability call: checks the sandbox and the profile, makes sure
    * a session runs (starting it if needed), and keeps it from going idle.
    */
-  async withRuntime<T>(
+  async withAgent<T>(
     owner: string,
     id: string,
     capability: string,
-    call: (client: ShipClient, session: SessionRow) => Promise<T>,
-    options: RuntimeCallOptions = {},
+    call: (client: AgentClient, session: SessionRow) => Promise<T>,
+    options: AgentCallPolicy = {},
   ): Promise<T> {
     const sandbox = this.requireLiveSandbox(owner, id);
     const profile = this.profile(sandbox.profileId);
@@ -272,7 +272,7 @@ export class SandboxService {
         try {
           return await this.callWatched(sandbox.id, client, session, call);
         } catch (error) {
-          if (!(error instanceof ShipError) || !lostRuntime(error)) throw error;
+          if (!(error instanceof AgentError) || !lostAgent(error)) throw error;
           const ended = (await this.sessions.releaseIfDead(session.id)) ? this.store.findSession(session.id) : undefined;
           // The address of a dead container may already belong to another one, whose agent refuses the token.
           if (!ended && !error.details.connection) throw error;
@@ -290,21 +290,21 @@ export class SandboxService {
   }
 
   /**
-   * Runs a call while its runtime's liveness is watched: a wedged runtime
+   * Runs a call while its agent's liveness is watched: a wedged agent
    * (paused, starved) is replaced and the call fails now, not at its timeout.
    */
   private async callWatched<T>(
     sandboxId: string,
-    client: ShipClient,
+    client: AgentClient,
     session: SessionRow,
-    call: (client: ShipClient, session: SessionRow) => Promise<T>,
+    call: (client: AgentClient, session: SessionRow) => Promise<T>,
   ): Promise<T> {
     const pending = call(client, session);
     const watch = watchLiveness(client, () => this.driver.inspectContainer(session.containerId ?? ""));
     let wedgedReason: string | null = null;
     const wedged = watch.lost.then(async ({ kind, reason }): Promise<never> => {
       // An ended container is settled like a dropped connection: the caller decides whether the call may be retried.
-      if (kind === "ended") throw new ShipError("the runtime's container ended under the call", { connection: true, reached: true });
+      if (kind === "ended") throw new AgentError("the agent's container ended under the call", { connection: true, reached: true });
       wedgedReason = reason;
       await this.sessions.handleDeath(session.id, reason).catch((error: Error) => consola.warn(`sandbox ${sandboxId}: ${error.message}`));
       throw unresponsiveError(sandboxId, reason);
@@ -321,12 +321,12 @@ export class SandboxService {
     }
   }
 
-  /** What a call whose connection dropped is told: what became of its session, never the runtime's internal routes. */
-  private droppedCallError(sandboxId: string, sessionId: string, error: ShipError): BayError {
+  /** What a call whose connection dropped is told: what became of its session, never the agent's internal routes. */
+  private droppedCallError(sandboxId: string, sessionId: string, error: AgentError): BayError {
     const endReason = this.store.findSession(sessionId)?.endReason;
     if (endReason === "died") {
       const resetReason = this.store.findSandboxById(sandboxId)?.stateResetReason ?? "unknown";
-      return new ShipError(
+      return new AgentError(
         `sandbox ${sandboxId}'s container died while the call ran (${resetReason}); the next call starts a new one`,
         { sandbox_id: sandboxId, reason: "container_died", state_reset_reason: resetReason },
         { cause: error },
@@ -339,7 +339,7 @@ export class SandboxService {
         reason: endReason,
       });
     }
-    return new ShipError(`sandbox ${sandboxId}'s runtime dropped the connection while the call ran`, {
+    return new AgentError(`sandbox ${sandboxId}'s agent dropped the connection while the call ran`, {
       sandbox_id: sandboxId,
       reason: "connection_dropped",
     }, { cause: error });
@@ -364,13 +364,13 @@ export class SandboxService {
   }
 }
 
-/** A failure that may mean the session's runtime is gone: a dropped connection, or another agent at its address. */
-function lostRuntime(error: ShipError): boolean {
+/** A failure that may mean the session's agent is gone: a dropped connection, or another agent at its address. */
+function lostAgent(error: AgentError): boolean {
   return error.details.connection === true || error.details.runtime_status === 401;
 }
 
-function unresponsiveError(sandboxId: string, reason: string): ShipError {
-  return new ShipError(`sandbox ${sandboxId}'s runtime stopped answering (${reason}); the next call starts a new one`, {
+function unresponsiveError(sandboxId: string, reason: string): AgentError {
+  return new AgentError(`sandbox ${sandboxId}'s agent stopped answering (${reason}); the next call starts a new one`, {
     sandbox_id: sandboxId,
     reason: "runtime_unresponsive",
     state_reset_reason: reason,

@@ -4,7 +4,7 @@ import { consola } from "consola";
 import type { BayConfig, ProfileConfig } from "./config/index.ts";
 import { lostContainerReason } from "./container-end.ts";
 import type { Driver } from "./driver.ts";
-import { BayError, RuntimeTimeoutError, ShipError } from "./errors.ts";
+import { BayError, AgentTimeoutError, AgentError } from "./errors.ts";
 import { checkHandshake } from "./handshake.ts";
 import { KeyedMutex } from "./keyed-mutex.ts";
 import { newId, newSecretToken } from "./ids.ts";
@@ -13,14 +13,14 @@ import type { Metrics } from "./metrics.ts";
 import type { Quotas } from "./quotas.ts";
 import { resolveEgressPolicy } from "./network-policy.ts";
 import { parseMemory } from "./resources.ts";
-import { ShipClient } from "./ship-client.ts";
+import { AgentClient } from "./agent-client.ts";
 import type { SessionEndReason, StateStore } from "./state-store.ts";
 import type { SandboxRow, SessionRow } from "../db/schema.ts";
-import { AGENT_SOCKET_DIR, AGENT_SOCKET_NAME, SANDBOX_GID, SANDBOX_UID, SHIP_TOKEN_ENV } from "../ship/protocol.ts";
+import { AGENT_SOCKET_DIR, AGENT_SOCKET_NAME, SANDBOX_GID, SANDBOX_UID, AGENT_TOKEN_ENV } from "../agent/protocol.ts";
 
 export interface RunningSession {
   session: SessionRow;
-  client: ShipClient;
+  client: AgentClient;
 }
 
 export interface SessionManagerOptions {
@@ -234,8 +234,8 @@ export class SessionManager {
     return session?.status === "running" && session.endpoint ? { session, client: this.clientFor(session) } : null;
   }
 
-  private clientFor(session: SessionRow): ShipClient {
-    return new ShipClient(session.endpoint!, session.token);
+  private clientFor(session: SessionRow): AgentClient {
+    return new AgentClient(session.endpoint!, session.token);
   }
 
   private async start(sandbox: SandboxRow, profile: ProfileConfig, stale: SessionRow | undefined): Promise<RunningSession> {
@@ -281,7 +281,7 @@ export class SessionManager {
           cargoId: sandbox.cargoId,
           profileId: profile.id,
         }),
-        env: { ...profile.env, [SHIP_TOKEN_ENV]: session.token },
+        env: { ...profile.env, [AGENT_TOKEN_ENV]: session.token },
         volumeName: volumeName(sandbox.cargoId),
         agentBinaryPath: this.options.agentBinaryPath,
         agentPort: config.ship.port,
@@ -304,7 +304,7 @@ export class SessionManager {
       containerId = started.containerId;
       this.startDetails.delete(sandbox.id);
       store.updateSession(session.id, { containerId, endpoint: started.endpoint });
-      const client = new ShipClient(started.endpoint, session.token);
+      const client = new AgentClient(started.endpoint, session.token);
       await this.waitUntilReady(client, containerId);
       checkHandshake(await client.get("/meta", { timeoutMs: 10_000 }), profile.capabilities);
 
@@ -328,7 +328,7 @@ export class SessionManager {
   }
 
   /** Polls the agent's /health; fails fast when the container exits, with its last log lines. */
-  private async waitUntilReady(client: ShipClient, containerId: string): Promise<void> {
+  private async waitUntilReady(client: AgentClient, containerId: string): Promise<void> {
     const deadline = Date.now() + this.options.config.ship.ready_timeout_seconds * 1000;
     let delay = 10;
     let nextLivenessCheck = Date.now() + 500;
@@ -339,7 +339,7 @@ export class SessionManager {
         const info = await this.options.driver.inspectContainer(containerId);
         if (!info?.running) {
           const logs = (await this.options.driver.readLogs(containerId, 20)).trim();
-          throw new ShipError(`the runtime exited before it was ready${logs ? `: ${logs.slice(-1000)}` : ""}`, {
+          throw new AgentError(`the agent exited before it was ready${logs ? `: ${logs.slice(-1000)}` : ""}`, {
             container_logs: logs.slice(-4000),
           });
         }
@@ -347,8 +347,8 @@ export class SessionManager {
       await Bun.sleep(delay);
       delay = Math.min(delay * 2, 100);
     }
-    throw new RuntimeTimeoutError(
-      `the runtime did not become ready within ${this.options.config.ship.ready_timeout_seconds} s`,
+    throw new AgentTimeoutError(
+      `the agent did not become ready within ${this.options.config.ship.ready_timeout_seconds} s`,
       {},
     );
   }

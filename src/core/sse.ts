@@ -24,7 +24,7 @@ export function encodeEvent(event: string, data: unknown): string {
 }
 
 /**
- * Larger events are refused: Bay relays a runtime's stream, and a runtime
+ * Larger events are refused: Bay relays a agent's stream, and an agent
  * that never ends a line must not make Bay buffer without end. (An agent caps
  * each output field, so its largest event, `done`, stays far below this.)
  */

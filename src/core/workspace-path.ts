@@ -7,7 +7,7 @@ const MAX_PATH_BYTES = 4095;
 
 /**
  * The lexical half of path safety (api.md §7), applied by Bay before a call
- * reaches the runtime and again by the agent, which then also resolves
+ * reaches the agent and again by the agent, which then also resolves
  * symlinks. Paths are relative to /workspace; the result is normalised, "."
  * for the workspace itself.
  */

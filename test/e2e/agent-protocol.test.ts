@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { sessions } from "../../src/db/schema.ts";
 import { startTestBay, type TestBay } from "../helpers/test-bay.ts";
 import { inspectContainer } from "../helpers/docker.ts";
-import { AGENT_CAPABILITIES } from "../../src/ship/protocol.ts";
+import { AGENT_CAPABILITIES } from "../../src/agent/protocol.ts";
 
 // Real containers start here; each test gets room, and no test asserts speed.
 setDefaultTimeout(60_000);
@@ -43,7 +43,7 @@ describe("the in-sandbox agent", () => {
     }
   });
 
-  test("/meta reports the runtime, the workspace and the detected capabilities", async () => {
+  test("/meta reports the agent, the workspace and the detected capabilities", async () => {
     const meta = (await (await fetch(`${endpoint}/meta`, { headers: { authorization: `Bearer ${token}` } })).json()) as any;
     expect(meta.runtime).toMatchObject({ name: "bay-ship", api_version: "1" });
     expect(meta.workspace).toEqual({ mount_path: "/workspace" });

@@ -534,7 +534,7 @@ function hostileRequest(route: Route): fc.Arbitrary<RandomRequest> {
 /**
  * The route's own method, key and content type on the real sandbox, with a
  * body of the route's fields (random values, valid or not): these reach the
- * runtime, where the answers come from the container.
+ * agent, where the answers come from the container.
  */
 function wellFormedRequest(route: Route): fc.Arbitrary<RandomRequest> {
   const upload = route.path.endsWith("/upload");

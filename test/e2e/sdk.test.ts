@@ -1,6 +1,6 @@
 /**
  * The TypeScript SDK against a live `bay serve` (real HTTP), and once more
- * over the embedded transport. Every answer is checked at runtime against the
+ * over the embedded transport. Every answer is checked at agent against the
  * server's own TypeBox schema, so a drift between SDK and server fails here.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";

@@ -58,7 +58,7 @@ describe("a start that cannot succeed fails cleanly", () => {
     expect((await bay.request("GET", `/v1/sandboxes/${sandbox.id}`)).body.status).toBe("idle");
   });
 
-  test("the runtime declares only what the image can serve: no python3, no python in /meta", async () => {
+  test("the agent declares only what the image can serve: no python3, no python in /meta", async () => {
     const sandbox = await create("shell-without-python");
     const shell = await bay.request("POST", `/v1/sandboxes/${sandbox.id}/shell/exec`, { command: "command -v python3 || echo none" });
     expect(shell.body).toMatchObject({ success: true, output: "none\n" });

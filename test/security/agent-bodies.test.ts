@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { executeAsEventStream } from "../../src/api/execution-proxy.ts";
 import { BayError } from "../../src/core/errors.ts";
 import type { SandboxService } from "../../src/core/sandbox-service.ts";
-import { MAX_RUNTIME_ERROR_BYTES, ShipClient } from "../../src/core/ship-client.ts";
+import { MAX_RUNTIME_ERROR_BYTES, AgentClient } from "../../src/core/agent-client.ts";
 import { MAX_EVENT_BYTES, parseEventStream, type StreamEvent } from "../../src/core/sse.ts";
 import type { SessionRow } from "../../src/db/schema.ts";
 
@@ -48,10 +48,10 @@ function endless(piece: string, prefix = "") {
   return { stream, state };
 }
 
-function fakeAgent(answer: (request: Request) => Response): ShipClient {
+function fakeAgent(answer: (request: Request) => Response): AgentClient {
   const server = Bun.serve({ port: 0, hostname: "127.0.0.1", idleTimeout: 0, fetch: answer });
   servers.push(server);
-  return new ShipClient(`http://127.0.0.1:${server.port}`, TOKEN);
+  return new AgentClient(`http://127.0.0.1:${server.port}`, TOKEN);
 }
 
 async function thrown(call: Promise<unknown>): Promise<BayError> {
@@ -76,8 +76,8 @@ async function eventually(condition: () => boolean, what: string, ms = 30_000): 
 describe("error bodies", () => {
   test("an endless error body ends in ship_error after a bounded read, not in a wait for its end", async () => {
     const body = endless('{"error":');
-    const ship = fakeAgent(() => new Response(body.stream, { status: 500, headers: { "content-type": "application/json" } }));
-    const error = await thrown(ship.post("/python/exec", { code: "1" }, { timeoutMs: CALL_TIMEOUT_MS }));
+    const agent = fakeAgent(() => new Response(body.stream, { status: 500, headers: { "content-type": "application/json" } }));
+    const error = await thrown(agent.post("/python/exec", { code: "1" }, { timeoutMs: CALL_TIMEOUT_MS }));
     expect({ code: error.code, runtime_status: error.details.runtime_status }).toEqual({ code: "ship_error", runtime_status: 500 });
     expect(error.message).toContain(`over ${MAX_RUNTIME_ERROR_BYTES} bytes`);
     // Bay let go of the body: the agent was not made to send it for ever.
@@ -85,10 +85,10 @@ describe("error bodies", () => {
   });
 
   test("a small error envelope still passes through (caller mistakes keep their code)", async () => {
-    const ship = fakeAgent(() =>
+    const agent = fakeAgent(() =>
       Response.json({ error: { code: "file_not_found", message: "a.txt does not exist", details: { path: "a.txt" } } }, { status: 404 }),
     );
-    const error = await thrown(ship.post("/fs/read_file", { path: "a.txt" }, { timeoutMs: CALL_TIMEOUT_MS }));
+    const error = await thrown(agent.post("/fs/read_file", { path: "a.txt" }, { timeoutMs: CALL_TIMEOUT_MS }));
     expect({ code: error.code, details: error.details }).toEqual({ code: "file_not_found", details: { path: "a.txt" } });
   });
 });
@@ -97,19 +97,19 @@ describe("error bodies", () => {
 // The SSE relay, over a fake agent
 // ---------------------------------------------------------------------------
 
-/** Just enough of a SandboxService for the relay: every call goes to `ship`. */
-function serviceFor(ship: ShipClient): SandboxService {
+/** Just enough of a SandboxService for the relay: every call goes to `agent`. */
+function serviceFor(agent: AgentClient): SandboxService {
   const session = { id: "session-fake" } as SessionRow;
   return {
-    withRuntime: async <T>(_owner: string, _id: string, _capability: string, call: (client: ShipClient, row: SessionRow) => Promise<T>) =>
-      call(ship, session),
+    withAgent: async <T>(_owner: string, _id: string, _capability: string, call: (client: AgentClient, row: SessionRow) => Promise<T>) =>
+      call(agent, session),
     holdBusy: () => () => undefined,
   } as unknown as SandboxService;
 }
 
-function relay(ship: ShipClient): Promise<Response> {
+function relay(agent: AgentClient): Promise<Response> {
   return executeAsEventStream({
-    sandboxes: serviceFor(ship),
+    sandboxes: serviceFor(agent),
     owner: "alice",
     sandboxId: "sandbox-000000000000",
     capability: "python",
@@ -128,8 +128,8 @@ async function eventsOf(response: Response): Promise<StreamEvent[]> {
 describe("the event stream relay", () => {
   test("an endless line from the agent ends the stream with a ship_error event, not an endless buffer", async () => {
     const body = endless("x", "event: stdout\ndata: ");
-    const ship = fakeAgent(() => new Response(body.stream, { headers: { "content-type": "text/event-stream" } }));
-    const events = await eventsOf(await relay(ship));
+    const agent = fakeAgent(() => new Response(body.stream, { headers: { "content-type": "text/event-stream" } }));
+    const events = await eventsOf(await relay(agent));
     expect(events.map((event) => event.event)).toEqual(["error"]);
     expect(events[0]!.data).toMatchObject({ code: "ship_error" });
     expect(body.state.sent).toBeGreaterThan(MAX_EVENT_BYTES);
@@ -139,8 +139,8 @@ describe("the event stream relay", () => {
   test("a client that does not read holds the agent back: what the agent sends stays bounded", async () => {
     const event = `event: stdout\ndata: ${JSON.stringify({ text: "y".repeat(1_000) })}\n\n`;
     const body = endless(event);
-    const ship = fakeAgent(() => new Response(body.stream, { headers: { "content-type": "text/event-stream" } }));
-    const response = await relay(ship);
+    const agent = fakeAgent(() => new Response(body.stream, { headers: { "content-type": "text/event-stream" } }));
+    const response = await relay(agent);
     const reader = response.body!.getReader();
     await reader.read();
     // The client now stops reading. Without backpressure the relay would take all the agent sends, for ever.
@@ -193,8 +193,8 @@ describe("the agent's unix socket", () => {
   test("a genuine socket is used", async () => {
     const directory = scratch();
     const host = hostSocket(directory);
-    const ship = new ShipClient(`unix://${host.path}`, TOKEN);
-    expect(await ship.get("/meta", { timeoutMs: CALL_TIMEOUT_MS })).toEqual({ runtime: { name: "impostor" } });
+    const agent = new AgentClient(`unix://${host.path}`, TOKEN);
+    expect(await agent.get("/meta", { timeoutMs: CALL_TIMEOUT_MS })).toEqual({ runtime: { name: "impostor" } });
     expect(host.reached.count).toBe(1);
   });
 
@@ -203,10 +203,10 @@ describe("the agent's unix socket", () => {
     const host = hostSocket(directory);
     const agentPath = join(directory, "agent.sock");
     symlinkSync(host.path, agentPath);
-    const ship = new ShipClient(`unix://${agentPath}`, TOKEN);
-    const error = await thrown(ship.get("/meta", { timeoutMs: CALL_TIMEOUT_MS }));
+    const agent = new AgentClient(`unix://${agentPath}`, TOKEN);
+    const error = await thrown(agent.get("/meta", { timeoutMs: CALL_TIMEOUT_MS }));
     expect({ code: error.code, reached: error.details.reached }).toEqual({ code: "ship_error", reached: false });
-    expect(await ship.health(5_000)).toBe(false);
+    expect(await agent.health(5_000)).toBe(false);
     expect(host.reached.count).toBe(0);
   });
 });
@@ -217,7 +217,7 @@ describe("what Bay says when an agent fails", () => {
     // Reads the request, then closes without a word, as an agent killed mid-call would.
     const dropper = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data: (socket) => void socket.end() } });
     servers.push(dropper);
-    const dropping = new ShipClient(`http://127.0.0.1:${dropper.port}`, TOKEN);
+    const dropping = new AgentClient(`http://127.0.0.1:${dropper.port}`, TOKEN);
     const garbled = fakeAgent(() => new Response("not json", { headers: { "content-type": "application/json" } }));
     const failures = [
       await thrown(silent.post("/ipython/exec", { code: "1" }, { timeoutMs: 500 })),
@@ -226,7 +226,7 @@ describe("what Bay says when an agent fails", () => {
     ];
     for (const failure of failures) {
       expect(failure.message).not.toContain("/ipython");
-      expect(failure.message).toContain("the sandbox's runtime");
+      expect(failure.message).toContain("the sandbox's agent");
       expect(failure.details.runtime_route).toBe("POST /ipython/exec");
     }
     expect(failures.map((failure) => failure.code)).toEqual(["timeout", "ship_error", "ship_error"]);

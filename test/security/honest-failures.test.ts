@@ -6,7 +6,7 @@ import { containersWithLabel, inspectContainer } from "../helpers/docker.ts";
 import { TEST_IMAGE } from "../helpers/env.ts";
 import { expectErrorShape, useTestBay, type TestResponse } from "../helpers/test-bay.ts";
 
-// Real containers; a wedged runtime is given time generously. Nothing here asserts speed.
+// Real containers; a wedged agent is given time generously. Nothing here asserts speed.
 setDefaultTimeout(120_000);
 
 const bay = useTestBay({
@@ -59,7 +59,7 @@ async function longCallUnderWay(id: string, headers: Record<string, string> = {}
   return { answer: call };
 }
 
-/** The message a client reads says what happened, not which internal route of the runtime failed. */
+/** The message a client reads says what happened, not which internal route of the agent failed. */
 function expectNoInternalRoute(message: string): void {
   expect(message).not.toMatch(/\/(ipython|python|shell|fs|exec|meta|health)\b/);
   expect(message).not.toContain("dropped the connection");

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { OutputBuffer } from "../../src/ship/output-buffer.ts";
+import { OutputBuffer } from "../../src/agent/output-buffer.ts";
 
 describe("output buffer", () => {
   test("keeps everything under the limit", () => {

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BayError } from "../../src/core/errors.ts";
 import { normalizeWorkspacePath } from "../../src/core/workspace-path.ts";
-import { Workspace } from "../../src/ship/workspace.ts";
+import { Workspace } from "../../src/agent/workspace.ts";
 import { thrownBy } from "../helpers/thrown.ts";
 
 describe("lexical path rules (Bay and agent)", () => {

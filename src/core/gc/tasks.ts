@@ -62,7 +62,7 @@ export const expiredSandboxes: GcTask = ({ store, sandboxes }, { now }) =>
 
 /**
  * Sessions the database thinks hold compute, checked against the engine:
- * a running session whose container is gone, stopped or paused (its runtime
+ * a running session whose container is gone, stopped or paused (its agent
  * cannot answer) lost its state and is replaced at the next call; one left
  * "starting" by a dead process is abandoned.
  */

@@ -1,10 +1,10 @@
 import { lstatSync } from "node:fs";
-import { BayError, RuntimeTimeoutError, ShipError, type ErrorCode } from "./errors.ts";
-import type { ShipErrorBody } from "../ship/protocol.ts";
+import { BayError, AgentTimeoutError, AgentError, type ErrorCode } from "./errors.ts";
+import type { AgentErrorBody } from "../agent/protocol.ts";
 
 /**
  * An agent caps every output field, so an answer larger than this means a
- * broken runtime; Bay's memory stays bounded whatever the sandbox prints.
+ * broken agent; Bay's memory stays bounded whatever the sandbox prints.
  */
 export const MAX_RUNTIME_ANSWER_BYTES = 64 * 1024 * 1024;
 
@@ -17,21 +17,21 @@ const NOT_REACHED_CODES = new Set(["ECONNREFUSED", "ConnectionRefused", "EHOSTUN
 /** Agent error codes that mean the caller's request was wrong, so they pass through unchanged. */
 const CALLER_ERROR_CODES = new Set<string>(["validation_error", "invalid_path", "file_not_found", "payload_too_large"]);
 
-export interface ShipCallOptions {
+export interface AgentCallOptions {
   /** Abort and answer 504 `timeout` after this long without an answer (for a streamed body: after its last byte). */
   timeoutMs: number;
   /** Extra headers, e.g. Accept: text/event-stream. */
   headers?: Record<string, string>;
 }
 
-type ShipBody = { json: unknown } | { stream: ReadableStream<Uint8Array> } | undefined;
+type AgentBody = { json: unknown } | { stream: ReadableStream<Uint8Array> } | undefined;
 
 /**
  * Talks to one session's agent over HTTP; keep-alive connections are reused
  * by fetch. The endpoint is http://host:port, or unix:///path/agent.sock for
  * sandboxes without a network.
  */
-export class ShipClient {
+export class AgentClient {
   private readonly baseUrl: string;
   private readonly unixSocket: string | undefined;
 
@@ -54,16 +54,16 @@ export class ShipClient {
     }
   }
 
-  async get<T>(path: string, options: ShipCallOptions): Promise<T> {
+  async get<T>(path: string, options: AgentCallOptions): Promise<T> {
     return parseJson<T>(await this.send("GET", path, undefined, options), `GET ${path}`);
   }
 
-  async post<T>(path: string, body: unknown, options: ShipCallOptions): Promise<T> {
+  async post<T>(path: string, body: unknown, options: AgentCallOptions): Promise<T> {
     return parseJson<T>(await this.send("POST", path, { json: body }, options), `POST ${path}`);
   }
 
   /** Sends `body` as it arrives (uploads): Bay holds none of it. */
-  async postStream<T>(path: string, body: ReadableStream<Uint8Array>, options: ShipCallOptions): Promise<T> {
+  async postStream<T>(path: string, body: ReadableStream<Uint8Array>, options: AgentCallOptions): Promise<T> {
     return parseJson<T>(await this.send("POST", path, { stream: body }, options), `POST ${path}`);
   }
 
@@ -71,16 +71,16 @@ export class ShipClient {
    * A successful response whose body the caller streams on (downloads, event
    * streams). The timeout covers only the wait for the response to begin.
    */
-  async open(method: "GET" | "POST", path: string, body: unknown, options: ShipCallOptions): Promise<Response> {
+  async open(method: "GET" | "POST", path: string, body: unknown, options: AgentCallOptions): Promise<Response> {
     return this.send(method, path, body === undefined ? undefined : { json: body }, options, false);
   }
 
-  private async send(method: string, path: string, body: ShipBody, options: ShipCallOptions, bodyCoveredByTimeout = true): Promise<Response> {
+  private async send(method: string, path: string, body: AgentBody, options: AgentCallOptions, bodyCoveredByTimeout = true): Promise<Response> {
     const route = `${method} ${path}`;
     const controller = new AbortController();
     let timer: Timer | undefined;
     const startTimer = () => (timer ??= setTimeout(() => controller.abort(new DOMException("timeout", "TimeoutError")), options.timeoutMs));
-    // A streamed body takes as long as its sender (who is timed at Bay's edge): the runtime's time starts after its last byte.
+    // A streamed body takes as long as its sender (who is timed at Bay's edge): the agent's time starts after its last byte.
     const requestBody = body === undefined ? undefined : "json" in body ? JSON.stringify(body.json) : whenSent(body.stream, startTimer);
     if (!(body && "stream" in body)) startTimer();
     let response: Response;
@@ -106,11 +106,11 @@ export class ShipClient {
     } catch (error) {
       if (error instanceof BayError) throw error;
       if (controller.signal.aborted) {
-        throw new RuntimeTimeoutError(`the sandbox's runtime did not answer within ${options.timeoutMs} ms`, { runtime_route: route });
+        throw new AgentTimeoutError(`the sandbox's agent did not answer within ${options.timeoutMs} ms`, { runtime_route: route });
       }
       const reached = !NOT_REACHED_CODES.has((error as { code?: string }).code ?? "");
-      throw new ShipError(
-        reached ? "the sandbox's runtime dropped the connection" : "the sandbox's runtime cannot be reached",
+      throw new AgentError(
+        reached ? "the sandbox's agent dropped the connection" : "the sandbox's agent cannot be reached",
         { runtime_route: route, connection: true, reached },
         { cause: error },
       );
@@ -130,10 +130,10 @@ export class ShipClient {
     try {
       stats = lstatSync(this.unixSocket);
     } catch (error) {
-      throw new ShipError("the sandbox's runtime cannot be reached", { runtime_route: route, connection: true, reached: false }, { cause: error });
+      throw new AgentError("the sandbox's agent cannot be reached", { runtime_route: route, connection: true, reached: false }, { cause: error });
     }
     if (!stats.isSocket()) {
-      throw new ShipError(`the runtime's socket is ${stats.isSymbolicLink() ? "a symlink" : "not a socket"}; Bay does not connect to it`, {
+      throw new AgentError(`the agent's socket is ${stats.isSymbolicLink() ? "a symlink" : "not a socket"}; Bay does not connect to it`, {
         runtime_route: route,
         reached: false,
       });
@@ -179,7 +179,7 @@ async function readAtMost(response: Response, limitBytes: number): Promise<{ byt
 
 async function readBounded(response: Response, route: string): Promise<Uint8Array> {
   const { bytes, complete } = await readAtMost(response, MAX_RUNTIME_ANSWER_BYTES);
-  if (!complete) throw new ShipError(`the sandbox's runtime answered with more than ${MAX_RUNTIME_ANSWER_BYTES} bytes`, { runtime_route: route });
+  if (!complete) throw new AgentError(`the sandbox's agent answered with more than ${MAX_RUNTIME_ANSWER_BYTES} bytes`, { runtime_route: route });
   return bytes;
 }
 
@@ -188,7 +188,7 @@ async function parseJson<T>(response: Response, route: string): Promise<T> {
   try {
     return (text ? JSON.parse(text) : null) as T;
   } catch {
-    throw new ShipError("the sandbox's runtime answered with invalid JSON", { runtime_route: route });
+    throw new AgentError("the sandbox's agent answered with invalid JSON", { runtime_route: route });
   }
 }
 
@@ -196,22 +196,22 @@ async function parseJson<T>(response: Response, route: string): Promise<T> {
 async function errorFrom(response: Response, route: string): Promise<BayError> {
   const { bytes, complete } = await readAtMost(response, MAX_RUNTIME_ERROR_BYTES).catch(() => ({ bytes: Buffer.alloc(0), complete: true }));
   if (!complete) {
-    return new ShipError(`the sandbox's runtime answered HTTP ${response.status} with an error body over ${MAX_RUNTIME_ERROR_BYTES} bytes`, {
+    return new AgentError(`the sandbox's agent answered HTTP ${response.status} with an error body over ${MAX_RUNTIME_ERROR_BYTES} bytes`, {
       runtime_route: route,
       runtime_status: response.status,
     });
   }
   const text = bytes.toString("utf8");
-  let error: ShipErrorBody["error"] | undefined;
+  let error: AgentErrorBody["error"] | undefined;
   try {
-    error = (JSON.parse(text) as ShipErrorBody).error;
+    error = (JSON.parse(text) as AgentErrorBody).error;
   } catch {
     error = undefined;
   }
   if (error && CALLER_ERROR_CODES.has(error.code)) {
     return new BayError(error.code as ErrorCode, error.message, error.details ?? {});
   }
-  return new ShipError(`the sandbox's runtime answered HTTP ${response.status}: ${error?.message ?? text.slice(0, 200)}`, {
+  return new AgentError(`the sandbox's agent answered HTTP ${response.status}: ${error?.message ?? text.slice(0, 200)}`, {
     runtime_route: route,
     runtime_status: response.status,
     runtime_code: error?.code ?? null,

@@ -1,14 +1,14 @@
 import { Value } from "@sinclair/typebox/value";
 import type { TSchema, Static } from "@sinclair/typebox";
 import { BayError } from "../core/errors.ts";
-import type { ShipErrorBody } from "./protocol.ts";
+import type { AgentErrorBody } from "./protocol.ts";
 
 export function jsonResponse(body: unknown, status = 200): Response {
   return Response.json(body, { status });
 }
 
 export function errorResponse(status: number, code: string, message: string, details: Record<string, unknown> = {}): Response {
-  const body: ShipErrorBody = { error: { code, message, details } };
+  const body: AgentErrorBody = { error: { code, message, details } };
   return Response.json(body, { status });
 }
 

@@ -3,10 +3,10 @@
  * so these constants cannot drift; a profile that points at another runtime
  * must speak the same /meta shape.
  */
-export const SHIP_API_VERSION = "1";
-export const SHIP_DEFAULT_PORT = 8123;
+export const AGENT_API_VERSION = "1";
+export const AGENT_DEFAULT_PORT = 8123;
 export const WORKSPACE_MOUNT_PATH = "/workspace";
-export const SHIP_TOKEN_ENV = "BAY_SHIP_TOKEN";
+export const AGENT_TOKEN_ENV = "BAY_AGENT_TOKEN";
 /** Inside the container: where the per-session socket directory is mounted (network "none"). */
 export const AGENT_SOCKET_DIR = "/run/bay";
 export const AGENT_SOCKET_NAME = "agent.sock";
@@ -30,7 +30,7 @@ export const AGENT_CAPABILITIES: readonly string[] = ["CHOWN", "SETGID", "SETPCA
  */
 export type UserIsolation = "no_capabilities" | "uid_only" | "same_as_agent";
 
-export interface ShipMeta {
+export interface AgentMeta {
   runtime: { name: string; version: string; api_version: string };
   workspace: { mount_path: string };
   /** Who user code runs as, and how far it is kept from the agent (see UserIsolation). */
@@ -39,6 +39,6 @@ export interface ShipMeta {
 }
 
 /** The agent answers errors in the same envelope as Bay (api.md §2). */
-export interface ShipErrorBody {
+export interface AgentErrorBody {
   error: { code: string; message: string; details?: Record<string, unknown> };
 }

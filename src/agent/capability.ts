@@ -18,5 +18,5 @@ export interface AgentCapability {
   close(): Promise<void>;
 }
 
-/** Returns null when this runtime cannot serve the capability (e.g. no python3). */
+/** Returns null when this agent cannot serve the capability (e.g. no python3). */
 export type AgentCapabilityFactory = (context: AgentContext) => Promise<AgentCapability | null>;

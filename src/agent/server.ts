@@ -7,10 +7,10 @@ import { VERSION } from "../version.ts";
 import type { AgentCapability, AgentRouteHandler } from "./capability.ts";
 import { BayError } from "../core/errors.ts";
 import { bayErrorResponse, errorResponse, jsonResponse } from "./http.ts";
-import { SANDBOX_GID, SANDBOX_UID, SHIP_API_VERSION, SHIP_TOKEN_ENV, type ShipMeta } from "./protocol.ts";
+import { SANDBOX_GID, SANDBOX_UID, AGENT_API_VERSION, AGENT_TOKEN_ENV, type AgentMeta } from "./protocol.ts";
 import { settleAgentIdentity, userIsolation, withRootPrivileges } from "./sandbox-user.ts";
 
-export interface ShipOptions {
+export interface AgentOptions {
   port: number;
   host: string;
   /** A unix socket path to listen on instead of host:port. */
@@ -22,16 +22,16 @@ export interface ShipOptions {
   maxOutputBytes: number;
 }
 
-export interface RunningShip {
+export interface RunningAgent {
   port: number;
-  meta: ShipMeta;
+  meta: AgentMeta;
   stop(): Promise<void>;
 }
 
 type FetchHandler = (request: Request) => Promise<Response>;
 
 /** Starts the in-sandbox agent: settles its identity apart from user code's, detects capabilities, serves HTTP. */
-export async function startShip(options: ShipOptions): Promise<RunningShip> {
+export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const isolation = settleAgentIdentity(options.workspace, options.home);
   const env = userEnvironment(process.env, options.home);
   const capabilities: Record<string, AgentCapability> = {};
@@ -45,8 +45,8 @@ export async function startShip(options: ShipOptions): Promise<RunningShip> {
     for (const [route, handler] of Object.entries(capability.routes)) routes.set(route, handler);
   }
 
-  const meta: ShipMeta = {
-    runtime: { name: "bay-ship", version: VERSION, api_version: SHIP_API_VERSION },
+  const meta: AgentMeta = {
+    runtime: { name: "bay-ship", version: VERSION, api_version: AGENT_API_VERSION },
     workspace: { mount_path: options.workspace },
     sandbox_user: { uid: process.geteuid?.() ?? -1, gid: process.getegid?.() ?? -1, isolation },
     capabilities: Object.fromEntries(Object.entries(capabilities).map(([name, c]) => [name, c.info])),
@@ -64,7 +64,7 @@ export async function startShip(options: ShipOptions): Promise<RunningShip> {
       return await handler(request);
     } catch (error) {
       if (error instanceof BayError) return bayErrorResponse(error);
-      consola.error(`ship: ${request.method} ${path} failed`, error);
+      consola.error(`agent: ${request.method} ${path} failed`, error);
       return errorResponse(500, "internal_error", "the agent failed to handle the request");
     }
   };
@@ -73,7 +73,7 @@ export async function startShip(options: ShipOptions): Promise<RunningShip> {
     options.socket ? listenOnUnixSocket(options.socket, handle) : listenOnPort(options.port, options.host, handle),
   );
   consola.info(
-    `ship: listening on ${options.socket ?? `${options.host}:${server.port}`}; user code runs as uid ${meta.sandbox_user.uid} (${isolation}); capabilities: ${Object.keys(capabilities).join(", ") || "none"}`,
+    `agent: listening on ${options.socket ?? `${options.host}:${server.port}`}; user code runs as uid ${meta.sandbox_user.uid} (${isolation}); capabilities: ${Object.keys(capabilities).join(", ") || "none"}`,
   );
 
   return {
@@ -111,7 +111,7 @@ function listenOnUnixSocket(path: string, fetch: FetchHandler) {
   const directory = statSync(dirname(path));
   const bayGroup = directory.uid === 0 ? null : directory.gid;
   if (bayGroup === SANDBOX_GID || directory.uid === SANDBOX_UID) {
-    consola.warn(`ship: ${dirname(path)} belongs to uid ${directory.uid}, gid ${directory.gid}, the sandbox user's; user code can reach it`);
+    consola.warn(`agent: ${dirname(path)} belongs to uid ${directory.uid}, gid ${directory.gid}, the sandbox user's; user code can reach it`);
   }
   if (bayGroup !== null) process.setgroups!([SANDBOX_GID, bayGroup]);
   try {
@@ -142,7 +142,7 @@ function hasToken(request: Request, expected: Buffer): boolean {
 export function userEnvironment(environment: Record<string, string | undefined>, home: string): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(environment)) {
-    if (value !== undefined && key !== SHIP_TOKEN_ENV && !key.startsWith("BAY_")) env[key] = value;
+    if (value !== undefined && key !== AGENT_TOKEN_ENV && !key.startsWith("BAY_")) env[key] = value;
   }
   env.HOME = home;
   env.PATH ??= "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
