@@ -1,23 +1,26 @@
 import { existsSync } from "node:fs";
 import Docker from "dockerode";
-import type { BayConfig } from "../../src/core/config/index.ts";
-import type {
-  ContainerEndEvent,
-  ContainerInfo,
-  Driver,
-  EventSubscription,
-  Labels,
-  SessionContainerSpec,
-  StartedContainer,
-  VolumeInfo,
-} from "../../src/core/driver.ts";
-import { describeContainerEnd } from "../../src/core/container-end.ts";
-import { EngineTimeoutError, ImageUnavailableError, AgentError } from "../../src/core/errors.ts";
-import { AGENT_CAPABILITIES, AGENT_SOCKET_DIR, AGENT_SOCKET_NAME, WORKSPACE_MOUNT_PATH } from "../../src/agent/protocol.ts";
-import { logProgress } from "../../src/core/logging.ts";
+import {
+  AGENT_CAPABILITIES,
+  AGENT_SOCKET_DIR,
+  AGENT_SOCKET_NAME,
+  AgentError,
+  WORKSPACE_MOUNT_PATH,
+  describeContainerEnd,
+  logProgress,
+  type ContainerEndEvent,
+  type ContainerInfo,
+  type Driver,
+  type EventSubscription,
+  type Labels,
+  type SessionContainerSpec,
+  type StartedContainer,
+  type VolumeInfo,
+} from "../../src/kit/driver.ts";
 import { EgressFirewall } from "./egress-firewall.ts";
-import { engineFailure, engineMessage, statusOf } from "./errors.ts";
+import { EngineTimeoutError, ImageUnavailableError, engineFailure, engineMessage, statusOf } from "./errors.ts";
 import { PolicyNetworks, type PolicyNetwork } from "./policy-networks.ts";
+import type { DockerSettings } from "./settings.ts";
 
 export const AGENT_PATH_IN_CONTAINER = "/opt/bay/bay";
 
@@ -26,8 +29,6 @@ const CONTAINER_LOG_MAX_SIZE = "1m";
 
 /** An address of the documentation range (RFC 5737) where no resolver answers. */
 const NO_RESOLVER = "192.0.2.53";
-
-type DockerSettings = BayConfig["driver"]["docker"];
 
 /** A long-lived answer of the engine (events, pull progress), as dockerode hands it over. */
 type EngineStream = NodeJS.ReadableStream & { destroy?: () => void };
@@ -49,6 +50,7 @@ export class DockerDriver implements Driver {
   private readonly connectMode: "host_port" | "container_network";
   private readonly networks: PolicyNetworks;
   private readonly timeoutMs: number;
+  readonly callDeadlineMs: number;
 
   constructor(private readonly settings: DockerSettings, environment: Record<string, string | undefined> = process.env) {
     const defaultSocket = settings.socket === "/var/run/docker.sock";
@@ -64,6 +66,7 @@ export class DockerDriver implements Driver {
         ? existsSync("/.dockerenv") ? "container_network" : "host_port"
         : settings.connect_mode;
     this.timeoutMs = settings.engine_timeout_seconds * 1000;
+    this.callDeadlineMs = this.timeoutMs;
     const firewall = settings.egress_firewall === "iptables" ? new EgressFirewall({ extraDenied: settings.egress_deny }) : null;
     this.networks = new PolicyNetworks(this.docker, (action, call) => this.engine(action, call), firewall);
   }

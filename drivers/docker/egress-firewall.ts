@@ -1,7 +1,6 @@
 import { readFileSync } from "node:fs";
 import { consola } from "consola";
-import { BayError } from "../../src/core/errors.ts";
-import { NON_PUBLIC_IPV4_RANGES, type EgressPolicy, type EgressRule } from "../../src/core/network-policy.ts";
+import { BayError, NON_PUBLIC_IPV4_RANGES, type EgressPolicy, type EgressRule } from "../../src/kit/driver.ts";
 
 type FencedPolicy = Exclude<EgressPolicy, { kind: "none" }>;
 

@@ -1,9 +1,11 @@
-import type { DriverPlugin } from "../../src/core/driver.ts";
-import { DockerDriver } from "./docker-driver.ts";
+import type { DriverPlugin } from "../../src/kit/driver.ts";
+import { DockerSettingsSchema, type DockerSettings } from "./settings.ts";
 
-const docker: DriverPlugin = {
+/** Docker Engine API through dockerode; loaded only when a Bay starts with it. */
+const docker: DriverPlugin<DockerSettings> = {
   name: "docker",
-  create: ({ config }) => new DockerDriver(config.driver.docker),
+  settingsSchema: DockerSettingsSchema,
+  create: async (settings) => new (await import("./docker-driver.ts")).DockerDriver(settings),
 };
 
 export default docker;

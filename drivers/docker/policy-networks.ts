@@ -1,8 +1,5 @@
 import type Docker from "dockerode";
-import { BayError } from "../../src/core/errors.ts";
-import type { EgressPolicy } from "../../src/core/network-policy.ts";
-import { KeyedMutex } from "../../src/core/keyed-mutex.ts";
-import { LABEL } from "../../src/core/labels.ts";
+import { BayError, KeyedMutex, LABEL, type EgressPolicy } from "../../src/kit/driver.ts";
 import type { EgressFirewall } from "./egress-firewall.ts";
 import { statusOf } from "./errors.ts";
 

@@ -1,7 +1,7 @@
 import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { BayError } from "../../src/core/errors.ts";
-import { invalidPath } from "../../src/core/workspace-path.ts";
+import { BayError } from "../../src/shared/errors.ts";
+import { invalidPath } from "../../src/shared/workspace-path.ts";
 import type { AgentCapabilityFactory } from "../../src/agent/capability.ts";
 import { checkAgainst, jsonResponse, readBody } from "../../src/agent/http.ts";
 import { Workspace, type ResolvedPath } from "../../src/agent/workspace.ts";

@@ -4,8 +4,8 @@ import { SandboxParams, capabilityRouteErrors } from "../../src/api/schemas.ts";
 import { maxStartWaitMs } from "../../src/api/prefer-wait.ts";
 import type { Principal } from "../../src/core/api-keys.ts";
 import type { AgentClient } from "../../src/core/agent-client.ts";
-import { normalizeWorkspacePath } from "../../src/core/workspace-path.ts";
-import { AgentError, ValidationError } from "../../src/core/errors.ts";
+import { normalizeWorkspacePath } from "../../src/shared/workspace-path.ts";
+import { AgentError, ValidationError } from "../../src/shared/errors.ts";
 import { multipartBoundary, multipartParts, partText } from "../../src/api/multipart-stream.ts";
 import { streamOf, streamedBodyRoute } from "../../src/api/streamed-body.ts";
 import {

@@ -1,4 +1,4 @@
-import type { CapabilityPlugin } from "../../src/core/plugins.ts";
+import type { CapabilityPlugin } from "../../src/kit/capability.ts";
 
 /** Files in /workspace: read, write, list, delete, upload and download, symlink-safe. */
 const filesystem: CapabilityPlugin = {

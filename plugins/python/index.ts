@@ -1,4 +1,4 @@
-import type { CapabilityPlugin } from "../../src/core/plugins.ts";
+import type { CapabilityPlugin } from "../../src/kit/capability.ts";
 
 /** Stateful Python: one kernel per session, IPython when the image has it. */
 const python: CapabilityPlugin = {

@@ -1,5 +1,5 @@
 import { existsSync, statSync } from "node:fs";
-import { BayError } from "../../src/core/errors.ts";
+import { BayError } from "../../src/shared/errors.ts";
 import type { AgentCapabilityFactory } from "../../src/agent/capability.ts";
 import { executionResponse } from "../../src/agent/execution.ts";
 import { readBody } from "../../src/agent/http.ts";

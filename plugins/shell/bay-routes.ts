@@ -3,7 +3,7 @@ import type { CapabilityRouteContext } from "../../src/api/capability-context.ts
 import { maxStartWaitMs } from "../../src/api/prefer-wait.ts";
 import { respondToExecution, type ExecutionCall } from "../../src/api/execution-proxy.ts";
 import { EXECUTION_STREAM_DESCRIPTION, SandboxParams, capabilityRouteErrors } from "../../src/api/schemas.ts";
-import { normalizeWorkspacePath } from "../../src/core/workspace-path.ts";
+import { normalizeWorkspacePath } from "../../src/shared/workspace-path.ts";
 import { SHELL_DEFAULT_TIMEOUT_SECONDS, checkEnvironmentNames, ShellExecOutcome, ShellExecRequest, ShellExecResponse } from "./schemas.ts";
 
 export default function shellRoutes({ sandboxes, auth }: CapabilityRouteContext) {

@@ -1,4 +1,4 @@
-import type { CapabilityPlugin } from "../../src/core/plugins.ts";
+import type { CapabilityPlugin } from "../../src/kit/capability.ts";
 
 /** Shell commands in their own process group, killed whole on timeout. */
 const shell: CapabilityPlugin = {

@@ -1,5 +1,5 @@
 import { Type, type Static } from "@sinclair/typebox";
-import { ValidationError } from "../../src/core/errors.ts";
+import { ValidationError } from "../../src/shared/errors.ts";
 
 export const SHELL_DEFAULT_TIMEOUT_SECONDS = 30;
 

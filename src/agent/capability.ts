@@ -20,3 +20,9 @@ export interface AgentCapability {
 
 /** Returns null when this agent cannot serve the capability (e.g. no python3). */
 export type AgentCapabilityFactory = (context: AgentContext) => Promise<AgentCapability | null>;
+
+/** What the agent needs of a capability plugin (src/kit/capability.ts has the whole). */
+export interface AgentCapabilitySource {
+  name: string;
+  loadAgent(): Promise<AgentCapabilityFactory>;
+}

@@ -1,4 +1,4 @@
-import { eventStreamResponse } from "../core/sse.ts";
+import { eventStreamResponse } from "../shared/sse.ts";
 import { jsonResponse, wantsEventStream } from "./http.ts";
 
 /** Sends one live event (stdout, stderr, result, error) while code runs. */

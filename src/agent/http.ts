@@ -1,7 +1,7 @@
 import { Value } from "@sinclair/typebox/value";
 import type { TSchema, Static } from "@sinclair/typebox";
-import { BayError } from "../core/errors.ts";
-import type { AgentErrorBody } from "./protocol.ts";
+import { BayError } from "../shared/errors.ts";
+import type { AgentErrorBody } from "../shared/agent-protocol.ts";
 
 export function jsonResponse(body: unknown, status = 200): Response {
   return Response.json(body, { status });

@@ -1,6 +1,6 @@
 import { chownSync, existsSync, lstatSync, mkdirSync, readFileSync } from "node:fs";
 import type { SpawnOptions, Subprocess, SyncSubprocess } from "bun";
-import { SANDBOX_GID, SANDBOX_UID, type UserIsolation } from "./protocol.ts";
+import { SANDBOX_GID, SANDBOX_UID, type UserIsolation } from "../shared/agent-protocol.ts";
 
 const SETPRIV_PATHS = ["/usr/bin/setpriv", "/bin/setpriv"];
 const CAP_SETPCAP = 8n;

@@ -2,12 +2,11 @@ import { timingSafeEqual } from "node:crypto";
 import { chmodSync, chownSync, rmSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import { consola } from "consola";
-import { loadCapabilityPlugins } from "../core/plugins.ts";
-import { VERSION } from "../version.ts";
-import type { AgentCapability, AgentRouteHandler } from "./capability.ts";
-import { BayError } from "../core/errors.ts";
+import { VERSION } from "../shared/version.ts";
+import type { AgentCapability, AgentCapabilitySource, AgentRouteHandler } from "./capability.ts";
+import { BayError } from "../shared/errors.ts";
 import { bayErrorResponse, errorResponse, jsonResponse } from "./http.ts";
-import { SANDBOX_GID, SANDBOX_UID, AGENT_API_VERSION, AGENT_TOKEN_ENV, type AgentMeta } from "./protocol.ts";
+import { SANDBOX_GID, SANDBOX_UID, AGENT_API_VERSION, AGENT_TOKEN_ENV, type AgentMeta } from "../shared/agent-protocol.ts";
 import { settleAgentIdentity, userIsolation, withRootPrivileges } from "./sandbox-user.ts";
 
 export interface AgentOptions {
@@ -31,13 +30,13 @@ export interface RunningAgent {
 type FetchHandler = (request: Request) => Promise<Response>;
 
 /** Starts the in-sandbox agent: settles its identity apart from user code's, detects capabilities, serves HTTP. */
-export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
+export async function startAgent(options: AgentOptions, plugins: readonly AgentCapabilitySource[]): Promise<RunningAgent> {
   const isolation = settleAgentIdentity(options.workspace, options.home);
   const env = userEnvironment(process.env, options.home);
   const capabilities: Record<string, AgentCapability> = {};
   const routes = new Map<string, AgentRouteHandler>();
 
-  for (const plugin of await loadCapabilityPlugins()) {
+  for (const plugin of plugins) {
     const factory = await plugin.loadAgent();
     const capability = await factory({ workspace: options.workspace, env, maxOutputBytes: options.maxOutputBytes });
     if (!capability) continue;

@@ -1,6 +1,6 @@
 import { lstatSync, readlinkSync, realpathSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
-import { invalidPath, normalizeWorkspacePath } from "../core/workspace-path.ts";
+import { invalidPath, normalizeWorkspacePath } from "../shared/workspace-path.ts";
 
 /** Symlink hops followed before a path is refused as a loop. */
 const MAX_LINK_HOPS = 40;

@@ -1,10 +1,10 @@
 import { Elysia, type AnyElysia } from "elysia";
 import { openapi } from "@elysiajs/openapi";
 import type { BayCore } from "../core/bay-core.ts";
-import { loadCapabilityPlugins } from "../core/plugins.ts";
 import { enterRequest } from "../core/request-context.ts";
-import { VERSION } from "../version.ts";
+import { VERSION } from "../shared/version.ts";
 import { authenticateBeforeBody, createAuthPlugin } from "./auth.ts";
+import type { BayRoutesSource } from "./capability-context.ts";
 import { checkBodySize, limitedBody, parseUndeclaredBody } from "./body-limit.ts";
 import { errorEnvelope, errorHeaders, logUnexpected, toBayError } from "./error-response.ts";
 import { requireObjectBody } from "./json-body.ts";
@@ -23,11 +23,11 @@ const OPENAPI_DOCUMENT_PATH = "/openapi/json";
 /** When each request arrived, for the latency histogram. */
 const requestStarts = new WeakMap<Request, number>();
 
-/** Builds the HTTP API over a core; `bay serve` listens with it, tests call `app.handle`. */
-export async function createApp(core: BayCore) {
+/** Builds the HTTP API over a core and the capabilities' routes; `bay serve` listens with it, tests call `app.handle`. */
+export async function createApp(core: BayCore, capabilities: readonly BayRoutesSource[]) {
   const auth = createAuthPlugin(core.apiKeys);
   const capabilityRoutes = await Promise.all(
-    (await loadCapabilityPlugins()).map(async (plugin) => (await plugin.loadBayRoutes())({ sandboxes: core.sandboxes, auth })),
+    capabilities.map(async (plugin) => (await plugin.loadBayRoutes())({ sandboxes: core.sandboxes, auth })),
   );
 
   // The document describes the app being built here; the hook reads it once it exists.

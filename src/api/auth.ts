@@ -1,6 +1,6 @@
 import { Elysia } from "elysia";
 import type { ApiKeyRegistry, Principal } from "../core/api-keys.ts";
-import { BayError } from "../core/errors.ts";
+import { BayError } from "../shared/errors.ts";
 import { isPublicRoute } from "./public-routes.ts";
 
 /** Principals found when the headers arrived, for the routes to use. */

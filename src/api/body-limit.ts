@@ -1,4 +1,4 @@
-import { BayError } from "../core/errors.ts";
+import { BayError } from "../shared/errors.ts";
 
 function tooLarge(size: number | null, limitBytes: number): BayError {
   return new BayError(

@@ -1,3 +1,4 @@
+import type { AnyElysia } from "elysia";
 import type { SandboxService } from "../core/sandbox-service.ts";
 import type { AuthPlugin } from "./auth.ts";
 
@@ -5,4 +6,12 @@ import type { AuthPlugin } from "./auth.ts";
 export interface CapabilityRouteContext {
   sandboxes: SandboxService;
   auth: AuthPlugin;
+}
+
+/** A capability's Bay-side half: its routes, built over the app's services. */
+export type BayRoutesFactory = (context: CapabilityRouteContext) => AnyElysia;
+
+/** What the app needs of a capability plugin (src/kit/capability.ts has the whole). */
+export interface BayRoutesSource {
+  loadBayRoutes(): Promise<BayRoutesFactory>;
 }

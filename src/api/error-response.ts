@@ -1,5 +1,5 @@
 import { consola } from "consola";
-import { BayError, preview, type ErrorCode } from "../core/errors.ts";
+import { BayError, preview, type ErrorCode } from "../shared/errors.ts";
 import { currentRequestId } from "../core/request-context.ts";
 
 export interface ErrorEnvelope {

@@ -1,7 +1,7 @@
 import type { SandboxService } from "../core/sandbox-service.ts";
 import { newId } from "../core/ids.ts";
-import { OversizedEventError, eventStreamResponse, parseEventStream } from "../core/sse.ts";
-import { BayError } from "../core/errors.ts";
+import { OversizedEventError, eventStreamResponse, parseEventStream } from "../shared/sse.ts";
+import { BayError } from "../shared/errors.ts";
 import type { SessionRow } from "../db/schema.ts";
 
 export interface ExecutionCall {

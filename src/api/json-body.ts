@@ -1,4 +1,4 @@
-import { ValidationError } from "../core/errors.ts";
+import { ValidationError } from "../shared/errors.ts";
 import { StreamedBody } from "./streamed-body.ts";
 
 /** Deeper JSON is refused before validation: no request of this API nests anywhere near it. */

@@ -1,4 +1,4 @@
-import { ValidationError } from "../core/errors.ts";
+import { ValidationError } from "../shared/errors.ts";
 
 /**
  * multipart/form-data read as it arrives (RFC 7578): each part's bytes are

@@ -1,4 +1,4 @@
-import { ValidationError } from "../core/errors.ts";
+import { ValidationError } from "../shared/errors.ts";
 
 const MAX_WAIT_SECONDS = 3600;
 

@@ -1,4 +1,4 @@
-import { BayError } from "../core/errors.ts";
+import { BayError } from "../shared/errors.ts";
 
 /**
  * Routes whose handler reads the request body itself, as a stream (uploads):

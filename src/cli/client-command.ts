@@ -1,4 +1,4 @@
-import { BayError, ConfigError } from "../core/errors.ts";
+import { BayError, ConfigError } from "../shared/errors.ts";
 import { EXIT_CONFIG_ERROR } from "./fatal.ts";
 import { coreConfigArgs } from "./config-args.ts";
 import { connect, connectionArgs, type Connection, type ConnectionFlags } from "./connection.ts";

@@ -1,4 +1,5 @@
-import { loadConfig, type BayConfig } from "../core/config/index.ts";
+import type { BayConfig } from "../core/config/index.ts";
+import { loadBayConfig } from "../composition/bay.ts";
 
 /** Flags every command that runs the core accepts; they override file and environment. */
 export const coreConfigArgs = {
@@ -16,7 +17,7 @@ export interface CoreConfigFlags {
 }
 
 export function configFromFlags(args: CoreConfigFlags, extra: Record<string, unknown> = {}): BayConfig {
-  return loadConfig({
+  return loadBayConfig({
     file: args.config,
     flags: {
       data_dir: args["data-dir"],

@@ -38,10 +38,9 @@ export async function connect(flags: ConnectionFlags): Promise<Connection> {
   // Quiet by default, except for progress of slow steps (image pulls), which goes to stderr.
   const config = configFromFlags(flags, { log: { level: flags["log-level"] ?? "warn", progress: true } });
   config.security.api_keys = [...config.security.api_keys, { key, owner: "default", admin: true }];
-  const { createBayCore } = await import("../core/bay-core.ts");
-  const { createApp } = await import("../api/app.ts");
-  const core = await createBayCore(config);
-  const app = await createApp(core);
+  const { createBay, createBayApp } = await import("../composition/bay.ts");
+  const core = await createBay(config);
+  const app = await createBayApp(core);
   return {
     bay: new Bay({ apiKey: key, fetch: (request) => app.handle(request) }),
     mode: "embedded",

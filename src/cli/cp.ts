@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
 import { readFileSync } from "node:fs";
-import { BayError } from "../core/errors.ts";
+import { BayError } from "../shared/errors.ts";
 import { clientArgs, withBay } from "./client-command.ts";
 import { printJson } from "./output.ts";
 

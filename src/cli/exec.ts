@@ -2,7 +2,7 @@ import { defineCommand } from "citty";
 import { existsSync, readFileSync } from "node:fs";
 import { basename } from "node:path";
 import { randomBytes } from "node:crypto";
-import { BayError } from "../core/errors.ts";
+import { BayError } from "../shared/errors.ts";
 import type { Bay } from "../client/index.ts";
 import { connect, type Connection } from "./connection.ts";
 import { watchStart } from "./run-code.ts";

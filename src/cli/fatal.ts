@@ -1,5 +1,5 @@
 import { consola } from "consola";
-import { BayError, ConfigError } from "../core/errors.ts";
+import { BayError, ConfigError } from "../shared/errors.ts";
 
 /** Exit status for configuration errors, distinct from a command's own failures. */
 export const EXIT_CONFIG_ERROR = 2;

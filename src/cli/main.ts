@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import { COMMIT, VERSION } from "../version.ts";
+import { COMMIT, VERSION } from "../shared/version.ts";
 
 export const mainCommand = defineCommand({
   meta: { name: "bay", version: `${VERSION} (${COMMIT})`, description: "Sandboxes for AI agents: Python, shell and files in containers" },

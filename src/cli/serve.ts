@@ -35,13 +35,12 @@ export default defineCommand({
   run: ({ args }) =>
     runOrExit(async () => {
       const config = configFromFlags(args, { server: { host: args.host, port: args.port } });
-      const { createBayCore } = await import("../core/bay-core.ts");
-      const { createApp } = await import("../api/app.ts");
+      const { createBay, createBayApp } = await import("../composition/bay.ts");
       const { shutdownGracefully } = await import("../core/shutdown.ts");
-      const core = await createBayCore(config);
+      const core = await createBay(config);
       // Reconcile with the engine before the first request, adopting containers that still run.
       await core.startBackground();
-      const app = await createApp(core);
+      const app = await createBayApp(core);
       const { listenFrontDoor } = await import("../api/front-door.ts");
       // The HTTP server listens privately; clients reach it through the front door (connection limit, header deadline).
       const httpSocket = privateSocket(config.data_dir);

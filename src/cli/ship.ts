@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
 import { consola } from "consola";
-import { AGENT_DEFAULT_PORT, AGENT_TOKEN_ENV, WORKSPACE_MOUNT_PATH } from "../agent/protocol.ts";
+import { AGENT_DEFAULT_PORT, AGENT_TOKEN_ENV, WORKSPACE_MOUNT_PATH } from "../shared/agent-protocol.ts";
 
 export default defineCommand({
   meta: { name: "ship", description: "Run the in-sandbox agent (Bay starts this inside each container)" },
@@ -18,8 +18,8 @@ export default defineCommand({
       consola.error(`agent: ${AGENT_TOKEN_ENV} is not set; the agent refuses to run without a session token`);
       process.exit(2);
     }
-    const { startAgent } = await import("../agent/server.ts");
-    const agent = await startAgent({
+    const { startAgentWithPlugins } = await import("../composition/agent.ts");
+    const agent = await startAgentWithPlugins({
       port: Number(args.port),
       host: args.host,
       socket: args.socket,

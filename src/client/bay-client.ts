@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { BayError, type ErrorCode } from "../core/errors.ts";
-import { parseEventStream } from "../core/sse.ts";
+import { BayError, type ErrorCode } from "../shared/errors.ts";
+import { parseEventStream } from "../shared/sse.ts";
 import type {
   Cargo,
   CargoPage,

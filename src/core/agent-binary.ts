@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
-import { ConfigError } from "./errors.ts";
+import { ConfigError } from "../shared/errors.ts";
 
 /** True inside a `bun build --compile` executable, whose modules live in /$bunfs. */
 export function isCompiledBinary(): boolean {

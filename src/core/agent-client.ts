@@ -1,6 +1,6 @@
 import { lstatSync } from "node:fs";
-import { BayError, AgentTimeoutError, AgentError, type ErrorCode } from "./errors.ts";
-import type { AgentErrorBody } from "../agent/protocol.ts";
+import { BayError, AgentTimeoutError, AgentError, type ErrorCode } from "../shared/errors.ts";
+import type { AgentErrorBody } from "../shared/agent-protocol.ts";
 
 /**
  * An agent caps every output field, so an answer larger than this means a

@@ -2,19 +2,13 @@ import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { BayConfig } from "./config/index.ts";
+import { ANONYMOUS_OWNER } from "./owners.ts";
 
 export interface Principal {
   owner: string;
   admin: boolean;
 }
 
-/** The owner of a one-user install: the BAY_API_KEY admin key, a generated key, embedded CLI mode. */
-export const DEFAULT_OWNER = "default";
-/**
- * The owner of callers without a key (allow_anonymous): no key may name it
- * (config load refuses one), so anonymous callers never share an owner with a key.
- */
-export const ANONYMOUS_OWNER = "anonymous";
 export const GENERATED_KEY_FILE = "api_key";
 
 interface KnownKey extends Principal {

@@ -1,19 +1,19 @@
 import { consola } from "consola";
 import { resolveAgentBinary } from "./agent-binary.ts";
-import { ApiKeyRegistry, DEFAULT_OWNER, ensureGeneratedKey } from "./api-keys.ts";
+import { ApiKeyRegistry, ensureGeneratedKey } from "./api-keys.ts";
+import { DEFAULT_OWNER, POOL_OWNER } from "./owners.ts";
 import { CargoService } from "./cargo-service.ts";
 import { prepareDataDir } from "./data-dir.ts";
 import { EngineWatcher } from "./engine-watcher.ts";
 import { GarbageCollector } from "./gc/collector.ts";
 import { Metrics } from "./metrics.ts";
-import { POOL_OWNER, WarmPool } from "./warm-pool.ts";
+import { WarmPool } from "./warm-pool.ts";
 import { IdempotencyService } from "./idempotency.ts";
 import type { BayConfig } from "./config/index.ts";
 import type { Driver } from "./driver.ts";
 import { resolveInstanceId } from "./instance-id.ts";
 import { configureLogging } from "./logging.ts";
 import { PendingVolumes } from "./pending-volumes.ts";
-import { loadDriverPlugin } from "./plugins.ts";
 import { Quotas } from "./quotas.ts";
 import { SandboxService } from "./sandbox-service.ts";
 import { SessionManager } from "./session-manager.ts";
@@ -44,13 +44,13 @@ export interface BayCore {
   close(): Promise<void>;
 }
 
-export async function createBayCore(config: BayConfig): Promise<BayCore> {
+/** The core over a driver the caller created (src/composition/bay.ts picks it from the config). */
+export async function createBayCore(config: BayConfig, driver: Driver): Promise<BayCore> {
   configureLogging(config.log);
   prepareDataDir(config.data_dir);
   const agentBinaryPath = resolveAgentBinary(config.ship.binary_path);
   const instanceId = resolveInstanceId(config.data_dir, config.instance_id);
   const db = openDatabase(config.data_dir);
-  const driver = (await loadDriverPlugin(config.driver.type)).create({ config });
   const store = new StateStore(db);
   const capped = store.capExpiries(Date.now() + TTL_CEILING_SECONDS * 1000);
   if (capped > 0) consola.warn(`${capped} sandbox(es) had expires_at more than ten years ahead; brought back to ten years`);

@@ -1,6 +1,6 @@
 import { consola } from "consola";
 import type { Driver } from "./driver.ts";
-import { ConflictError, NotFoundError } from "./errors.ts";
+import { ConflictError, NotFoundError } from "../shared/errors.ts";
 import { newId } from "./ids.ts";
 import { bayLabels, volumeName } from "./labels.ts";
 import { paginate, type Page } from "./pagination.ts";

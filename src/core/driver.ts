@@ -3,6 +3,7 @@
  * sandbox service decides what to start and when; a driver only does it.
  * Every removal is idempotent (absent is success).
  */
+import type { TSchema } from "@sinclair/typebox";
 import type { EgressPolicy } from "./network-policy.ts";
 
 export type Labels = Record<string, string>;
@@ -78,6 +79,8 @@ export interface Driver {
   readonly name: string;
   /** Human-readable address of the engine, for error messages and /health. */
   readonly endpoint: string;
+  /** Longest one call of this driver may take before it fails; shutdown budgets its engine work by it. */
+  readonly callDeadlineMs: number;
   ping(): Promise<void>;
   createVolume(name: string, labels: Labels): Promise<void>;
   removeVolume(name: string): Promise<void>;
@@ -100,11 +103,20 @@ export interface Driver {
   close?(): Promise<void>;
 }
 
-export interface DriverFactoryContext {
-  config: import("./config/index.ts").BayConfig;
-}
-
-export interface DriverPlugin {
+/**
+ * A driver as the registry knows it (src/composition/registry.ts). Its module
+ * stays light (no engine client): `create` loads the implementation, so that
+ * `bay ship` never loads a driver.
+ */
+export interface DriverPlugin<Settings = unknown> {
+  /** What `driver.type` names; `driver.<name>` holds the settings. */
   name: string;
-  create(context: DriverFactoryContext): Driver;
+  /** TypeBox schema of `driver.<name>`, with defaults; the config loader validates against it. */
+  settingsSchema: TSchema;
+  /**
+   * Called once at start-up with the validated settings. A driver that cannot
+   * serve at all throws a ConfigError here, so Bay refuses to start rather
+   * than start degraded.
+   */
+  create(settings: Settings): Promise<Driver>;
 }

@@ -1,5 +1,5 @@
-import { AgentError } from "./errors.ts";
-import { AGENT_API_VERSION, WORKSPACE_MOUNT_PATH, type AgentMeta } from "../agent/protocol.ts";
+import { AgentError } from "../shared/errors.ts";
+import { AGENT_API_VERSION, WORKSPACE_MOUNT_PATH, type AgentMeta } from "../shared/agent-protocol.ts";
 
 /**
  * The /meta check after every start (seed P0): the agent mounts the

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { and, eq } from "drizzle-orm";
 import type { BayDatabase } from "../db/database.ts";
 import { idempotencyKeys } from "../db/schema.ts";
-import { ConflictError, ValidationError } from "./errors.ts";
+import { ConflictError, ValidationError } from "../shared/errors.ts";
 
 export const IDEMPOTENCY_KEY_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
 

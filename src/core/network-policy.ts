@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { lookup } from "node:dns/promises";
 import { isIPv4 } from "node:net";
-import { AgentError } from "./errors.ts";
+import { AgentError } from "../shared/errors.ts";
 
 /**
  * A profile's `network` setting (api.md §3): `none`, `internet` (public

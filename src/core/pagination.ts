@@ -1,4 +1,4 @@
-import { ValidationError } from "./errors.ts";
+import { ValidationError } from "../shared/errors.ts";
 import type { Listed, PageCursor } from "./state-store.ts";
 
 export const MAX_PAGE_LIMIT = 200;

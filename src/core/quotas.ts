@@ -1,6 +1,6 @@
 import type { BayConfig, QuotaConfig } from "./config/index.ts";
-import { QuotaExceededError } from "./errors.ts";
-import { POOL_OWNER } from "./warm-pool.ts";
+import { QuotaExceededError } from "../shared/errors.ts";
+import { POOL_OWNER } from "./owners.ts";
 
 export type QuotaName = keyof QuotaConfig;
 

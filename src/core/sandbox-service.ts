@@ -10,7 +10,7 @@ import {
   SessionNotReadyError,
   AgentError,
   ValidationError,
-} from "./errors.ts";
+} from "../shared/errors.ts";
 import { DEFAULT_CARGO_SIZE_MB } from "./cargo-service.ts";
 import { newId } from "./ids.ts";
 import { bayLabels, volumeName } from "./labels.ts";
@@ -19,7 +19,8 @@ import type { SessionManager } from "./session-manager.ts";
 import type { AgentClient } from "./agent-client.ts";
 import { paginate, type Page } from "./pagination.ts";
 import type { PendingVolumes } from "./pending-volumes.ts";
-import { POOL_OWNER, type WarmPool } from "./warm-pool.ts";
+import { POOL_OWNER } from "./owners.ts";
+import type { WarmPool } from "./warm-pool.ts";
 import type { Quotas } from "./quotas.ts";
 import type { SessionEndReason, StateStore } from "./state-store.ts";
 import { TtlLimit } from "./ttl.ts";

@@ -4,7 +4,7 @@ import { consola } from "consola";
 import type { BayConfig, ProfileConfig } from "./config/index.ts";
 import { lostContainerReason } from "./container-end.ts";
 import type { Driver } from "./driver.ts";
-import { BayError, AgentTimeoutError, AgentError } from "./errors.ts";
+import { BayError, AgentTimeoutError, AgentError } from "../shared/errors.ts";
 import { checkHandshake } from "./handshake.ts";
 import { KeyedMutex } from "./keyed-mutex.ts";
 import { newId, newSecretToken } from "./ids.ts";
@@ -16,7 +16,7 @@ import { parseMemory } from "./resources.ts";
 import { AgentClient } from "./agent-client.ts";
 import type { SessionEndReason, StateStore } from "./state-store.ts";
 import type { SandboxRow, SessionRow } from "../db/schema.ts";
-import { AGENT_SOCKET_DIR, AGENT_SOCKET_NAME, SANDBOX_GID, SANDBOX_UID, AGENT_TOKEN_ENV } from "../agent/protocol.ts";
+import { AGENT_SOCKET_DIR, AGENT_SOCKET_NAME, SANDBOX_GID, SANDBOX_UID, AGENT_TOKEN_ENV } from "../shared/agent-protocol.ts";
 
 export interface RunningSession {
   session: SessionRow;

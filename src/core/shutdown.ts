@@ -27,7 +27,7 @@ export async function shutdownGracefully(server: Server<unknown>, core: BayCore)
       return false;
     },
   );
-  const budgetMs = engineUp ? core.config.driver.docker.engine_timeout_seconds * 1000 + 1000 : UNREACHABLE_ENGINE_BUDGET_MS;
+  const budgetMs = engineUp ? core.driver.callDeadlineMs + 1000 : UNREACHABLE_ENGINE_BUDGET_MS;
   if (core.config.server.drain_warm_pools_on_shutdown) await withinBudget(core.pool.drain(), budgetMs, "draining warm pools");
   if (core.config.server.stop_sessions_on_shutdown) {
     const running = core.sessions.runningSandboxIds();

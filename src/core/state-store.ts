@@ -1,6 +1,6 @@
 import { and, asc, desc, eq, getTableColumns, gt, inArray, isNotNull, isNull, lte, sql, type SQL } from "drizzle-orm";
 import type { BayDatabase } from "../db/database.ts";
-import { NotFoundError } from "./errors.ts";
+import { NotFoundError } from "../shared/errors.ts";
 import {
   cargos,
   sandboxes,

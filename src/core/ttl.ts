@@ -1,5 +1,5 @@
-import { ValidationError } from "./errors.ts";
-import { POOL_OWNER } from "./warm-pool.ts";
+import { ValidationError } from "../shared/errors.ts";
+import { POOL_OWNER } from "./owners.ts";
 
 /**
  * The furthest any expires_at may lie from now (ten years), whatever the

@@ -1,16 +1,17 @@
 import { consola } from "consola";
 import type { BayConfig, ProfileConfig } from "./config/index.ts";
 import type { Metrics } from "./metrics.ts";
-import type { SandboxService } from "./sandbox-service.ts";
+import { POOL_OWNER } from "./owners.ts";
 import type { SessionManager } from "./session-manager.ts";
 import type { StateStore } from "./state-store.ts";
 import type { SandboxRow } from "../db/schema.ts";
 
-/**
- * Owner of warm pool members. Owners of API keys cannot contain ":", so no
- * caller can ever see, list or claim these sandboxes directly.
- */
-export const POOL_OWNER = "bay:warm-pool";
+/** What the pool does with sandboxes, through the sandbox service (which in turn claims from the pool). */
+export interface PoolSandboxes {
+  create(owner: string, input: { profile: string }): Promise<{ id: string }>;
+  startPoolMember(id: string): Promise<void>;
+  delete(owner: string, id: string): Promise<void>;
+}
 
 /** How often the pool checks its members and tops them up. */
 const REFILL_INTERVAL_MS = 2000;
@@ -34,8 +35,8 @@ export class WarmPool {
   ) {}
 
   /** Late-bound: the sandbox service creates members and also claims from the pool. */
-  private sandboxes!: SandboxService;
-  attach(sandboxes: SandboxService): void {
+  private sandboxes!: PoolSandboxes;
+  attach(sandboxes: PoolSandboxes): void {
     this.sandboxes = sandboxes;
   }
 

@@ -1,6 +1,6 @@
 import { Database } from "bun:sqlite";
 import { join } from "node:path";
-import { securePrivateDir, securePrivateFiles } from "../core/data-dir.ts";
+import { securePrivateDir, securePrivateFiles } from "../shared/private-files.ts";
 import { drizzle, type BunSQLiteDatabase } from "drizzle-orm/bun-sqlite";
 import { MIGRATIONS, type Migration } from "./migrations/index.ts";
 import * as schema from "./schema.ts";

@@ -1,5 +1,5 @@
 import type { Bay } from "../client/index.ts";
-import { VERSION } from "../version.ts";
+import { VERSION } from "../shared/version.ts";
 import { callTool, TOOLS, UnknownToolError, type ToolContext } from "./tools.ts";
 
 /** Protocol versions this server speaks, newest first. */

@@ -1,7 +1,7 @@
 import { Type, type TObject } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
 import type { Bay } from "../client/index.ts";
-import { BayError } from "../core/errors.ts";
+import { BayError } from "../shared/errors.ts";
 
 const SandboxIdField = Type.Optional(
   Type.String({ description: "Sandbox to use; default: this MCP session's own sandbox, created on first use" }),

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { sessions } from "../../src/db/schema.ts";
 import { startTestBay, type TestBay } from "../helpers/test-bay.ts";
 import { inspectContainer } from "../helpers/docker.ts";
-import { AGENT_CAPABILITIES } from "../../src/agent/protocol.ts";
+import { AGENT_CAPABILITIES } from "../../src/shared/agent-protocol.ts";
 
 // Real containers start here; each test gets room, and no test asserts speed.
 setDefaultTimeout(60_000);

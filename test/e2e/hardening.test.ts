@@ -4,7 +4,7 @@ import { eq } from "drizzle-orm";
 import { useTestBay } from "../helpers/test-bay.ts";
 import { containersWithLabel, inspectContainer } from "../helpers/docker.ts";
 import { TEST_IMAGE } from "../helpers/env.ts";
-import { AGENT_CAPABILITIES } from "../../src/agent/protocol.ts";
+import { AGENT_CAPABILITIES } from "../../src/shared/agent-protocol.ts";
 
 // Real containers start here; each test gets room, and no test asserts speed.
 setDefaultTimeout(120_000);

@@ -1,7 +1,5 @@
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
-import { createBayCore } from "../../src/core/bay-core.ts";
-import { createApp } from "../../src/api/app.ts";
-import { loadConfig } from "../../src/core/config/index.ts";
+import { createBay, createBayApp, loadBayConfig } from "../../src/composition/bay.ts";
 import { expectErrorShape, useTestBay } from "../helpers/test-bay.ts";
 import { containersWithLabel } from "../helpers/docker.ts";
 import { TEST_API_KEY } from "../helpers/env.ts";
@@ -34,13 +32,13 @@ describe("a container engine that goes away", () => {
     const listed = async () => (await bay.request("GET", "/v1/sandboxes")).body.items.map((s: any) => s.id);
     const before = await listed();
     // A second Bay on the same data dir, pointed at a socket where nothing listens.
-    const offlineCore = await createBayCore(
-      loadConfig({
+    const offlineCore = await createBay(
+      loadBayConfig({
         env: {},
         flags: { ...bay.config, driver: { docker: { socket: "/tmp/bay-test-no-engine.sock" } } },
       }),
     );
-    const offline = await createApp(offlineCore);
+    const offline = await createBayApp(offlineCore);
     const call = async (method: string, path: string, body?: unknown) => {
       const response = await offline.handle(
         new Request(`http://localhost${path}`, {

@@ -1,7 +1,7 @@
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { eq } from "drizzle-orm";
 import { sandboxes } from "../../src/db/schema.ts";
-import { POOL_OWNER } from "../../src/core/warm-pool.ts";
+import { POOL_OWNER } from "../../src/core/owners.ts";
 import { authorizationOf, THREE_OWNERS_CONFIG, useTestBay } from "../helpers/test-bay.ts";
 import { containersWithLabel } from "../helpers/docker.ts";
 import { TEST_IMAGE } from "../helpers/env.ts";
@@ -87,8 +87,8 @@ describe("warm pools", () => {
     expect(await poolIsFull()).toBe(true);
     const containersBefore = poolMembers().flatMap((m) => containersWithLabel(`bay.sandbox_id=${m.id}`)).sort();
     await bay.core.pool.stop();
-    const { createBayCore } = await import("../../src/core/bay-core.ts");
-    const again = await createBayCore(bay.config);
+    const { createBay } = await import("../../src/composition/bay.ts");
+    const again = await createBay(bay.config);
     try {
       await again.startBackground();
       expect(again.pool.readySizes()[0]!.ready).toBe(POOL_SIZE);

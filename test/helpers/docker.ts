@@ -1,3 +1,4 @@
+import "./engine-ready.ts";
 /**
  * Looks at the engine with the docker CLI, independently of Bay's own driver,
  * so that a bug in the driver cannot hide a leak.

@@ -1,4 +1,4 @@
-import { parseEventStream, type StreamEvent } from "../../src/core/sse.ts";
+import { parseEventStream, type StreamEvent } from "../../src/shared/sse.ts";
 
 export interface TimedEvent extends StreamEvent {
   /** Milliseconds since the request was sent. */

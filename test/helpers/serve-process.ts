@@ -1,3 +1,4 @@
+import "./engine-ready.ts";
 import type { Subprocess } from "bun";
 import { BAY_BINARY } from "./env.ts";
 

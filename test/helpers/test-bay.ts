@@ -3,9 +3,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
-import { loadConfig, type BayConfig } from "../../src/core/config/index.ts";
-import { createBayCore, type BayCore } from "../../src/core/bay-core.ts";
-import { createApp, type BayApp } from "../../src/api/app.ts";
+import type { BayConfig } from "../../src/core/config/index.ts";
+import type { BayCore } from "../../src/core/bay-core.ts";
+import type { BayApp } from "../../src/api/app.ts";
+import { createBay, createBayApp, loadBayConfig } from "../../src/composition/bay.ts";
 import { BAY_BINARY, TEST_API_KEY, TEST_IMAGE } from "./env.ts";
 import { removeInstanceObjects } from "./docker.ts";
 
@@ -65,7 +66,7 @@ export interface TestBayOptions {
 export async function startTestBay(options: TestBayOptions = {}): Promise<TestBay> {
   const dataDir = mkdtempSync(join(tmpdir(), "bay-test-"));
   const instanceId = `test-${randomBytes(4).toString("hex")}`;
-  const config = loadConfig({
+  const config = loadBayConfig({
     env: { BAY_DEFAULT_IMAGE: TEST_IMAGE, ...options.env },
     flags: {
       data_dir: dataDir,
@@ -76,9 +77,9 @@ export async function startTestBay(options: TestBayOptions = {}): Promise<TestBa
       ...options.config,
     },
   });
-  const core = await createBayCore(config);
+  const core = await createBay(config);
   if (options.background) await core.startBackground();
-  const app = await createApp(core);
+  const app = await createBayApp(core);
 
   return {
     core,

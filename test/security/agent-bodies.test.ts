@@ -3,10 +3,10 @@ import { mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { executeAsEventStream } from "../../src/api/execution-proxy.ts";
-import { BayError } from "../../src/core/errors.ts";
+import { BayError } from "../../src/shared/errors.ts";
 import type { SandboxService } from "../../src/core/sandbox-service.ts";
 import { MAX_RUNTIME_ERROR_BYTES, AgentClient } from "../../src/core/agent-client.ts";
-import { MAX_EVENT_BYTES, parseEventStream, type StreamEvent } from "../../src/core/sse.ts";
+import { MAX_EVENT_BYTES, parseEventStream, type StreamEvent } from "../../src/shared/sse.ts";
 import type { SessionRow } from "../../src/db/schema.ts";
 
 // What Bay reads from an agent (issue 11, item 2): the agent shares a

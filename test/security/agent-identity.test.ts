@@ -2,7 +2,7 @@ import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { statSync } from "node:fs";
 import { and, eq } from "drizzle-orm";
 import { sessions } from "../../src/db/schema.ts";
-import { AGENT_SOCKET_NAME, SANDBOX_GID, SANDBOX_UID } from "../../src/agent/protocol.ts";
+import { AGENT_SOCKET_NAME, SANDBOX_GID, SANDBOX_UID } from "../../src/shared/agent-protocol.ts";
 import { useTestBay } from "../helpers/test-bay.ts";
 import { BAY_BINARY, TEST_IMAGE } from "../helpers/env.ts";
 

@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { consola, type ConsolaReporter } from "consola";
 import { DockerDriver } from "../../drivers/docker/docker-driver.ts";
-import { loadConfig } from "../../src/core/config/index.ts";
-import type { BayError } from "../../src/core/errors.ts";
+import type { DockerSettings } from "../../drivers/docker/settings.ts";
+import { loadBayConfig as loadConfig } from "../../src/composition/bay.ts";
+import type { BayError } from "../../src/shared/errors.ts";
 import { shutdownGracefully } from "../../src/core/shutdown.ts";
 import { containerExists, containersWithLabel, removeInstanceObjects, volumeExists } from "../helpers/docker.ts";
 import { startEngineProxy, withEngineFrozen, type EngineProxy } from "../helpers/engine-control.ts";
@@ -59,7 +60,7 @@ describe("every engine call has a deadline", () => {
   test("against an engine that never answers, each driver call fails with driver_unavailable naming the endpoint", async () => {
     proxy.freeze();
     try {
-      const settings = loadConfig({ env: {}, flags: { driver: { docker: { socket: proxy.socket, engine_timeout_seconds: 0.5 } } } }).driver.docker;
+      const settings = loadConfig({ env: {}, flags: { driver: { docker: { socket: proxy.socket, engine_timeout_seconds: 0.5 } } } }).driver.docker as DockerSettings;
       const driver = new DockerDriver(settings);
       const calls: Record<string, () => Promise<unknown>> = {
         ping: () => driver.ping(),

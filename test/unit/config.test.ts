@@ -2,8 +2,8 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadConfig } from "../../src/core/config/index.ts";
-import { ConfigError } from "../../src/core/errors.ts";
+import { loadBayConfig as loadConfig } from "../../src/composition/bay.ts";
+import { ConfigError } from "../../src/shared/errors.ts";
 import { TTL_CEILING_SECONDS } from "../../src/core/ttl.ts";
 import { thrownBy } from "../helpers/thrown.ts";
 
@@ -69,7 +69,7 @@ describe("configuration", () => {
       env: { BAY_SECURITY__ALLOW_ANONYMOUS: "true", BAY_DRIVER__DOCKER__PULL_POLICY: "never", BAY_DATA_DIR: "/srv/bay" },
     });
     expect(config.security.allow_anonymous).toBe(true);
-    expect(config.driver.docker.pull_policy).toBe("never");
+    expect((config.driver.docker as { pull_policy: string }).pull_policy).toBe("never");
     expect(config.data_dir).toBe("/srv/bay");
   });
 
@@ -104,10 +104,18 @@ describe("configuration", () => {
     expect(configErrorOf(() => loadConfig({ env: { BAY_GC__INTERVALL: "5" } })).key).toBe("gc.intervall");
   });
 
-  test("an enum value outside its set lists the allowed values", () => {
+  test("driver.type is one of the registry's drivers, and the message lists them", () => {
     const error = configErrorOf(() => loadConfig({ env: { BAY_DRIVER__TYPE: "podman" } }));
     expect(error.key).toBe("driver.type");
-    expect(error.message).toContain('"docker", "k8s"');
+    expect(error.message).toContain("built in: docker, k8s");
+  });
+
+  test("each driver's section is validated against the schema that driver declares", () => {
+    expect(configErrorOf(() => loadConfig({ env: { BAY_DRIVER__DOCKER__SOCKETT: "/x" } })).key).toBe("driver.docker.sockett");
+    const badMode = configErrorOf(() => loadConfig({ env: { BAY_DRIVER__DOCKER__CONNECT_MODE: "tunnel" } }));
+    expect(badMode.key).toBe("driver.docker.connect_mode");
+    expect(badMode.message).toContain('"host_port", "container_network", "auto"');
+    expect(configErrorOf(() => loadConfig({ env: { BAY_DRIVER__PODMAN__SOCKET: "/x" } })).key).toBe("driver.podman");
   });
 
   test("out-of-range numbers, duplicate profiles and ambiguous keys are refused", () => {

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { checkHandshake } from "../../src/core/handshake.ts";
-import { BayError } from "../../src/core/errors.ts";
+import { BayError } from "../../src/shared/errors.ts";
 import { thrownBy } from "../helpers/thrown.ts";
 
 const goodMeta = {

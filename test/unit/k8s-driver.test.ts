@@ -1,32 +1,14 @@
 import { describe, expect, test } from "bun:test";
-import k8s from "../../drivers/k8s/index.ts";
-import { loadConfig } from "../../src/core/config/index.ts";
-import { BayError } from "../../src/core/errors.ts";
-import type { Driver } from "../../src/core/driver.ts";
+import { createBay, loadBayConfig } from "../../src/composition/bay.ts";
+import { ConfigError } from "../../src/shared/errors.ts";
+import { rejectionOf } from "../helpers/thrown.ts";
 
-describe("the k8s driver stub", () => {
-  test("every call fails with a clear driver_unavailable 'not implemented' error", async () => {
-    const driver = k8s.create({ config: loadConfig({ env: { BAY_DRIVER__TYPE: "k8s" } }) });
-    const calls: [keyof Driver, () => Promise<unknown>][] = [
-      ["ping", () => driver.ping()],
-      ["createVolume", () => driver.createVolume("v", {})],
-      ["removeVolume", () => driver.removeVolume("v")],
-      ["startSessionContainer", () => driver.startSessionContainer({} as never)],
-      ["removeContainer", () => driver.removeContainer("c")],
-      ["inspectContainer", () => driver.inspectContainer("c")],
-      ["readLogs", () => driver.readLogs("c", 1)],
-      ["listContainers", () => driver.listContainers({})],
-      ["listVolumes", () => driver.listVolumes({})],
-      ["watchContainerEnds", () => driver.watchContainerEnds({}, () => undefined, () => undefined)],
-    ];
-    for (const [name, call] of calls) {
-      const error = await call().then(
-        () => null,
-        (e: unknown) => e,
-      );
-      expect(error).toBeInstanceOf(BayError);
-      expect((error as BayError).code).toBe("driver_unavailable");
-      expect((error as BayError).message).toBe(`the k8s driver is not implemented yet (${name})`);
-    }
+describe("the k8s driver", () => {
+  test("is a known driver.type, but Bay refuses to start with it, saying so, before it touches any state", async () => {
+    const config = loadBayConfig({ env: { BAY_DRIVER__TYPE: "k8s" }, flags: { data_dir: "/nonexistent/bay-k8s-refusal" } });
+    const error = await rejectionOf(createBay(config));
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).key).toBe("driver.type");
+    expect((error as ConfigError).message).toContain("the k8s driver is not implemented yet");
   });
 });

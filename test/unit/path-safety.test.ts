@@ -2,8 +2,8 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BayError } from "../../src/core/errors.ts";
-import { normalizeWorkspacePath } from "../../src/core/workspace-path.ts";
+import { BayError } from "../../src/shared/errors.ts";
+import { normalizeWorkspacePath } from "../../src/shared/workspace-path.ts";
 import { Workspace } from "../../src/agent/workspace.ts";
 import { thrownBy } from "../helpers/thrown.ts";
 

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { encodeEvent, eventStreamResponse, parseEventStream, type StreamEvent } from "../../src/core/sse.ts";
+import { encodeEvent, eventStreamResponse, parseEventStream, type StreamEvent } from "../../src/shared/sse.ts";
 
 function streamOf(...chunks: string[]): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder();

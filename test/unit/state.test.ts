@@ -8,7 +8,7 @@ import { MIGRATIONS } from "../../src/db/migrations/index.ts";
 import { StateStore } from "../../src/core/state-store.ts";
 import { sandboxStatus } from "../../src/core/views.ts";
 import type { CargoRow, SandboxRow, SessionRow } from "../../src/db/schema.ts";
-import { BayError, ConfigError } from "../../src/core/errors.ts";
+import { BayError, ConfigError } from "../../src/shared/errors.ts";
 import { thrownBy } from "../helpers/thrown.ts";
 
 describe("state database", () => {

@@ -1,6 +1,6 @@
 import { Elysia } from "elysia";
 import type { GarbageCollector } from "../../core/gc/collector.ts";
-import { BayError } from "../../core/errors.ts";
+import { BayError } from "../../shared/errors.ts";
 import type { Principal } from "../../core/api-keys.ts";
 import type { AuthPlugin } from "../auth.ts";
 import { ErrorBody, GcRunReport, GcStatus } from "../schemas.ts";

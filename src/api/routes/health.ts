@@ -1,6 +1,6 @@
 import { Elysia } from "elysia";
 import type { Driver } from "../../core/driver.ts";
-import { COMMIT, VERSION } from "../../version.ts";
+import { COMMIT, VERSION } from "../../shared/version.ts";
 import { commonRouteErrors, Health } from "../schemas.ts";
 
 export function healthRoutes(driver: Driver) {

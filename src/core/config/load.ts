@@ -2,10 +2,10 @@ import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { isAbsolute, resolve } from "node:path";
 import { Value } from "@sinclair/typebox/value";
-import { ANONYMOUS_OWNER, DEFAULT_OWNER } from "../api-keys.ts";
-import { ConfigError, preview } from "../errors.ts";
+import { ANONYMOUS_OWNER, DEFAULT_OWNER } from "../owners.ts";
+import { ConfigError, preview } from "../../shared/errors.ts";
 import { parseAllowEntry } from "../network-policy.ts";
-import { installedCapabilities } from "../plugins.ts";
+import type { TSchema } from "@sinclair/typebox";
 import { BayConfigSchema, type BayConfig, type ProfileConfig } from "./schema.ts";
 
 export const DEFAULT_PROFILE_ID = "python-default";
@@ -25,8 +25,19 @@ export interface ConfigSources {
   cwd?: string;
 }
 
+/**
+ * What the config is checked against beyond Bay's own schema: the installed
+ * plugins, as the composition root (src/composition/registry.ts) knows them.
+ */
+export interface PluginCatalog {
+  /** Capability names, in the order a profile lists them by default. */
+  capabilities: readonly string[];
+  /** Each driver's settings schema (`driver.<name>`), by name. */
+  driverSettings: Readonly<Record<string, TSchema>>;
+}
+
 /** Defaults < YAML file < BAY_* environment < flags, then validated. */
-export function loadConfig(sources: ConfigSources = {}): BayConfig {
+export function loadConfig(sources: ConfigSources, catalog: PluginCatalog): BayConfig {
   const env = sources.env ?? process.env;
   const cwd = sources.cwd ?? process.cwd();
 
@@ -35,11 +46,13 @@ export function loadConfig(sources: ConfigSources = {}): BayConfig {
   merged = deepMerge(merged, sources.flags ?? {});
   applyShortcuts(merged, env);
 
-  const config = validate(merged);
+  defaultCapabilities(merged, catalog);
+  const config = validate(BayConfigSchema, merged, "") as BayConfig;
+  config.driver = validateDriverSection(config.driver, catalog);
   config.data_dir = expandPath(config.data_dir, cwd);
   if (config.ship.binary_path) config.ship.binary_path = expandPath(config.ship.binary_path, cwd);
-  checkCrossFieldRules(config);
-  addBuiltinProfile(config, env.BAY_DEFAULT_IMAGE);
+  checkCrossFieldRules(config, catalog);
+  addBuiltinProfile(config, env.BAY_DEFAULT_IMAGE, catalog);
   return config;
 }
 
@@ -96,17 +109,46 @@ function applyShortcuts(config: Plain, env: Record<string, string | undefined>):
   }
 }
 
-function validate(input: Plain): BayConfig {
-  const value = Value.Clone(input);
-  Value.Default(BayConfigSchema, value);
-  const converted = Value.Convert(BayConfigSchema, value);
-  const first = Value.Errors(BayConfigSchema, converted).First();
+/** Applies the schema's defaults and conversions; the first problem is a ConfigError naming its key under `prefix`. */
+function validate(schema: TSchema, input: unknown, prefix: string): unknown {
+  const value = Value.Default(schema, Value.Clone(input));
+  const converted = Value.Convert(schema, value);
+  const first = Value.Errors(schema, converted).First();
   if (first) {
-    const key = first.path.replace(/^\//, "").replaceAll("/", ".") || "(root)";
+    const path = first.path.replace(/^\//, "").replaceAll("/", ".");
+    const key = [prefix, path].filter(Boolean).join(".") || "(root)";
     const shown = first.value === undefined ? "missing" : `got ${JSON.stringify(first.value)}`;
     throw new ConfigError(key, `${describeExpectation(first.schema as { anyOf?: MemberSchema[] }, first.message)} (${shown})`);
   }
-  return converted as BayConfig;
+  return converted;
+}
+
+/** A profile that does not list capabilities gets every installed one. */
+function defaultCapabilities(merged: Plain, catalog: PluginCatalog): void {
+  if (!Array.isArray(merged.profiles)) return;
+  for (const profile of merged.profiles) {
+    if (isPlainObject(profile) && profile.capabilities === undefined) profile.capabilities = [...catalog.capabilities];
+  }
+}
+
+/** `driver.type` must name an installed driver; each `driver.<name>` is validated against that driver's own schema. */
+function validateDriverSection(section: BayConfig["driver"], catalog: PluginCatalog): BayConfig["driver"] {
+  const installed = Object.keys(catalog.driverSettings);
+  if (!installed.includes(section.type)) {
+    throw new ConfigError("driver.type", `unknown driver "${preview(section.type)}"; built in: ${installed.join(", ")}`);
+  }
+  const validated: BayConfig["driver"] = { type: section.type };
+  for (const name of new Set([section.type, ...Object.keys(section).filter((key) => key !== "type")])) {
+    const schema = catalog.driverSettings[name];
+    if (!schema) throw new ConfigError(`driver.${name}`, `no driver is named "${preview(name)}"; built in: ${installed.join(", ")}`);
+    validated[name] = validate(schema, section[name] ?? {}, `driver.${name}`);
+  }
+  return validated;
+}
+
+/** The chosen driver's settings, as its schema validated them. */
+export function driverSettings(config: BayConfig): unknown {
+  return config.driver[config.driver.type];
 }
 
 interface MemberSchema {
@@ -135,14 +177,14 @@ function describeKind(member: MemberSchema): string | null {
   return `${member.type === "integer" ? "an integer" : "a number"}${range}`;
 }
 
-function addBuiltinProfile(config: BayConfig, defaultImage: string | undefined): void {
+function addBuiltinProfile(config: BayConfig, defaultImage: string | undefined, catalog: PluginCatalog): void {
   if (config.profiles.some((p) => p.id === DEFAULT_PROFILE_ID)) return;
   const builtin: ProfileConfig = {
     id: DEFAULT_PROFILE_ID,
     image: defaultImage || DEFAULT_IMAGE,
     description: "Python with a persistent kernel, a shell and file operations on /workspace",
     resources: { cpus: 1, memory: "1g", pids_limit: 512 },
-    capabilities: installedCapabilities(),
+    capabilities: [...catalog.capabilities],
     idle_timeout: 1800,
     env: {},
     network: "internet",
@@ -152,16 +194,16 @@ function addBuiltinProfile(config: BayConfig, defaultImage: string | undefined):
   config.profiles.unshift(builtin);
 }
 
-function checkCrossFieldRules(config: BayConfig): void {
+function checkCrossFieldRules(config: BayConfig, catalog: PluginCatalog): void {
   const seen = new Set<string>();
   config.profiles.forEach((profile, index) => {
     if (seen.has(profile.id)) throw new ConfigError(`profiles.${index}.id`, `duplicate profile id "${profile.id}"`);
     seen.add(profile.id);
     profile.capabilities.forEach((name, position) => {
-      if (!installedCapabilities().includes(name)) {
+      if (!catalog.capabilities.includes(name)) {
         throw new ConfigError(
           `profiles.${index}.capabilities.${position}`,
-          `unknown capability "${name}"; built in: ${installedCapabilities().join(", ")}`,
+          `unknown capability "${name}"; built in: ${catalog.capabilities.join(", ")}`,
         );
       }
     });

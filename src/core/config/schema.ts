@@ -1,5 +1,4 @@
 import { Type, type Static } from "@sinclair/typebox";
-import { installedCapabilities } from "../plugins.ts";
 import { TTL_CEILING_SECONDS } from "../ttl.ts";
 
 const Strict = { additionalProperties: false } as const;
@@ -32,8 +31,8 @@ export const ProfileConfigSchema = Type.Object(
       },
       { ...Strict, default: {} },
     ),
-    /** Names of capability plugins (plugins/<name>); checked against the built-in ones at load. */
-    capabilities: Type.Array(Type.String({ minLength: 1 }), { uniqueItems: true, default: installedCapabilities() }),
+    /** Names of capability plugins (plugins/<name>); the loader defaults and checks them against the installed ones. */
+    capabilities: Type.Array(Type.String({ minLength: 1 }), { uniqueItems: true }),
     /** Seconds without calls after which a running session is stopped. */
     idle_timeout: Type.Integer({ minimum: 1, default: 1800 }),
     env: Type.Record(Type.String({ pattern: "^[A-Za-z_][A-Za-z0-9_]*$" }), Type.String(), { default: {} }),
@@ -135,44 +134,11 @@ export const BayConfigSchema = Type.Object(
       },
       { ...Strict, default: {} },
     ),
-    driver: Type.Object(
-      {
-        type: Type.Union([Type.Literal("docker"), Type.Literal("k8s")], { default: "docker" }),
-        docker: Type.Object(
-          {
-            socket: Type.String({ default: "/var/run/docker.sock" }),
-            connect_mode: Type.Union(
-              [Type.Literal("host_port"), Type.Literal("container_network"), Type.Literal("auto")],
-              { default: "auto" },
-            ),
-            /** Unused since sandboxes join Bay's own policy networks (docs/security.md); accepted so that old configs load. */
-            network: Type.Union([Type.String({ minLength: 1 }), Type.Null()], { default: null }),
-            host_address: Type.String({ default: "127.0.0.1" }),
-            pull_policy: Type.Union([Type.Literal("if_not_present"), Type.Literal("never")], {
-              default: "if_not_present",
-            }),
-            /**
-             * How sandbox networks are fenced on the engine's host: iptables (Bay
-             * needs root in the host's network namespace), or off (unsafe: sandboxes
-             * can then reach the host and private ranges; for hosts fenced otherwise).
-             */
-            egress_firewall: Type.Union([Type.Literal("iptables"), Type.Literal("off")], { default: "iptables" }),
-            /**
-             * More IPv4 addresses or CIDRs that internet sandboxes never reach: list the host's own public
-             * addresses when it sits behind 1:1 NAT (a cloud VM), and any load balancer in front of Bay.
-             */
-            egress_deny: Type.Array(Type.String({ pattern: "^[0-9]{1,3}(\\.[0-9]{1,3}){3}(/[0-9]{1,2})?$" }), { default: [] }),
-            /**
-             * Deadline of each engine call; past it the call fails with driver_unavailable.
-             * Image pulls and the event stream are long-lived and exempt.
-             */
-            engine_timeout_seconds: Type.Number({ exclusiveMinimum: 0, default: 20 }),
-          },
-          { ...Strict, default: {} },
-        ),
-      },
-      { ...Strict, default: {} },
-    ),
+    /**
+     * `type` names the driver (one of the registry's); `driver.<name>` holds that driver's own settings,
+     * validated against the schema the driver declares (src/core/config/driver-settings.ts).
+     */
+    driver: Type.Object({ type: Type.String({ minLength: 1, default: "docker" }) }, { additionalProperties: true, default: {} }),
     ship: Type.Object(
       {
         /** The `bay` executable mounted into sandboxes. Defaults to the running binary. */
@@ -224,4 +190,6 @@ export const BayConfigSchema = Type.Object(
   },
   Strict,
 );
-export type BayConfig = Static<typeof BayConfigSchema>;
+/** `driver.type`, and each driver's own settings under its name (validated by the loader against that driver's schema). */
+export type DriverSection = { type: string } & Record<string, unknown>;
+export type BayConfig = Omit<Static<typeof BayConfigSchema>, "driver"> & { driver: DriverSection };

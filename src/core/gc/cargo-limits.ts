@@ -1,4 +1,4 @@
-import type { GcTask } from "./tasks.ts";
+import type { GcTask } from "./task.ts";
 
 const MIB = 1024 * 1024;
 

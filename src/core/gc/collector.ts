@@ -1,7 +1,8 @@
 import { consola } from "consola";
 import type { BayConfig } from "../config/index.ts";
 import type { Metrics } from "../metrics.ts";
-import { DEADLINE_TASKS, GC_TASKS, type GcContext } from "./tasks.ts";
+import type { GcContext } from "./task.ts";
+import { DEADLINE_TASKS, GC_TASKS } from "./tasks.ts";
 
 export interface GcTaskReport {
   task_name: string;

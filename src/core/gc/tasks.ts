@@ -1,40 +1,9 @@
 import { and, lte } from "drizzle-orm";
-import type { BayDatabase } from "../../db/database.ts";
 import { idempotencyKeys } from "../../db/schema.ts";
 import { lostContainerReason } from "../container-end.ts";
-import type { Driver } from "../driver.ts";
 import { instanceFilter, LABEL } from "../labels.ts";
-import type { SandboxService } from "../sandbox-service.ts";
-import type { PendingVolumes } from "../pending-volumes.ts";
-import type { SessionManager } from "../session-manager.ts";
-import type { StateStore } from "../state-store.ts";
 import { cargoSizeLimits } from "./cargo-limits.ts";
-
-export interface GcContext {
-  db: BayDatabase;
-  store: StateStore;
-  driver: Driver;
-  sandboxes: SandboxService;
-  sessions: SessionManager;
-  instanceId: string;
-  pendingVolumes: PendingVolumes;
-}
-
-export interface GcRunOptions {
-  now: number;
-  /** Engine objects younger than this are left alone: their rows may not be written yet. */
-  orphanGraceMs: number;
-  /** At start-up no start is in flight, so a session still "starting" was abandoned by a dead process. */
-  atStartup: boolean;
-}
-
-/** What one task did: how many things it removed, and what it could not do. */
-export interface TaskOutcome {
-  cleaned: number;
-  errors: string[];
-}
-
-export type GcTask = (context: GcContext, options: GcRunOptions) => Promise<TaskOutcome>;
+import type { GcTask, TaskOutcome } from "./task.ts";
 
 /** Runs `work` for each item, collecting failures instead of stopping at the first. */
 async function forEach<T>(items: T[], work: (item: T) => Promise<boolean>): Promise<TaskOutcome> {

@@ -1,7 +1,9 @@
 /**
- * Runs once before the suite: the agent inside every sandbox is the compiled
- * binary, so it is built from the current sources first; and the suite needs
- * a real engine and the test image, so their absence fails loudly here.
+ * Imported (for its effect, once per test process) by every helper that
+ * needs the real engine: the agent inside every sandbox is the compiled
+ * binary, so it is built from the current sources first; and those tests
+ * need a real engine and the test image, so their absence fails loudly
+ * here. Tests that import no such helper (test/unit) need neither.
  */
 import { BAY_BINARY, REPO_ROOT, TEST_IMAGE } from "./env.ts";
 

@@ -1,4 +1,4 @@
-import pkg from "../package.json" with { type: "json" };
+import pkg from "../../package.json" with { type: "json" };
 
 // Replaced at build time by scripts/build.sh (`--define`); absent under `bun run`.
 declare const BAY_BUILD_COMMIT: string | undefined;

@@ -117,44 +117,6 @@ export class AgentTimeoutError extends BayError {
   }
 }
 
-export class DriverUnavailableError extends BayError {
-  constructor(endpoint: string, cause?: unknown) {
-    super("driver_unavailable", `container engine at ${endpoint} cannot be reached`, { endpoint }, { cause });
-  }
-}
-
-/** The engine took a call but did not answer it in time (stopped, overloaded): as unavailable as a closed socket. */
-export class EngineTimeoutError extends BayError {
-  constructor(endpoint: string, action: string, timeoutMs: number) {
-    super("driver_unavailable", `container engine at ${endpoint} did not answer within ${timeoutMs / 1000} s (trying to ${action})`, {
-      endpoint,
-      action,
-      timeout_seconds: timeoutMs / 1000,
-    });
-  }
-}
-
-/** The container engine answered, but with a failure (not one of the caller's making). */
-export class EngineError extends BayError {
-  constructor(action: string, engineMessage: string, engineStatus: number | null) {
-    super("ship_error", `container engine failed to ${action}: ${engineMessage}`, { action, engine_status: engineStatus });
-  }
-}
-
-/** A profile's image is not on the engine and cannot be pulled (pull_policy never, or the pull failed). */
-export class ImageUnavailableError extends BayError {
-  constructor(image: string, reason: string) {
-    super("ship_error", `image ${image} is not available: ${reason}`, { image });
-  }
-}
-
-/** A driver that exists in the registry but cannot serve yet (the k8s stub). */
-export class DriverNotImplementedError extends BayError {
-  constructor(driver: string, operation: string) {
-    super("driver_unavailable", `the ${driver} driver is not implemented yet (${operation})`, { driver, operation });
-  }
-}
-
 /** Configuration problems are fatal at start-up, not HTTP errors. */
 export class ConfigError extends Error {
   readonly key: string;

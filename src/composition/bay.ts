@@ -1,0 +1,29 @@
+/**
+ * Assembles Bay from its parts: config checked against the installed
+ * plugins, the configured driver, the core over it, and the HTTP app with
+ * every capability's routes. `bay serve`, `bay exec` and the tests start
+ * Bay through here; the agent starts through ./agent.ts, which loads none of this.
+ */
+import { createApp, type BayApp } from "../api/app.ts";
+import { createBayCore, type BayCore } from "../core/bay-core.ts";
+import { driverSettings, loadConfig, type BayConfig, type ConfigSources } from "../core/config/index.ts";
+import type { Driver } from "../core/driver.ts";
+import { CAPABILITIES, CATALOG, driverPlugin } from "./registry.ts";
+
+export function loadBayConfig(sources: ConfigSources = {}): BayConfig {
+  return loadConfig(sources, CATALOG);
+}
+
+/** The configured driver, created from its validated settings; a driver that cannot serve refuses here. */
+export function createDriver(config: BayConfig): Promise<Driver> {
+  return driverPlugin(config.driver.type).create(driverSettings(config));
+}
+
+/** The core over the configured driver (or a given one: tests pass an in-memory driver). */
+export async function createBay(config: BayConfig, driver?: Driver): Promise<BayCore> {
+  return createBayCore(config, driver ?? (await createDriver(config)));
+}
+
+export function createBayApp(core: BayCore): Promise<BayApp> {
+  return createApp(core, CAPABILITIES);
+}
