@@ -1,17 +1,8 @@
 import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { BayError } from "../../src/shared/errors.ts";
-import { invalidPath } from "../../src/shared/workspace-path.ts";
-import type { AgentCapabilityFactory } from "../../src/agent/capability.ts";
-import { checkAgainst, jsonResponse, readBody } from "../../src/agent/http.ts";
-import { Workspace, type ResolvedPath } from "../../src/agent/workspace.ts";
-import {
-  DeleteFileRequest,
-  ListDirectoryRequest,
-  ReadFileRequest,
-  WriteFileRequest,
-  type DirectoryEntry,
-} from "./schemas.ts";
+import { BayError, Workspace, handle, invalidPath, type AgentCapabilityFactory, type ResolvedPath } from "../../src/kit/agent.ts";
+import { DELETE_FILE, DOWNLOAD_FILE, LIST_DIRECTORY, READ_FILE, UPLOAD_FILE, WRITE_FILE } from "./routes.ts";
+import type { DirectoryEntry } from "./schemas.ts";
 
 /** Larger text files are refused by read_file; download serves any size. */
 export const MAX_TEXT_READ_BYTES = 16 * 1024 * 1024;
@@ -21,27 +12,18 @@ const createFilesystemAgent: AgentCapabilityFactory = async (context) => {
 
   return {
     info: { mount_path: context.workspace, max_text_read_bytes: MAX_TEXT_READ_BYTES },
-    routes: {
-      "POST /fs/read_file": async (request) => {
-        const { path } = await readBody(request, ReadFileRequest);
-        return jsonResponse({ content: readText(workspace, path) });
-      },
-      "POST /fs/write_file": async (request) => {
-        const { path, content } = await readBody(request, WriteFileRequest);
+    handlers: [
+      handle(READ_FILE, async ({ path }) => ({ content: readText(workspace, path) })),
+      handle(WRITE_FILE, async ({ path, content }) => {
         await writeBytes(workspace, path, content);
-        return jsonResponse({ status: "ok" });
-      },
-      "POST /fs/list_dir": async (request) => {
-        const { path } = await readBody(request, ListDirectoryRequest);
-        return jsonResponse({ entries: listDirectory(workspace, path ?? ".") });
-      },
-      "POST /fs/delete_file": async (request) => {
-        const { path } = await readBody(request, DeleteFileRequest);
+        return { status: "ok" };
+      }),
+      handle(LIST_DIRECTORY, async ({ path }) => ({ entries: listDirectory(workspace, path ?? ".") })),
+      handle(DELETE_FILE, async ({ path }) => {
         deleteEntry(workspace, path);
-        return jsonResponse({ status: "ok" });
-      },
-      "POST /fs/upload": async (request) => {
-        const { path } = checkAgainst(ReadFileRequest, { path: new URL(request.url).searchParams.get("path") ?? "" });
+        return { status: "ok" };
+      }),
+      handle(UPLOAD_FILE, async ({ path }, request) => {
         // Opened (path and parents checked) before any byte is taken; the bytes are written as they stream in from Bay.
         const { target, fd } = openForWriting(workspace, path);
         let size = 0;
@@ -59,11 +41,10 @@ const createFilesystemAgent: AgentCapabilityFactory = async (context) => {
         } finally {
           closeSync(fd);
         }
-        return jsonResponse({ status: "ok", path: target.relative, size });
-      },
-      "GET /fs/download": async (request) => {
-        const path = new URL(request.url).searchParams.get("path") ?? "";
-        const target = workspace.resolve(checkAgainst(ReadFileRequest, { path }).path);
+        return { status: "ok", path: target.relative, size };
+      }),
+      handle(DOWNLOAD_FILE, async ({ path }) => {
+        const target = workspace.resolve(path);
         const stats = statOrThrow(target, path);
         if (!stats.isFile()) throw new BayError("validation_error", `${path} is not a regular file`, { path });
         return new Response(Bun.file(target.real), {
@@ -73,8 +54,8 @@ const createFilesystemAgent: AgentCapabilityFactory = async (context) => {
             "content-disposition": `attachment; filename="${encodeURIComponent(target.real.split("/").pop() ?? "file")}"`,
           },
         });
-      },
-    },
+      }),
+    ],
     close: async () => undefined,
   };
 };

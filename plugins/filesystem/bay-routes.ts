@@ -1,13 +1,21 @@
 import { Elysia, t } from "elysia";
-import type { CapabilityRouteContext } from "../../src/api/capability-context.ts";
-import { SandboxParams, capabilityRouteErrors } from "../../src/api/schemas.ts";
-import { maxStartWaitMs } from "../../src/api/prefer-wait.ts";
-import type { Principal } from "../../src/core/api-keys.ts";
-import type { AgentClient } from "../../src/core/agent-client.ts";
-import { normalizeWorkspacePath } from "../../src/shared/workspace-path.ts";
-import { AgentError, ValidationError } from "../../src/shared/errors.ts";
-import { multipartBoundary, multipartParts, partText } from "../../src/api/multipart-stream.ts";
-import { streamOf, streamedBodyRoute } from "../../src/api/streamed-body.ts";
+import {
+  AgentError,
+  SandboxParams,
+  ValidationError,
+  capabilityRouteErrors,
+  maxStartWaitMs,
+  multipartBoundary,
+  multipartParts,
+  normalizeWorkspacePath,
+  partText,
+  streamOf,
+  streamedBodyRoute,
+  type AgentClient,
+  type CapabilityRouteContext,
+  type Principal,
+} from "../../src/kit/bay.ts";
+import { DELETE_FILE, DOWNLOAD_FILE, LIST_DIRECTORY, READ_FILE, UPLOAD_FILE, WRITE_FILE } from "./routes.ts";
 import {
   DeleteFileRequest,
   DirectoryListing,
@@ -72,22 +80,20 @@ export default function filesystemRoutes({ sandboxes, auth }: CapabilityRouteCon
 
   const read = (caller: Caller, path: string) => {
     const checked = normalizeWorkspacePath(path);
-    return onAgent(caller, (agent) => agent.post<{ content: string }>("/fs/read_file", { path: checked }, { timeoutMs: FILE_CALL_TIMEOUT_MS }));
+    return onAgent(caller, (agent) => agent.call(READ_FILE, { path: checked }, { timeoutMs: FILE_CALL_TIMEOUT_MS }));
   };
   const write = async (caller: Caller, path: string, content: string) => {
     const checked = normalizeWorkspacePath(path);
-    await onAgent(caller, (agent) => agent.post("/fs/write_file", { path: checked, content }, { timeoutMs: FILE_CALL_TIMEOUT_MS }));
+    await onAgent(caller, (agent) => agent.call(WRITE_FILE, { path: checked, content }, { timeoutMs: FILE_CALL_TIMEOUT_MS }));
     return { status: "ok" as const };
   };
   const list = (caller: Caller, path: string | undefined) => {
     const checked = normalizeWorkspacePath(path ?? ".");
-    return onAgent(caller, (agent) =>
-      agent.post<{ entries: (typeof DirectoryListing.static)["entries"] }>("/fs/list_dir", { path: checked }, { timeoutMs: FILE_CALL_TIMEOUT_MS }),
-    );
+    return onAgent(caller, (agent) => agent.call(LIST_DIRECTORY, { path: checked }, { timeoutMs: FILE_CALL_TIMEOUT_MS }));
   };
   const remove = async (caller: Caller, path: string) => {
     const checked = normalizeWorkspacePath(path);
-    await onAgent(caller, (agent) => agent.post("/fs/delete_file", { path: checked }, { timeoutMs: FILE_CALL_TIMEOUT_MS }));
+    await onAgent(caller, (agent) => agent.call(DELETE_FILE, { path: checked }, { timeoutMs: FILE_CALL_TIMEOUT_MS }));
     return { status: "ok" as const };
   };
 
@@ -113,7 +119,7 @@ export default function filesystemRoutes({ sandboxes, auth }: CapabilityRouteCon
           // The bytes can be sent once: an agent replaced after they began cannot be given them again.
           if (sent) throw new AgentError("the sandbox's agent was replaced while the upload began; send it again", { path: checked });
           sent = true;
-          return agent.postStream<typeof UploadResult.static>(`/fs/upload?path=${encodeURIComponent(checked)}`, file, { timeoutMs: FILE_CALL_TIMEOUT_MS });
+          return agent.send(UPLOAD_FILE, { path: checked }, file, { timeoutMs: FILE_CALL_TIMEOUT_MS });
         });
       }
     }
@@ -166,7 +172,7 @@ export default function filesystemRoutes({ sandboxes, auth }: CapabilityRouteCon
         let download: Response;
         try {
           download = await onAgent(caller, (agent) =>
-            agent.open("GET", `/fs/download?path=${encodeURIComponent(path)}`, undefined, { timeoutMs: FILE_CALL_TIMEOUT_MS }),
+            agent.openRoute(DOWNLOAD_FILE, { path }, { timeoutMs: FILE_CALL_TIMEOUT_MS }),
           );
         } catch (error) {
           release();

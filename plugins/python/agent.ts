@@ -1,10 +1,7 @@
-import { OutputBuffer } from "../../src/agent/output-buffer.ts";
-import { executionResponse } from "../../src/agent/execution.ts";
-import { readBody } from "../../src/agent/http.ts";
-import type { AgentCapabilityFactory } from "../../src/agent/capability.ts";
-import { spawnSyncAsSandboxUser } from "../../src/agent/sandbox-user.ts";
+import { OutputBuffer, executionResponse, handle, spawnSyncAsSandboxUser, type AgentCapabilityFactory } from "../../src/kit/agent.ts";
 import { PythonKernel } from "./kernel.ts";
-import { PYTHON_DEFAULT_TIMEOUT_SECONDS, PythonExecRequest, type PythonExecOutcome } from "./schemas.ts";
+import { PYTHON_EXEC } from "./routes.ts";
+import { PYTHON_DEFAULT_TIMEOUT_SECONDS, type PythonExecOutcome } from "./schemas.ts";
 
 const createPythonAgent: AgentCapabilityFactory = async (context) => {
   const version = detectPython(context.env);
@@ -16,9 +13,8 @@ const createPythonAgent: AgentCapabilityFactory = async (context) => {
 
   return {
     info: { version, executor },
-    routes: {
-      "POST /ipython/exec": async (request) => {
-        const body = await readBody(request, PythonExecRequest);
+    handlers: [
+      handle(PYTHON_EXEC, async (body, request) => {
         const timeoutMs = (body.timeout ?? PYTHON_DEFAULT_TIMEOUT_SECONDS) * 1000;
         return executionResponse(request, async (emit) => {
           const started = performance.now();
@@ -49,8 +45,8 @@ const createPythonAgent: AgentCapabilityFactory = async (context) => {
           };
           return response;
         });
-      },
-    },
+      }),
+    ],
     close: () => kernel.close(),
   };
 };

@@ -1,16 +1,21 @@
 import { Elysia } from "elysia";
-import type { CapabilityRouteContext } from "../../src/api/capability-context.ts";
-import { maxStartWaitMs } from "../../src/api/prefer-wait.ts";
-import { respondToExecution, type ExecutionCall } from "../../src/api/execution-proxy.ts";
-import { EXECUTION_STREAM_DESCRIPTION, SandboxParams, capabilityRouteErrors } from "../../src/api/schemas.ts";
-import type { SessionRow } from "../../src/db/schema.ts";
+import {
+  EXECUTION_STREAM_DESCRIPTION,
+  SandboxParams,
+  capabilityRouteErrors,
+  maxStartWaitMs,
+  respondToExecution,
+  type CapabilityRouteContext,
+  type ExecutionCall,
+} from "../../src/kit/bay.ts";
+import { PYTHON_EXEC } from "./routes.ts";
 import { PYTHON_DEFAULT_TIMEOUT_SECONDS, PythonExecOutcome, PythonExecRequest, PythonExecResponse } from "./schemas.ts";
 
 /**
  * The first cell of a session that replaced an earlier one (after stop, idle,
  * or a crash) runs in a new kernel: say that the earlier state is gone.
  */
-function markKernelRestart(summary: Record<string, unknown>, session: SessionRow): Record<string, unknown> {
+function markKernelRestart(summary: Record<string, unknown>, session: { previousSessionId: string | null }): Record<string, unknown> {
   const firstCell = (summary.data as { execution_count?: number } | undefined)?.execution_count === 1;
   return session.previousSessionId && firstCell ? { ...summary, kernel_restarted: true } : summary;
 }
@@ -24,7 +29,7 @@ export default function pythonRoutes({ sandboxes, auth }: CapabilityRouteContext
         owner: principal.owner,
         sandboxId: params.id,
         capability: "python",
-        agentPath: "/ipython/exec",
+        route: PYTHON_EXEC,
         body: { ...body, timeout: body.timeout ?? PYTHON_DEFAULT_TIMEOUT_SECONDS },
         responseHeaders: set.headers as Record<string, string>,
         maxStartWaitMs: maxStartWaitMs(request),

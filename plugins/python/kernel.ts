@@ -1,5 +1,5 @@
 import type { Subprocess } from "bun";
-import { signalSandboxProcess, spawnAsSandboxUser } from "../../src/agent/sandbox-user.ts";
+import { signalSandboxProcess, spawnAsSandboxUser } from "../../src/kit/agent.ts";
 import KERNEL_DRIVER from "./kernel_driver.py" with { type: "text" };
 
 export type KernelEvent =

@@ -1,12 +1,8 @@
 import { existsSync, statSync } from "node:fs";
-import { BayError } from "../../src/shared/errors.ts";
-import type { AgentCapabilityFactory } from "../../src/agent/capability.ts";
-import { executionResponse } from "../../src/agent/execution.ts";
-import { readBody } from "../../src/agent/http.ts";
-import { OutputBuffer } from "../../src/agent/output-buffer.ts";
-import { Workspace } from "../../src/agent/workspace.ts";
+import { BayError, OutputBuffer, Workspace, executionResponse, handle, type AgentCapabilityFactory } from "../../src/kit/agent.ts";
 import { runInProcessGroup } from "./process-group.ts";
-import { SHELL_DEFAULT_TIMEOUT_SECONDS, ShellExecRequest, type ShellExecOutcome } from "./schemas.ts";
+import { SHELL_EXEC } from "./routes.ts";
+import { SHELL_DEFAULT_TIMEOUT_SECONDS, type ShellExecOutcome } from "./schemas.ts";
 
 const SHELLS = ["/bin/bash", "/bin/sh"];
 
@@ -17,9 +13,8 @@ const createShellAgent: AgentCapabilityFactory = async (context) => {
 
   return {
     info: { shell },
-    routes: {
-      "POST /shell/exec": async (request) => {
-        const body = await readBody(request, ShellExecRequest);
+    handlers: [
+      handle(SHELL_EXEC, async (body, request) => {
         const cwd = workspace.resolve(body.cwd ?? ".", "cwd");
         if (!existsSync(cwd.real)) throw new BayError("file_not_found", `cwd ${cwd.relative} does not exist`, { field: "cwd", path: cwd.relative });
         if (!statSync(cwd.real).isDirectory()) throw new BayError("validation_error", `cwd ${cwd.relative} is not a directory`, { field: "cwd" });
@@ -56,8 +51,8 @@ const createShellAgent: AgentCapabilityFactory = async (context) => {
           };
           return outcome;
         });
-      },
-    },
+      }),
+    ],
     close: async () => undefined,
   };
 };

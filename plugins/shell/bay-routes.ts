@@ -1,10 +1,31 @@
 import { Elysia } from "elysia";
-import type { CapabilityRouteContext } from "../../src/api/capability-context.ts";
-import { maxStartWaitMs } from "../../src/api/prefer-wait.ts";
-import { respondToExecution, type ExecutionCall } from "../../src/api/execution-proxy.ts";
-import { EXECUTION_STREAM_DESCRIPTION, SandboxParams, capabilityRouteErrors } from "../../src/api/schemas.ts";
-import { normalizeWorkspacePath } from "../../src/shared/workspace-path.ts";
-import { SHELL_DEFAULT_TIMEOUT_SECONDS, checkEnvironmentNames, ShellExecOutcome, ShellExecRequest, ShellExecResponse } from "./schemas.ts";
+import {
+  EXECUTION_STREAM_DESCRIPTION,
+  SandboxParams,
+  ValidationError,
+  capabilityRouteErrors,
+  maxStartWaitMs,
+  normalizeWorkspacePath,
+  respondToExecution,
+  type CapabilityRouteContext,
+  type ExecutionCall,
+} from "../../src/kit/bay.ts";
+import { SHELL_EXEC } from "./routes.ts";
+import { ENVIRONMENT_NAME, SHELL_DEFAULT_TIMEOUT_SECONDS, ShellExecOutcome, ShellExecRequest, ShellExecResponse } from "./schemas.ts";
+
+/**
+ * Names that no shell could use are refused by name. (The request schema
+ * says the same, but Elysia drops keys that fail a record's key pattern
+ * instead of rejecting them.)
+ */
+function checkEnvironmentNames(env: Record<string, string> | undefined): void {
+  for (const name of Object.keys(env ?? {})) {
+    if (!ENVIRONMENT_NAME.test(name)) {
+      throw new ValidationError(`env name ${JSON.stringify(name)} is not a valid variable name`, { field: `env.${name}` });
+    }
+  }
+}
+
 
 export default function shellRoutes({ sandboxes, auth }: CapabilityRouteContext) {
   return new Elysia().use(auth).post(
@@ -16,7 +37,7 @@ export default function shellRoutes({ sandboxes, auth }: CapabilityRouteContext)
         owner: principal.owner,
         sandboxId: params.id,
         capability: "shell",
-        agentPath: "/shell/exec",
+        route: SHELL_EXEC,
         body: {
           ...body,
           cwd: body.cwd === undefined ? undefined : normalizeWorkspacePath(body.cwd, "cwd"),

@@ -1,5 +1,5 @@
 import { constants } from "node:os";
-import { signalSandboxProcess, spawnAsSandboxUser } from "../../src/agent/sandbox-user.ts";
+import { signalSandboxProcess, spawnAsSandboxUser } from "../../src/kit/agent.ts";
 
 export interface ProcessGroupRun {
   exitCode: number;

@@ -1,5 +1,18 @@
-/** The agent-side half of a capability plugin. */
-export type AgentRouteHandler = (request: Request) => Promise<Response>;
+import type { AgentRoute, RouteInput } from "../shared/agent-route.ts";
+
+/**
+ * Serves one declared route. The agent has checked the input against the
+ * route's schema (defaults filled) before calling; an object answered is
+ * sent as JSON, a Response as it is (streams, downloads).
+ */
+export interface AgentHandler<R extends AgentRoute = AgentRoute> {
+  route: R;
+  serve(input: RouteInput<R>, request: Request): Promise<Response | object>;
+}
+
+export function handle<R extends AgentRoute>(route: R, serve: (input: RouteInput<R>, request: Request) => Promise<Response | object>): AgentHandler {
+  return { route, serve } as AgentHandler;
+}
 
 export interface AgentContext {
   /** /workspace inside a sandbox. */
@@ -13,8 +26,8 @@ export interface AgentContext {
 export interface AgentCapability {
   /** Reported under capabilities.<name> in /meta. */
   info: Record<string, unknown>;
-  /** Keyed "METHOD /path", e.g. "POST /ipython/exec". */
-  routes: Record<string, AgentRouteHandler>;
+  /** One per route the plugin declares. */
+  handlers: AgentHandler[];
   close(): Promise<void>;
 }
 

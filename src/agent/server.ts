@@ -3,9 +3,9 @@ import { chmodSync, chownSync, rmSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import { consola } from "consola";
 import { VERSION } from "../shared/version.ts";
-import type { AgentCapability, AgentCapabilitySource, AgentRouteHandler } from "./capability.ts";
+import type { AgentCapability, AgentCapabilitySource, AgentHandler } from "./capability.ts";
 import { BayError } from "../shared/errors.ts";
-import { bayErrorResponse, errorResponse, jsonResponse } from "./http.ts";
+import { bayErrorResponse, checkAgainst, errorResponse, jsonResponse, readBody } from "./http.ts";
 import { SANDBOX_GID, SANDBOX_UID, AGENT_API_VERSION, AGENT_TOKEN_ENV, type AgentMeta } from "../shared/agent-protocol.ts";
 import { settleAgentIdentity, userIsolation, withRootPrivileges } from "./sandbox-user.ts";
 
@@ -34,14 +34,14 @@ export async function startAgent(options: AgentOptions, plugins: readonly AgentC
   const isolation = settleAgentIdentity(options.workspace, options.home);
   const env = userEnvironment(process.env, options.home);
   const capabilities: Record<string, AgentCapability> = {};
-  const routes = new Map<string, AgentRouteHandler>();
+  const handlers = new Map<string, AgentHandler>();
 
   for (const plugin of plugins) {
     const factory = await plugin.loadAgent();
     const capability = await factory({ workspace: options.workspace, env, maxOutputBytes: options.maxOutputBytes });
     if (!capability) continue;
     capabilities[plugin.name] = capability;
-    for (const [route, handler] of Object.entries(capability.routes)) routes.set(route, handler);
+    for (const handler of capability.handlers) handlers.set(handler.route.key, handler);
   }
 
   const meta: AgentMeta = {
@@ -57,10 +57,11 @@ export async function startAgent(options: AgentOptions, plugins: readonly AgentC
     if (request.method === "GET" && path === "/health") return jsonResponse({ status: "ok" });
     if (!hasToken(request, expectedToken)) return errorResponse(401, "unauthorized", "missing or wrong session token");
     if (request.method === "GET" && path === "/meta") return jsonResponse(meta);
-    const handler = routes.get(`${request.method} ${path}`);
+    const handler = handlers.get(`${request.method} ${path}`);
     if (!handler) return errorResponse(404, "not_found", `no route ${request.method} ${path}`);
     try {
-      return await handler(request);
+      const answer = await handler.serve(await inputOf(handler, request), request);
+      return answer instanceof Response ? answer : jsonResponse(answer);
     } catch (error) {
       if (error instanceof BayError) return bayErrorResponse(error);
       consola.error(`agent: ${request.method} ${path} failed`, error);
@@ -83,6 +84,13 @@ export async function startAgent(options: AgentOptions, plugins: readonly AgentC
       await Promise.all(Object.values(capabilities).map((c) => c.close()));
     },
   };
+}
+
+/** The route's input, checked against its declared schema: the JSON body, or the query string. */
+function inputOf(handler: AgentHandler, request: Request): Promise<unknown> {
+  const { route } = handler;
+  if (route.inputIn === "body") return readBody(request, route.input);
+  return Promise.resolve(checkAgainst(route.input, Object.fromEntries(new URL(request.url).searchParams)));
 }
 
 // Executions may run for minutes without sending a byte: no idle timeout, on either kind of server.

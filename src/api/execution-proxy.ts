@@ -2,22 +2,28 @@ import type { SandboxService } from "../core/sandbox-service.ts";
 import { newId } from "../core/ids.ts";
 import { OversizedEventError, eventStreamResponse, parseEventStream } from "../shared/sse.ts";
 import { BayError } from "../shared/errors.ts";
-import type { SessionRow } from "../db/schema.ts";
+import type { AgentRoute } from "../shared/agent-route.ts";
 
 export interface ExecutionCall {
   sandboxes: SandboxService;
   owner: string;
   sandboxId: string;
   capability: string;
-  /** The agent's route, e.g. /ipython/exec. */
-  agentPath: string;
+  /** The capability's declared agent route, e.g. POST /ipython/exec. */
+  route: AgentRoute;
   body: { timeout: number } & Record<string, unknown>;
   /** Headers already set for this response (X-Request-Id). */
   responseHeaders: Record<string, string>;
   /** From Prefer: wait=N; see prefer-wait.ts. */
   maxStartWaitMs?: number;
   /** Adds what only Bay knows to the agent's summary (e.g. that an earlier session's state is gone). */
-  annotate?: (summary: Record<string, unknown>, session: SessionRow) => Record<string, unknown>;
+  annotate?: (summary: Record<string, unknown>, session: SessionFacts) => Record<string, unknown>;
+}
+
+/** What an annotation may know of the session that ran the call. */
+export interface SessionFacts {
+  /** The session this one replaced (after a stop, an idle reap or a crash), if any. */
+  previousSessionId: string | null;
 }
 
 export function wantsEventStream(request: Request): boolean {
@@ -49,10 +55,11 @@ export async function executeForJson<T extends object>(call: ExecutionCall): Pro
     call.sandboxId,
     call.capability,
     async (agent, session) => {
-      const summary = await agent.post<Record<string, unknown>>(call.agentPath, call.body, {
+      const summary = await agent.call(call.route, call.body, {
         timeoutMs: call.body.timeout * 1000 + ANSWER_MARGIN_MS,
       });
-      return call.annotate ? call.annotate(summary, session) : summary;
+      const fields = summary as Record<string, unknown>;
+      return call.annotate ? call.annotate(fields, session) : fields;
     },
     { maxStartWaitMs: call.maxStartWaitMs },
   );
@@ -68,14 +75,14 @@ export async function executeAsEventStream(call: ExecutionCall): Promise<Respons
   const executionId = newId("execution");
   // Held from before the start until the stream ends, so the session is never reaped as idle mid-stream.
   const release = call.sandboxes.holdBusy(call.owner, call.sandboxId);
-  let opened: { upstream: Response; session: SessionRow };
+  let opened: { upstream: Response; session: SessionFacts };
   try {
     opened = await call.sandboxes.withAgent(
       call.owner,
       call.sandboxId,
       call.capability,
       async (agent, session) => ({
-        upstream: await agent.open("POST", call.agentPath, call.body, {
+        upstream: await agent.openRoute(call.route, call.body, {
           timeoutMs: STREAM_OPEN_TIMEOUT_MS,
           headers: { accept: "text/event-stream" },
         }),

@@ -1,6 +1,7 @@
 import { lstatSync } from "node:fs";
 import { BayError, AgentTimeoutError, AgentError, type ErrorCode } from "../shared/errors.ts";
 import type { AgentErrorBody } from "../shared/agent-protocol.ts";
+import { agentRouteUrl, type AgentRoute, type RouteAnswer, type RouteInput } from "../shared/agent-route.ts";
 
 /**
  * An agent caps every output field, so an answer larger than this means a
@@ -54,17 +55,34 @@ export class AgentClient {
     }
   }
 
+  /** Calls a capability's declared route with its input, answering its declared JSON answer. */
+  async call<R extends AgentRoute>(route: R, input: RouteInput<R>, options: AgentCallOptions): Promise<RouteAnswer<R>> {
+    const url = agentRouteUrl(route, input);
+    const body = route.inputIn === "body" ? { json: input } : undefined;
+    return parseJson<RouteAnswer<R>>(await this.request(route.method, url, body, options), route.key);
+  }
+
+  /** Calls a declared route whose input is in the query, sending `bytes` as its body as they arrive (uploads). */
+  async send<R extends AgentRoute>(route: R, input: RouteInput<R>, bytes: ReadableStream<Uint8Array>, options: AgentCallOptions): Promise<RouteAnswer<R>> {
+    return this.postStream<RouteAnswer<R>>(agentRouteUrl(route, input), bytes, options);
+  }
+
+  /** A declared route's successful response, for the caller to stream on (downloads, event streams). */
+  async openRoute<R extends AgentRoute>(route: R, input: RouteInput<R>, options: AgentCallOptions): Promise<Response> {
+    return this.open(route.method, agentRouteUrl(route, input), route.inputIn === "body" ? input : undefined, options);
+  }
+
   async get<T>(path: string, options: AgentCallOptions): Promise<T> {
-    return parseJson<T>(await this.send("GET", path, undefined, options), `GET ${path}`);
+    return parseJson<T>(await this.request("GET", path, undefined, options), `GET ${path}`);
   }
 
   async post<T>(path: string, body: unknown, options: AgentCallOptions): Promise<T> {
-    return parseJson<T>(await this.send("POST", path, { json: body }, options), `POST ${path}`);
+    return parseJson<T>(await this.request("POST", path, { json: body }, options), `POST ${path}`);
   }
 
   /** Sends `body` as it arrives (uploads): Bay holds none of it. */
   async postStream<T>(path: string, body: ReadableStream<Uint8Array>, options: AgentCallOptions): Promise<T> {
-    return parseJson<T>(await this.send("POST", path, { stream: body }, options), `POST ${path}`);
+    return parseJson<T>(await this.request("POST", path, { stream: body }, options), `POST ${path}`);
   }
 
   /**
@@ -72,10 +90,10 @@ export class AgentClient {
    * streams). The timeout covers only the wait for the response to begin.
    */
   async open(method: "GET" | "POST", path: string, body: unknown, options: AgentCallOptions): Promise<Response> {
-    return this.send(method, path, body === undefined ? undefined : { json: body }, options, false);
+    return this.request(method, path, body === undefined ? undefined : { json: body }, options, false);
   }
 
-  private async send(method: string, path: string, body: AgentBody, options: AgentCallOptions, bodyCoveredByTimeout = true): Promise<Response> {
+  private async request(method: string, path: string, body: AgentBody, options: AgentCallOptions, bodyCoveredByTimeout = true): Promise<Response> {
     const route = `${method} ${path}`;
     const controller = new AbortController();
     let timer: Timer | undefined;

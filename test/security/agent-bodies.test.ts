@@ -6,6 +6,7 @@ import { executeAsEventStream } from "../../src/api/execution-proxy.ts";
 import { BayError } from "../../src/shared/errors.ts";
 import type { SandboxService } from "../../src/core/sandbox-service.ts";
 import { MAX_RUNTIME_ERROR_BYTES, AgentClient } from "../../src/core/agent-client.ts";
+import { PYTHON_EXEC } from "../../plugins/python/routes.ts";
 import { MAX_EVENT_BYTES, parseEventStream, type StreamEvent } from "../../src/shared/sse.ts";
 import type { SessionRow } from "../../src/db/schema.ts";
 
@@ -113,7 +114,7 @@ function relay(agent: AgentClient): Promise<Response> {
     owner: "alice",
     sandboxId: "sandbox-000000000000",
     capability: "python",
-    agentPath: "/python/exec",
+    route: PYTHON_EXEC,
     body: { code: "print(1)", timeout: 30 },
     responseHeaders: {},
   });
