@@ -49,30 +49,6 @@ const callerOf = (context: { principal: Principal; params: { id: string }; reque
   request: context.request,
 });
 
-/** Passes the bytes through and calls `release` once they are all sent or the reader goes away. */
-function releasedWhenDone(body: ReadableStream<Uint8Array> | null, release: () => void): ReadableStream<Uint8Array> | null {
-  if (!body) {
-    release();
-    return null;
-  }
-  const reader = body.getReader();
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      const { done, value } = await reader.read();
-      if (done) {
-        release();
-        controller.close();
-      } else {
-        controller.enqueue(value);
-      }
-    },
-    async cancel(reason) {
-      release();
-      await reader.cancel(reason);
-    },
-  });
-}
-
 export default function filesystemRoutes({ sandboxes, auth }: CapabilityRouteContext) {
   /** Every path is checked by Bay (invalid_path) before any compute is started. */
   const onAgent = <T>(caller: Caller, call: (agent: AgentClient) => Promise<T>) =>
@@ -164,26 +140,25 @@ export default function filesystemRoutes({ sandboxes, auth }: CapabilityRouteCon
     })
     .get(
       "/v1/sandboxes/:id/filesystem/download",
-      async (context) => {
+      (context) => {
         const path = normalizeWorkspacePath(context.query.path);
         const caller = callerOf(context);
-        // The transfer outlives the call: the session counts as busy until the last byte (or the client leaves).
-        const release = sandboxes.holdBusy(caller.owner, caller.id);
-        let download: Response;
-        try {
-          download = await onAgent(caller, (agent) =>
-            agent.openRoute(DOWNLOAD_FILE, { path }, { timeoutMs: FILE_CALL_TIMEOUT_MS }),
-          );
-        } catch (error) {
-          release();
-          throw error;
-        }
-        const headers = new Headers(context.set.headers as Record<string, string>);
-        for (const name of ["content-type", "content-length", "content-disposition"]) {
-          const value = download.headers.get(name);
-          if (value) headers.set(name, value);
-        }
-        return new Response(releasedWhenDone(download.body, release), { status: 200, headers });
+        // The transfer outlives the call: the sandbox counts as busy until the last byte (or the client leaves).
+        return sandboxes.streamFromAgent(
+          caller.owner,
+          caller.id,
+          "filesystem",
+          async (agent) => {
+            const download = await agent.openRoute(DOWNLOAD_FILE, { path }, { timeoutMs: FILE_CALL_TIMEOUT_MS });
+            const headers = new Headers(context.set.headers as Record<string, string>);
+            for (const name of ["content-type", "content-length", "content-disposition"]) {
+              const value = download.headers.get(name);
+              if (value) headers.set(name, value);
+            }
+            return new Response(download.body, { status: 200, headers });
+          },
+          { maxStartWaitMs: maxStartWaitMs(caller.request) },
+        );
       },
       {
         params: SandboxParams,

@@ -73,55 +73,53 @@ export async function executeForJson<T extends object>(call: ExecutionCall): Pro
  */
 export async function executeAsEventStream(call: ExecutionCall): Promise<Response> {
   const executionId = newId("execution");
-  // Held from before the start until the stream ends, so the session is never reaped as idle mid-stream.
-  const release = call.sandboxes.holdBusy(call.owner, call.sandboxId);
-  let opened: { upstream: Response; session: SessionFacts };
+  return call.sandboxes.streamFromAgent(
+    call.owner,
+    call.sandboxId,
+    call.capability,
+    async (agent, session) => {
+      const upstream = await agent.openRoute(call.route, call.body, {
+        timeoutMs: STREAM_OPEN_TIMEOUT_MS,
+        headers: { accept: "text/event-stream" },
+      });
+      return eventStreamResponse((send, signal) => relayEvents(upstream, session, call, executionId, send, signal), call.responseHeaders);
+    },
+    { maxStartWaitMs: call.maxStartWaitMs },
+  );
+}
+
+/** The agent's events, relayed at the client's pace; the final `done` gains Bay's annotations and the execution id. */
+async function relayEvents(
+  upstream: Response,
+  session: SessionFacts,
+  call: ExecutionCall,
+  executionId: string,
+  send: (event: string, data: unknown) => Promise<void>,
+  signal: AbortSignal,
+): Promise<void> {
+  const body = upstream.body;
+  if (!body) throw new BayError("ship_error", "the agent answered without a stream", {});
+  let done = false;
   try {
-    opened = await call.sandboxes.withAgent(
-      call.owner,
-      call.sandboxId,
-      call.capability,
-      async (agent, session) => ({
-        upstream: await agent.openRoute(call.route, call.body, {
-          timeoutMs: STREAM_OPEN_TIMEOUT_MS,
-          headers: { accept: "text/event-stream" },
-        }),
-        session,
-      }),
-      { maxStartWaitMs: call.maxStartWaitMs },
-    );
+    // Awaiting each send holds the agent's stream to the client's pace; the client leaving cancels it.
+    for await (const event of parseEventStream(body, { signal })) {
+      if (event.event === "done") {
+        done = true;
+        const summary = event.data as Record<string, unknown>;
+        await send("done", { ...(call.annotate ? call.annotate(summary, session) : summary), execution_id: executionId });
+      } else {
+        await send(event.event, event.data);
+      }
+    }
   } catch (error) {
-    release();
+    if (signal.aborted) return;
+    if (error instanceof OversizedEventError) {
+      await send("error", { code: "ship_error", message: `the agent sent an event larger than ${error.limitBytes} bytes` });
+      return;
+    }
     throw error;
   }
-  const { upstream, session } = opened;
-  return eventStreamResponse(async (send, signal) => {
-    const body = upstream.body;
-    if (!body) throw new BayError("ship_error", "the agent answered without a stream", {});
-    let done = false;
-    try {
-      // Awaiting each send holds the agent's stream to the client's pace; the client leaving cancels it.
-      for await (const event of parseEventStream(body, { signal })) {
-        if (event.event === "done") {
-          done = true;
-          const summary = event.data as Record<string, unknown>;
-          await send("done", { ...(call.annotate ? call.annotate(summary, session) : summary), execution_id: executionId });
-        } else {
-          await send(event.event, event.data);
-        }
-      }
-    } catch (error) {
-      if (signal.aborted) return;
-      if (error instanceof OversizedEventError) {
-        await send("error", { code: "ship_error", message: `the agent sent an event larger than ${error.limitBytes} bytes` });
-        return;
-      }
-      throw error;
-    } finally {
-      release();
-    }
-    if (!done && !signal.aborted) {
-      await send("error", { code: "ship_error", message: "the agent ended the stream before the execution finished" });
-    }
-  }, call.responseHeaders);
+  if (!done && !signal.aborted) {
+    await send("error", { code: "ship_error", message: "the agent ended the stream before the execution finished" });
+  }
 }

@@ -14,6 +14,7 @@ import {
 import { DEFAULT_CARGO_SIZE_MB } from "./cargo-service.ts";
 import { newId } from "./ids.ts";
 import { bayLabels, volumeName } from "./labels.ts";
+import { releasedWhenDone } from "./held-stream.ts";
 import { watchLiveness } from "./liveness.ts";
 import type { SessionManager } from "./session-manager.ts";
 import type { AgentClient } from "./agent-client.ts";
@@ -194,10 +195,32 @@ export class SandboxService {
   }
 
   /**
-   * Keeps the sandbox from being reaped as idle while work outlives its
-   * request (a stream); the returned function ends that and records activity.
+   * A capability call whose answer streams on after the call returns (an
+   * event stream, a download): the sandbox counts as busy from before its
+   * start until the response's body is read to its end or abandoned, so it
+   * is never reaped as idle mid-stream. The one place that holds a sandbox
+   * for a stream.
    */
-  holdBusy(owner: string, id: string): () => void {
+  async streamFromAgent(
+    owner: string,
+    id: string,
+    capability: string,
+    open: (client: AgentClient, session: SessionRow) => Promise<Response>,
+    options: AgentCallPolicy = {},
+  ): Promise<Response> {
+    const release = this.holdBusy(owner, id);
+    let response: Response;
+    try {
+      response = await this.withAgent(owner, id, capability, open, options);
+    } catch (error) {
+      release();
+      throw error;
+    }
+    return new Response(releasedWhenDone(response.body, release), { status: response.status, headers: response.headers });
+  }
+
+  /** Keeps the sandbox from being reaped as idle until the returned function is called, which also records activity. */
+  private holdBusy(owner: string, id: string): () => void {
     const leave = this.sessions.enterCall(id);
     return () => {
       leave();

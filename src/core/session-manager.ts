@@ -1,22 +1,20 @@
-import { chmodSync, mkdirSync, rmSync } from "node:fs";
-import { join } from "node:path";
 import { consola } from "consola";
 import type { BayConfig, ProfileConfig } from "./config/index.ts";
 import { lostContainerReason } from "./container-end.ts";
 import type { Driver } from "./driver.ts";
-import { BayError, AgentTimeoutError, AgentError } from "../shared/errors.ts";
+import { waitForAgent } from "./agent-readiness.ts";
+import { buildContainerSpec } from "./container-spec.ts";
 import { checkHandshake } from "./handshake.ts";
 import { KeyedMutex } from "./keyed-mutex.ts";
 import { newId, newSecretToken } from "./ids.ts";
-import { bayLabels, containerName, volumeName } from "./labels.ts";
+import { containerName } from "./labels.ts";
 import type { Metrics } from "./metrics.ts";
 import type { Quotas } from "./quotas.ts";
 import { resolveEgressPolicy } from "./network-policy.ts";
-import { parseMemory } from "./resources.ts";
 import { AgentClient } from "./agent-client.ts";
 import type { SessionEndReason, StateStore } from "./state-store.ts";
 import type { SandboxRow, SessionRow } from "../db/schema.ts";
-import { AGENT_SOCKET_DIR, AGENT_SOCKET_NAME, SANDBOX_GID, SANDBOX_UID, AGENT_TOKEN_ENV } from "../shared/agent-protocol.ts";
+import { SocketDirectories } from "./socket-directories.ts";
 
 export interface RunningSession {
   session: SessionRow;
@@ -48,7 +46,11 @@ export class SessionManager {
   /** Stopped sessions whose container the engine failed to remove (it hung): the next stop of the sandbox retries. */
   private readonly unremoved = new Map<string, SessionRow[]>();
 
-  constructor(private readonly options: SessionManagerOptions) {}
+  private readonly socketDirectories: SocketDirectories;
+
+  constructor(private readonly options: SessionManagerOptions) {
+    this.socketDirectories = new SocketDirectories(options.config.data_dir);
+  }
 
   ensureRunning(sandbox: SandboxRow, profile: ProfileConfig): Promise<RunningSession> {
     const current = this.runningSession(sandbox.id);
@@ -200,33 +202,7 @@ export class SessionManager {
   /** The container and, for isolated sessions, the socket directory. Call after the row says stopped. */
   private async removeCompute(session: SessionRow): Promise<void> {
     await this.options.driver.removeContainer(session.containerId ?? containerName(session.id));
-    this.removeSocketDirectory(session.id);
-  }
-
-  /** Per-session host directory through which Bay reaches an agent that has no network. */
-  private socketDirectory(sessionId: string): string {
-    return join(this.options.config.data_dir, "sockets", sessionId);
-  }
-
-  private createSocketDirectory(sessionId: string): string {
-    // A Bay whose user or group is the sandbox user's would hand the directory to user code.
-    if (process.getuid?.() !== 0 && (process.getuid?.() === SANDBOX_UID || process.getgid?.() === SANDBOX_GID)) {
-      throw new BayError(
-        "driver_unavailable",
-        `network none needs Bay to run as root or as a user and group other than the sandbox user's (${SANDBOX_UID}:${SANDBOX_GID})`,
-        { reason: "socket_directory" },
-      );
-    }
-    const dir = this.socketDirectory(sessionId);
-    mkdirSync(dir, { recursive: true });
-    // Only Bay and the agent (root in the container) may create, replace or remove anything here,
-    // never user code (uid 1000). A Bay that is not root lets the agent in through its group instead.
-    chmodSync(dir, process.getuid?.() === 0 ? 0o700 : 0o770);
-    return dir;
-  }
-
-  private removeSocketDirectory(sessionId: string): void {
-    rmSync(this.socketDirectory(sessionId), { recursive: true, force: true });
+    this.socketDirectories.remove(session.id);
   }
 
   private runningSession(sandboxId: string): RunningSession | null {
@@ -266,46 +242,23 @@ export class SessionManager {
     let containerId: string | null = null;
     try {
       const network = await resolveEgressPolicy(profile.network);
-      const isolated = network.kind === "none";
-      const socketDir = isolated ? this.createSocketDirectory(session.id) : undefined;
-      const agentArgs = ["ship", "--port", String(config.ship.port), "--max-output-bytes", String(config.ship.max_output_bytes)];
-      if (isolated) agentArgs.push("--socket", `${AGENT_SOCKET_DIR}/${AGENT_SOCKET_NAME}`);
-      const started = await driver.startSessionContainer({
-        name: containerName(session.id),
-        image: profile.image,
-        labels: bayLabels({
-          instanceId: this.options.instanceId,
-          owner: sandbox.owner,
-          sandboxId: sandbox.id,
-          sessionId: session.id,
-          cargoId: sandbox.cargoId,
-          profileId: profile.id,
-        }),
-        env: { ...profile.env, [AGENT_TOKEN_ENV]: session.token },
-        volumeName: volumeName(sandbox.cargoId),
-        agentBinaryPath: this.options.agentBinaryPath,
-        agentPort: config.ship.port,
-        agentArgs,
-        resources: {
-          nanoCpus: Math.round(profile.resources.cpus * 1e9),
-          memoryBytes: parseMemory(profile.resources.memory),
-          pidsLimit: profile.resources.pids_limit,
-        },
+      const socketDir = network.kind === "none" ? this.socketDirectories.create(session.id) : undefined;
+      const spec = buildContainerSpec({
+        instanceId: this.options.instanceId,
+        sandbox,
+        session,
+        profile,
         network,
-        hardening: {
-          readOnlyRootfs: profile.security.read_only_rootfs,
-          noNewPrivileges: profile.security.no_new_privileges,
-          extraCapabilities: profile.security.extra_capabilities,
-          tmpSize: profile.security.tmp_size,
-        },
-        agentSocketDir: socketDir,
-        onProgress: (message) => this.startDetails.set(sandbox.id, message),
+        agentBinaryPath: this.options.agentBinaryPath,
+        agent: { port: config.ship.port, maxOutputBytes: config.ship.max_output_bytes },
+        socketDir,
       });
+      const started = await driver.startSessionContainer({ ...spec, onProgress: (message) => this.startDetails.set(sandbox.id, message) });
       containerId = started.containerId;
       this.startDetails.delete(sandbox.id);
       store.updateSession(session.id, { containerId, endpoint: started.endpoint });
       const client = new AgentClient(started.endpoint, session.token);
-      await this.waitUntilReady(client, containerId);
+      await waitForAgent(client, driver, containerId, config.ship.ready_timeout_seconds);
       checkHandshake(await client.get("/meta", { timeoutMs: 10_000 }), profile.capabilities);
 
       const readyAt = Date.now();
@@ -318,39 +271,13 @@ export class SessionManager {
     } catch (error) {
       this.startDetails.delete(sandbox.id);
       await driver.removeContainer(containerId ?? containerName(session.id)).catch(() => undefined);
-      this.removeSocketDirectory(session.id);
+      this.socketDirectories.remove(session.id);
       const message = error instanceof Error ? error.message : String(error);
       store.markSessionFailed(session, message, Date.now());
       this.options.metrics.containerStartFailures.inc({ profile: profile.id });
       consola.warn(`${this.describe(session)} failed to start: ${message}`);
       throw error;
     }
-  }
-
-  /** Polls the agent's /health; fails fast when the container exits, with its last log lines. */
-  private async waitUntilReady(client: AgentClient, containerId: string): Promise<void> {
-    const deadline = Date.now() + this.options.config.ship.ready_timeout_seconds * 1000;
-    let delay = 10;
-    let nextLivenessCheck = Date.now() + 500;
-    while (Date.now() < deadline) {
-      if (await client.health(1000)) return;
-      if (Date.now() >= nextLivenessCheck) {
-        nextLivenessCheck = Date.now() + 500;
-        const info = await this.options.driver.inspectContainer(containerId);
-        if (!info?.running) {
-          const logs = (await this.options.driver.readLogs(containerId, 20)).trim();
-          throw new AgentError(`the agent exited before it was ready${logs ? `: ${logs.slice(-1000)}` : ""}`, {
-            container_logs: logs.slice(-4000),
-          });
-        }
-      }
-      await Bun.sleep(delay);
-      delay = Math.min(delay * 2, 100);
-    }
-    throw new AgentTimeoutError(
-      `the agent did not become ready within ${this.options.config.ship.ready_timeout_seconds} s`,
-      {},
-    );
   }
 }
 

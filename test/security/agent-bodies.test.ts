@@ -102,9 +102,8 @@ describe("error bodies", () => {
 function serviceFor(agent: AgentClient): SandboxService {
   const session = { id: "session-fake" } as SessionRow;
   return {
-    withAgent: async <T>(_owner: string, _id: string, _capability: string, call: (client: AgentClient, row: SessionRow) => Promise<T>) =>
-      call(agent, session),
-    holdBusy: () => () => undefined,
+    streamFromAgent: async (_owner: string, _id: string, _capability: string, open: (client: AgentClient, row: SessionRow) => Promise<Response>) =>
+      open(agent, session),
   } as unknown as SandboxService;
 }
 

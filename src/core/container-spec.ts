@@ -1,0 +1,57 @@
+import type { ProfileConfig } from "./config/index.ts";
+import type { SessionContainerSpec } from "./driver.ts";
+import { bayLabels, containerName, volumeName } from "./labels.ts";
+import type { EgressPolicy } from "./network-policy.ts";
+import { parseMemory } from "./resources.ts";
+import { AGENT_SOCKET_DIR, AGENT_SOCKET_NAME, AGENT_TOKEN_ENV } from "../shared/agent-protocol.ts";
+
+/** Everything a session's container is made from; nothing here is looked up or created. */
+export interface ContainerSpecInputs {
+  instanceId: string;
+  sandbox: { id: string; owner: string; cargoId: string };
+  session: { id: string; token: string };
+  profile: ProfileConfig;
+  /** The profile's network setting, resolved (names looked up). */
+  network: EgressPolicy;
+  agentBinaryPath: string;
+  agent: { port: number; maxOutputBytes: number };
+  /** With network "none": the host directory where the agent listens on its socket. */
+  socketDir?: string;
+}
+
+/** The driver-neutral description of a session's container: what runs, with which limits, labels and network. */
+export function buildContainerSpec(inputs: ContainerSpecInputs): SessionContainerSpec {
+  const { profile, sandbox, session, agent } = inputs;
+  const agentArgs = ["ship", "--port", String(agent.port), "--max-output-bytes", String(agent.maxOutputBytes)];
+  if (inputs.network.kind === "none") agentArgs.push("--socket", `${AGENT_SOCKET_DIR}/${AGENT_SOCKET_NAME}`);
+  return {
+    name: containerName(session.id),
+    image: profile.image,
+    labels: bayLabels({
+      instanceId: inputs.instanceId,
+      owner: sandbox.owner,
+      sandboxId: sandbox.id,
+      sessionId: session.id,
+      cargoId: sandbox.cargoId,
+      profileId: profile.id,
+    }),
+    env: { ...profile.env, [AGENT_TOKEN_ENV]: session.token },
+    volumeName: volumeName(sandbox.cargoId),
+    agentBinaryPath: inputs.agentBinaryPath,
+    agentPort: agent.port,
+    agentArgs,
+    resources: {
+      nanoCpus: Math.round(profile.resources.cpus * 1e9),
+      memoryBytes: parseMemory(profile.resources.memory),
+      pidsLimit: profile.resources.pids_limit,
+    },
+    network: inputs.network,
+    hardening: {
+      readOnlyRootfs: profile.security.read_only_rootfs,
+      noNewPrivileges: profile.security.no_new_privileges,
+      extraCapabilities: profile.security.extra_capabilities,
+      tmpSize: profile.security.tmp_size,
+    },
+    agentSocketDir: inputs.socketDir,
+  };
+}
