@@ -1,0 +1,172 @@
+import { describe, expect, test } from "bun:test";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { LABEL } from "../../../src/core/labels.ts";
+import { BayError } from "../../../src/shared/errors.ts";
+import { rejectionOf } from "../../helpers/thrown.ts";
+import { OWNER, UNIT_PROFILE, eventually, execPython, holdStarts, useUnitBays, type UnitBay } from "./unit-bay.ts";
+
+const startBay = useUnitBays();
+
+/** A capability call that needs nothing from the agent: it only makes sure compute runs. */
+function touchCompute(bay: UnitBay, sandboxId: string) {
+  return bay.core.sandboxes.withAgent(OWNER, sandboxId, "python", async (_client, session) => session.id);
+}
+
+async function failure(promise: Promise<unknown>): Promise<BayError> {
+  const error = await rejectionOf(promise);
+  expect(error).toBeInstanceOf(BayError);
+  return error as BayError;
+}
+
+describe("session start", () => {
+  test("20 concurrent first calls on a cold sandbox start exactly one container, and all run on it", async () => {
+    const bay = await startBay();
+    const sandbox = await bay.core.sandboxes.create(OWNER, {});
+    const responses = await Promise.all(Array.from({ length: 20 }, () => execPython(bay, sandbox.id)));
+    expect(responses.map((response) => response.status)).toEqual(Array(20).fill(200));
+    expect(bay.driver.starts).toBe(1);
+    expect(bay.driver.containersOf(sandbox.id)).toHaveLength(1);
+    expect(bay.core.sandboxes.get(OWNER, sandbox.id).status).toBe("ready");
+  });
+
+  test("a stop while a start is in flight waits for it, then leaves no container and no running session", async () => {
+    const bay = await startBay();
+    const sandbox = await bay.core.sandboxes.create(OWNER, {});
+    const held = holdStarts(bay.driver);
+    const call = touchCompute(bay, sandbox.id).catch((error: unknown) => error);
+    await held.entered;
+    expect(bay.core.sandboxes.get(OWNER, sandbox.id).status).toBe("starting");
+    const stopping = bay.core.sandboxes.stop(OWNER, sandbox.id);
+    held.release();
+    await Promise.all([stopping, call]);
+    expect(bay.driver.containers).toEqual([]);
+    expect(bay.store.activeSession(sandbox.id)).toBeUndefined();
+    expect(bay.store.latestSession(sandbox.id)?.endReason).toBe("stopped");
+    expect(bay.core.sandboxes.get(OWNER, sandbox.id).status).toBe("idle");
+  });
+
+  test("a start the engine refuses marks the sandbox failed, leaves no container, and the next call starts afresh", async () => {
+    const bay = await startBay();
+    const sandbox = await bay.core.sandboxes.create(OWNER, {});
+    bay.driver.failNext("startSessionContainer", new BayError("ship_error", "the engine refused the container"));
+    const error = await failure(touchCompute(bay, sandbox.id));
+    expect(error.code).toBe("ship_error");
+    expect(bay.core.sandboxes.get(OWNER, sandbox.id).status).toBe("failed");
+    expect(bay.store.latestSession(sandbox.id)?.endReason).toBe("start_failed");
+    expect(bay.driver.containers).toEqual([]);
+
+    await touchCompute(bay, sandbox.id);
+    expect(bay.driver.starts).toBe(2);
+    expect(bay.core.sandboxes.get(OWNER, sandbox.id).status).toBe("ready");
+    expect(bay.store.findSandboxById(sandbox.id)?.lastStartError).toBeNull();
+  });
+
+  test("a profile whose image is missing fails every start with the image named, and each call tries again", async () => {
+    const bay = await startBay({ config: { profiles: [{ ...UNIT_PROFILE, image: "missing/python:1" }] } });
+    const sandbox = await bay.core.sandboxes.create(OWNER, {});
+    for (const attempt of [1, 2]) {
+      const error = await failure(touchCompute(bay, sandbox.id));
+      expect(error.code).toBe("ship_error");
+      expect(error.details.image).toBe("missing/python:1");
+      expect(bay.driver.starts).toBe(attempt);
+    }
+    expect(bay.core.sandboxes.get(OWNER, sandbox.id).status).toBe("failed");
+    expect(bay.driver.containers).toEqual([]);
+    // Both attempts left their session stopped; none holds compute.
+    expect(bay.store.activeSession(sandbox.id)).toBeUndefined();
+  });
+
+  test("an agent that exits before it is ready fails the start with its last log lines, and its container goes", async () => {
+    const bay = await startBay();
+    const sandbox = await bay.core.sandboxes.create(OWNER, {});
+    bay.driver.afterStart = async ({ containerId }) => {
+      bay.driver.setLogs(containerId, "agent: cannot listen on port 8123\n");
+      await bay.driver.endContainer(containerId, "container exited (code 1)", 1);
+    };
+    const error = await failure(touchCompute(bay, sandbox.id));
+    expect(error.code).toBe("ship_error");
+    expect(error.message).toContain("the agent exited before it was ready");
+    expect(error.message).toContain("cannot listen on port 8123");
+    expect(error.details.container_logs).toContain("cannot listen on port 8123");
+    expect(bay.driver.containers).toEqual([]);
+    expect(bay.core.sandboxes.get(OWNER, sandbox.id).status).toBe("failed");
+  });
+
+  test("an agent that never answers /health fails the start at ship.ready_timeout_seconds with 504 timeout", async () => {
+    const bay = await startBay({ config: { ship: { ready_timeout_seconds: 1 } } });
+    const sandbox = await bay.core.sandboxes.create(OWNER, {});
+    bay.driver.afterStart = async ({ containerId }) => bay.driver.pauseContainer(containerId);
+    const response = await execPython(bay, sandbox.id);
+    expect(response.status).toBe(504);
+    const body = (await response.json()) as { error: { code: string; message: string } };
+    expect(body.error.code).toBe("timeout");
+    expect(body.error.message).toContain("did not become ready within 1 s");
+    expect(bay.driver.containers).toEqual([]);
+  });
+
+  test("a sandbox without network is reached through a socket directory under data_dir, removed with its container", async () => {
+    const bay = await startBay({ config: { profiles: [{ ...UNIT_PROFILE, network: "none" }] } });
+    const sandbox = await bay.core.sandboxes.create(OWNER, {});
+    expect((await execPython(bay, sandbox.id)).status).toBe(200);
+    const session = bay.store.activeSession(sandbox.id)!;
+    const socketDir = join(bay.dataDir, "sockets", session.id);
+    expect(session.endpoint).toBe(`unix://${socketDir}/agent.sock`);
+    expect(existsSync(socketDir)).toBe(true);
+    await bay.core.sandboxes.stop(OWNER, sandbox.id);
+    expect(existsSync(socketDir)).toBe(false);
+    expect(bay.driver.containers).toEqual([]);
+  });
+});
+
+describe("session end", () => {
+  test("a container that dies is noticed through the engine's events; the next call runs on a new container on the same cargo", async () => {
+    const bay = await startBay();
+    await bay.core.startBackground();
+    const sandbox = await bay.core.sandboxes.create(OWNER, {});
+    const first = (await (await execPython(bay, sandbox.id)).json()) as { kernel_restarted?: boolean };
+    expect(first.kernel_restarted).toBeUndefined();
+    const [dead] = bay.driver.containersOf(sandbox.id);
+    const deadSession = bay.store.activeSession(sandbox.id)!;
+
+    await bay.driver.endContainer(dead!.id, "out of memory", 137);
+    await eventually(() => bay.driver.containersOf(sandbox.id).length === 0, "the dead container is removed");
+    const afterDeath = bay.core.sandboxes.get(OWNER, sandbox.id);
+    expect(afterDeath.status).toBe("idle");
+    expect(afterDeath.state_reset_reason).toBe("out of memory");
+    expect(afterDeath.state_reset_at).not.toBeNull();
+    expect(bay.store.findSession(deadSession.id)?.endReason).toBe("died");
+
+    const second = await execPython(bay, sandbox.id);
+    expect(second.status).toBe(200);
+    expect(((await second.json()) as { kernel_restarted?: boolean }).kernel_restarted).toBe(true);
+    const [replacement] = bay.driver.containersOf(sandbox.id);
+    expect(replacement!.id).not.toBe(dead!.id);
+    expect(replacement!.labels[LABEL.cargoId]).toBe(sandbox.cargo_id);
+    expect(bay.store.activeSession(sandbox.id)?.previousSessionId).toBe(deadSession.id);
+  });
+
+  test("reapIfIdle leaves a sandbox with a call in flight alone, and reaps it once the call is done and the deadline passed", async () => {
+    const bay = await startBay();
+    const sandbox = await bay.core.sandboxes.create(OWNER, {});
+    const callDone = Promise.withResolvers<void>();
+    const inFlight = bay.core.sandboxes.withAgent(OWNER, sandbox.id, "python", () => callDone.promise);
+    await eventually(() => bay.store.activeSession(sandbox.id)?.status === "running", "the session runs");
+    const session = bay.store.activeSession(sandbox.id)!;
+    const pastDeadline = Date.now() + 2 * UNIT_PROFILE.idle_timeout * 1000;
+
+    expect(await bay.core.sessions.reapIfIdle(session, pastDeadline)).toBe(false);
+    expect(bay.driver.containersOf(sandbox.id)).toHaveLength(1);
+
+    callDone.resolve();
+    await inFlight;
+    const idle = bay.store.findSession(session.id)!;
+    expect(await bay.core.sessions.reapIfIdle(idle, Date.now())).toBe(false);
+    expect(await bay.core.sessions.reapIfIdle(idle, pastDeadline)).toBe(true);
+    expect(bay.driver.containersOf(sandbox.id)).toEqual([]);
+    expect(bay.store.findSession(session.id)?.endReason).toBe("idle");
+    expect(bay.core.sandboxes.get(OWNER, sandbox.id).status).toBe("idle");
+    // The cargo outlives its idle compute.
+    expect(bay.driver.volumes.map((volume) => volume.labels[LABEL.cargoId])).toContain(sandbox.cargo_id);
+  });
+});
