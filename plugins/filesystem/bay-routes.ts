@@ -8,6 +8,7 @@ import {
   multipartBoundary,
   multipartParts,
   normalizeWorkspacePath,
+  operationRoute,
   partText,
   streamOf,
   streamedBodyRoute,
@@ -16,6 +17,7 @@ import {
   type Principal,
 } from "../../src/kit/bay.ts";
 import { DELETE_FILE, DOWNLOAD_FILE, LIST_DIRECTORY, READ_FILE, UPLOAD_FILE, WRITE_FILE } from "./routes.ts";
+import { DELETE_FILE_OPERATION, LIST_DIRECTORY_OPERATION, READ_FILE_OPERATION, WRITE_FILE_OPERATION } from "./operations.ts";
 import {
   DeleteFileRequest,
   DirectoryListing,
@@ -105,29 +107,29 @@ export default function filesystemRoutes({ sandboxes, auth }: CapabilityRouteCon
 
   return new Elysia()
     .use(auth)
-    .get("/v1/sandboxes/:id/filesystem/files", (context) => read(callerOf(context), context.query.path), {
+    .get(operationRoute(READ_FILE_OPERATION), (context) => read(callerOf(context), context.query.path), {
       params: SandboxParams,
-      query: PathQuery,
-      response: { 200: FileContent, ...capabilityRouteErrors },
-      detail: { summary: "Read a UTF-8 text file (binary files: use download)", tags },
+      query: READ_FILE_OPERATION.input,
+      response: { 200: READ_FILE_OPERATION.output, ...capabilityRouteErrors },
+      detail: { summary: READ_FILE_OPERATION.summary, tags },
     })
-    .put("/v1/sandboxes/:id/filesystem/files", (context) => write(callerOf(context), context.body.path, context.body.content), {
+    .put(operationRoute(WRITE_FILE_OPERATION), (context) => write(callerOf(context), context.body.path, context.body.content), {
       params: SandboxParams,
-      body: WriteFileRequest,
-      response: { 200: StatusOk, ...capabilityRouteErrors },
-      detail: { summary: "Write a text file; parent directories are created", tags },
+      body: WRITE_FILE_OPERATION.input,
+      response: { 200: WRITE_FILE_OPERATION.output, ...capabilityRouteErrors },
+      detail: { summary: WRITE_FILE_OPERATION.summary, tags },
     })
-    .delete("/v1/sandboxes/:id/filesystem/files", (context) => remove(callerOf(context), context.query.path), {
+    .delete(operationRoute(DELETE_FILE_OPERATION), (context) => remove(callerOf(context), context.query.path), {
       params: SandboxParams,
-      query: PathQuery,
-      response: { 200: StatusOk, ...capabilityRouteErrors },
-      detail: { summary: "Delete a file, or a directory recursively", tags },
+      query: DELETE_FILE_OPERATION.input,
+      response: { 200: DELETE_FILE_OPERATION.output, ...capabilityRouteErrors },
+      detail: { summary: DELETE_FILE_OPERATION.summary, tags },
     })
-    .get("/v1/sandboxes/:id/filesystem/directories", (context) => list(callerOf(context), context.query.path), {
+    .get(operationRoute(LIST_DIRECTORY_OPERATION), (context) => list(callerOf(context), context.query.path), {
       params: SandboxParams,
-      query: DirectoryQuery,
-      response: { 200: DirectoryListing, ...capabilityRouteErrors },
-      detail: { summary: "List a directory", tags },
+      query: LIST_DIRECTORY_OPERATION.input,
+      response: { 200: LIST_DIRECTORY_OPERATION.output, ...capabilityRouteErrors },
+      detail: { summary: LIST_DIRECTORY_OPERATION.summary, tags },
     })
     .post(streamedBodyRoute("/v1/sandboxes/:id/filesystem/upload"), (context) => upload(callerOf(context), streamOf(context.body)), {
       params: SandboxParams,

@@ -4,12 +4,14 @@ import {
   SandboxParams,
   capabilityRouteErrors,
   maxStartWaitMs,
+  operationRoute,
   respondToExecution,
   type CapabilityRouteContext,
   type ExecutionCall,
 } from "../../src/kit/bay.ts";
 import { PYTHON_EXEC } from "./routes.ts";
-import { PYTHON_DEFAULT_TIMEOUT_SECONDS, PythonExecOutcome, PythonExecRequest, PythonExecResponse } from "./schemas.ts";
+import { PYTHON_EXEC_OPERATION as EXEC } from "./operations.ts";
+import { PYTHON_DEFAULT_TIMEOUT_SECONDS, PythonExecOutcome } from "./schemas.ts";
 
 /**
  * The first cell of a session that replaced an earlier one (after stop, idle,
@@ -22,7 +24,7 @@ function markKernelRestart(summary: Record<string, unknown>, session: { previous
 
 export default function pythonRoutes({ sandboxes, auth }: CapabilityRouteContext) {
   return new Elysia().use(auth).post(
-    "/v1/sandboxes/:id/python/exec",
+    operationRoute(EXEC),
     ({ principal, params, body, request, set }) => {
       const call: ExecutionCall = {
         sandboxes,
@@ -39,10 +41,10 @@ export default function pythonRoutes({ sandboxes, auth }: CapabilityRouteContext
     },
     {
       params: SandboxParams,
-      body: PythonExecRequest,
-      response: { 200: PythonExecResponse, ...capabilityRouteErrors },
+      body: EXEC.input,
+      response: { 200: EXEC.output, ...capabilityRouteErrors },
       detail: {
-        summary: "Run Python in the sandbox's persistent kernel",
+        summary: EXEC.summary,
         description:
           "Starts the sandbox's compute if needed (the call waits; no retry needed). Variables and imports persist between calls. " +
           "An exception or a timeout is a 200 with success=false and a plain-text traceback in `error`. " +

@@ -6,12 +6,14 @@ import {
   capabilityRouteErrors,
   maxStartWaitMs,
   normalizeWorkspacePath,
+  operationRoute,
   respondToExecution,
   type CapabilityRouteContext,
   type ExecutionCall,
 } from "../../src/kit/bay.ts";
 import { SHELL_EXEC } from "./routes.ts";
-import { ENVIRONMENT_NAME, SHELL_DEFAULT_TIMEOUT_SECONDS, ShellExecOutcome, ShellExecRequest, ShellExecResponse } from "./schemas.ts";
+import { SHELL_EXEC_OPERATION as EXEC } from "./operations.ts";
+import { ENVIRONMENT_NAME, SHELL_DEFAULT_TIMEOUT_SECONDS, ShellExecOutcome } from "./schemas.ts";
 
 /**
  * Names that no shell could use are refused by name. (The request schema
@@ -29,7 +31,7 @@ function checkEnvironmentNames(env: Record<string, string> | undefined): void {
 
 export default function shellRoutes({ sandboxes, auth }: CapabilityRouteContext) {
   return new Elysia().use(auth).post(
-    "/v1/sandboxes/:id/shell/exec",
+    operationRoute(EXEC),
     ({ principal, params, body, request, set }) => {
       checkEnvironmentNames(body.env);
       const call: ExecutionCall = {
@@ -50,10 +52,10 @@ export default function shellRoutes({ sandboxes, auth }: CapabilityRouteContext)
     },
     {
       params: SandboxParams,
-      body: ShellExecRequest,
-      response: { 200: ShellExecResponse, ...capabilityRouteErrors },
+      body: EXEC.input,
+      response: { 200: EXEC.output, ...capabilityRouteErrors },
       detail: {
-        summary: "Run a shell command in the sandbox",
+        summary: EXEC.summary,
         description:
           "The command runs as the sandbox user in its own process group, in `cwd` (relative to /workspace). " +
           "On timeout the whole group is killed, exit_code is -1 and the output so far is returned. " +

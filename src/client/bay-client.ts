@@ -1,6 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { BayError, type ErrorCode } from "../shared/errors.ts";
 import { parseEventStream } from "../shared/sse.ts";
+import { operationUrl, type SandboxOperation } from "../shared/sandbox-operation.ts";
+import type { Static, TSchema } from "@sinclair/typebox";
+import { DELETE_FILE_OPERATION, LIST_DIRECTORY_OPERATION, READ_FILE_OPERATION, WRITE_FILE_OPERATION } from "../../plugins/filesystem/operations.ts";
+import { PYTHON_EXEC_OPERATION } from "../../plugins/python/operations.ts";
+import { SHELL_EXEC_OPERATION } from "../../plugins/shell/operations.ts";
 import type {
   Cargo,
   CargoPage,
@@ -103,33 +108,44 @@ export class Bay {
     },
   };
 
+  /**
+   * Runs any capability's operation on a sandbox (plugins/<name>/operations.ts
+   * declares them): what the named helpers below do, for every capability,
+   * including ones added after this client was written.
+   */
+  run<I extends TSchema, O extends TSchema>(operation: SandboxOperation<I, O>, sandboxId: string, input: Static<I>): Promise<Static<O>> {
+    const place = operation.inputIn === "query" ? { query: input as CallOptions["query"] } : { body: input };
+    return this.json(operation.method, operationUrl(operation, sandboxId), { ...place, retry: operation.safeToRepeat });
+  }
+
+  /** An operation that streams (operation.streams), as its events; the last is `done` with what `run` answers. */
+  stream<I extends TSchema, O extends TSchema>(
+    operation: SandboxOperation<I, O>,
+    sandboxId: string,
+    input: Static<I>,
+  ): AsyncGenerator<ExecutionEvent<Static<O>>> {
+    return this.events(operation.method, operationUrl(operation, sandboxId), input);
+  }
+
   readonly python = {
-    exec: (id: string, input: PythonExecInput): Promise<PythonExecResult> =>
-      this.json("POST", `/v1/sandboxes/${encodeURIComponent(id)}/python/exec`, { body: input }),
+    exec: (id: string, input: PythonExecInput): Promise<PythonExecResult> => this.run(PYTHON_EXEC_OPERATION, id, input),
     /** Live output as it is produced; the last event is `done` with the same answer as exec. */
-    stream: (id: string, input: PythonExecInput): AsyncGenerator<ExecutionEvent<PythonExecResult>> =>
-      this.events("POST", `/v1/sandboxes/${encodeURIComponent(id)}/python/exec`, input),
+    stream: (id: string, input: PythonExecInput): AsyncGenerator<ExecutionEvent<PythonExecResult>> => this.stream(PYTHON_EXEC_OPERATION, id, input),
   };
 
   readonly shell = {
-    exec: (id: string, input: ShellExecInput): Promise<ShellExecResult> =>
-      this.json("POST", `/v1/sandboxes/${encodeURIComponent(id)}/shell/exec`, { body: input }),
-    stream: (id: string, input: ShellExecInput): AsyncGenerator<ExecutionEvent<ShellExecResult>> =>
-      this.events("POST", `/v1/sandboxes/${encodeURIComponent(id)}/shell/exec`, input),
+    exec: (id: string, input: ShellExecInput): Promise<ShellExecResult> => this.run(SHELL_EXEC_OPERATION, id, input),
+    stream: (id: string, input: ShellExecInput): AsyncGenerator<ExecutionEvent<ShellExecResult>> => this.stream(SHELL_EXEC_OPERATION, id, input),
   };
 
   readonly files = {
-    read: async (id: string, path: string): Promise<string> =>
-      (await this.json<{ content: string }>("GET", `/v1/sandboxes/${encodeURIComponent(id)}/filesystem/files`, { query: { path }, retry: true }))
-        .content,
+    read: async (id: string, path: string): Promise<string> => (await this.run(READ_FILE_OPERATION, id, { path })).content,
     write: async (id: string, path: string, content: string): Promise<void> => {
-      await this.call("PUT", `/v1/sandboxes/${encodeURIComponent(id)}/filesystem/files`, { body: { path, content }, retry: true });
+      await this.run(WRITE_FILE_OPERATION, id, { path, content });
     },
-    list: async (id: string, path = "."): Promise<DirectoryEntry[]> =>
-      (await this.json<{ entries: DirectoryEntry[] }>("GET", `/v1/sandboxes/${encodeURIComponent(id)}/filesystem/directories`, { query: { path }, retry: true }))
-        .entries,
+    list: async (id: string, path = "."): Promise<DirectoryEntry[]> => (await this.run(LIST_DIRECTORY_OPERATION, id, { path })).entries,
     delete: async (id: string, path: string): Promise<void> => {
-      await this.call("DELETE", `/v1/sandboxes/${encodeURIComponent(id)}/filesystem/files`, { query: { path }, retry: true });
+      await this.run(DELETE_FILE_OPERATION, id, { path });
     },
     upload: (id: string, path: string, bytes: Uint8Array | Blob): Promise<UploadResult> => {
       const form = new FormData();

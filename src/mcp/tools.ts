@@ -1,12 +1,14 @@
 import { Type, type TObject } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
 import type { Bay } from "../client/index.ts";
+import { CAPABILITIES } from "../composition/registry.ts";
+import type { CapabilityPlugin } from "../kit/capability.ts";
 import { BayError } from "../shared/errors.ts";
+import type { SandboxOperation } from "../shared/sandbox-operation.ts";
 
 const SandboxIdField = Type.Optional(
   Type.String({ description: "Sandbox to use; default: this MCP session's own sandbox, created on first use" }),
 );
-const Timeout = Type.Optional(Type.Integer({ minimum: 1, maximum: 300, description: "Seconds (default 30)" }));
 
 export interface ToolResult {
   content: { type: "text"; text: string }[];
@@ -37,7 +39,32 @@ const text = (value: string, isError = false, structured?: Record<string, unknow
 const json = (value: Record<string, unknown>) => text(JSON.stringify(value, null, 2), false, value);
 const target = (args: { sandbox_id?: string }, context: ToolContext) => args.sandbox_id ?? context.defaultSandbox();
 
-/** The tools `bay mcp` offers; their input schemas are JSON Schema (TypeBox). */
+/**
+ * A capability operation that names a tool, as that tool: the operation's
+ * input plus an optional sandbox_id; the answer as the operation presents it
+ * (or as JSON), with the whole answer as structured content.
+ */
+export function capabilityTools(capabilities: readonly Pick<CapabilityPlugin, "operations">[]): Tool[] {
+  return capabilities.flatMap((capability) => capability.operations.filter((operation) => operation.tool).map(operationTool));
+}
+
+function operationTool(operation: SandboxOperation): Tool {
+  const tool = operation.tool!;
+  const { sandbox_id: _ignored, ...properties } = (operation.input as unknown as TObject).properties;
+  return {
+    name: tool.name,
+    description: tool.description,
+    inputSchema: Type.Object({ ...properties, sandbox_id: SandboxIdField }),
+    async run(args, context) {
+      const { sandbox_id, ...input } = args as { sandbox_id?: string } & Record<string, unknown>;
+      const output = (await context.bay.run(operation, await target({ sandbox_id }, context), input)) as Record<string, unknown>;
+      const presented = tool.present?.(output, input) ?? { text: JSON.stringify(output, null, 2) };
+      return text(presented.text, presented.isError ?? false, output);
+    },
+  };
+}
+
+/** The tools `bay mcp` offers: sandboxes, and every installed capability operation that names a tool. Input schemas are JSON Schema (TypeBox). */
 export const TOOLS: Tool[] = [
   {
     name: "create_sandbox",
@@ -70,61 +97,12 @@ export const TOOLS: Tool[] = [
       return text(`deleted ${args.sandbox_id}`);
     },
   },
-  {
-    name: "run_python",
-    description: "Run Python in a persistent kernel (variables survive between calls). Returns printed output and the last expression's value.",
-    inputSchema: Type.Object({ code: Type.String(), timeout: Timeout, sandbox_id: SandboxIdField }),
-    async run(args, context) {
-      const result = await context.bay.python.exec(await target(args, context), { code: args.code, timeout: args.timeout });
-      return text(result.success ? result.output : `${result.output}${result.error ?? ""}`, !result.success, result);
-    },
-  },
-  {
-    name: "run_shell",
-    description: "Run a shell command in the sandbox's /workspace. Returns stdout, stderr and the exit code.",
-    inputSchema: Type.Object({
-      command: Type.String(),
-      timeout: Timeout,
-      cwd: Type.Optional(Type.String({ description: "Relative to /workspace" })),
-      sandbox_id: SandboxIdField,
-    }),
-    async run(args, context) {
-      const result = await context.bay.shell.exec(await target(args, context), { command: args.command, timeout: args.timeout, cwd: args.cwd });
-      const body = `${result.output}${result.error ? `${result.output ? "\n" : ""}[stderr]\n${result.error}` : ""}\n[exit code ${result.exit_code}]`;
-      return text(body, !result.success, result);
-    },
-  },
-  {
-    name: "read_file",
-    description: "Read a UTF-8 text file from the sandbox (path relative to /workspace).",
-    inputSchema: Type.Object({ path: Type.String(), sandbox_id: SandboxIdField }),
-    async run(args, context) {
-      return text(await context.bay.files.read(await target(args, context), args.path));
-    },
-  },
-  {
-    name: "write_file",
-    description: "Write a UTF-8 text file into the sandbox (path relative to /workspace; parent directories are created).",
-    inputSchema: Type.Object({ path: Type.String(), content: Type.String(), sandbox_id: SandboxIdField }),
-    async run(args, context) {
-      await context.bay.files.write(await target(args, context), args.path, args.content);
-      return text(`wrote ${args.path}`);
-    },
-  },
-  {
-    name: "list_files",
-    description: "List a directory of the sandbox (path relative to /workspace, default the workspace itself).",
-    inputSchema: Type.Object({ path: Type.Optional(Type.String()), sandbox_id: SandboxIdField }),
-    async run(args, context) {
-      const entries = await context.bay.files.list(await target(args, context), args.path ?? ".");
-      return json({ entries });
-    },
-  },
+  ...capabilityTools(CAPABILITIES),
 ];
 
 /** Runs one tool call; bad arguments and Bay's refusals are tool errors the model can read, not protocol errors. */
-export async function callTool(name: string, args: unknown, context: ToolContext): Promise<ToolResult> {
-  const tool = TOOLS.find((candidate) => candidate.name === name);
+export async function callTool(name: string, args: unknown, context: ToolContext, tools: readonly Tool[] = TOOLS): Promise<ToolResult> {
+  const tool = tools.find((candidate) => candidate.name === name);
   if (!tool) throw new UnknownToolError(name);
   const input = args ?? {};
   const problem = Value.Errors(tool.inputSchema, input).First();

@@ -218,6 +218,21 @@ describe.each(MODES)("client commands, %s", (kind) => {
     });
   });
 
+  describe("bay call", () => {
+    test("runs any capability's declared operation with its JSON input; a bad input or name is refused before anything runs", async () => {
+      const id = await createSandbox();
+      expect(JSON.parse((await bay(["call"], id, "filesystem.write", '{"path":"called/a.txt","content":"by call"}')).stdout)).toEqual({ status: "ok" });
+      expect(JSON.parse((await bay(["call"], id, "filesystem.read", '{"path":"called/a.txt"}')).stdout)).toEqual({ content: "by call" });
+      expect(JSON.parse((await bay(["call"], id, "shell.exec", '{"command":"cat called/a.txt"}')).stdout)).toMatchObject({ exit_code: 0, output: "by call" });
+      const bad = await bay(["call"], id, "filesystem.read", '{"path":3}');
+      expect(bad.exitCode).toBe(1);
+      expect(bad.stderr).toContain("validation_error");
+      const unknown = await bay(["call"], id, "nothing.here", "{}");
+      expect(unknown.exitCode).toBe(2);
+      expect(unknown.stderr).toContain("python.exec");
+    });
+  });
+
   describe("bay cp", () => {
     test("copies binary content into a sandbox and back out unchanged", async () => {
       const id = await createSandbox();
