@@ -3,6 +3,7 @@ import type { BayConfig, ProfileConfig } from "./config/index.ts";
 import { lostContainerReason } from "./container-end.ts";
 import type { Driver } from "./driver.ts";
 import { waitForAgent } from "./agent-readiness.ts";
+import { CallsInFlight } from "./calls-in-flight.ts";
 import { buildContainerSpec } from "./container-spec.ts";
 import { checkHandshake } from "./handshake.ts";
 import { KeyedMutex } from "./keyed-mutex.ts";
@@ -40,7 +41,7 @@ export interface SessionManagerOptions {
 export class SessionManager {
   /** Held while a sandbox's compute is being started, stopped or released. */
   private readonly locks = new KeyedMutex();
-  private readonly callsInFlight = new Map<string, number>();
+  private readonly callsInFlight = new CallsInFlight();
   /** What a start in progress is busy with, when it is slow (an image pull), by sandbox. */
   private readonly startDetails = new Map<string, string>();
   /** Stopped sessions whose container the engine failed to remove (it hung): the next stop of the sandbox retries. */
@@ -64,15 +65,7 @@ export class SessionManager {
 
   /** Marks a call in flight on the sandbox until the returned function is called. */
   enterCall(sandboxId: string): () => void {
-    this.callsInFlight.set(sandboxId, (this.callsInFlight.get(sandboxId) ?? 0) + 1);
-    let left = false;
-    return () => {
-      if (left) return;
-      left = true;
-      const remaining = (this.callsInFlight.get(sandboxId) ?? 1) - 1;
-      if (remaining > 0) this.callsInFlight.set(sandboxId, remaining);
-      else this.callsInFlight.delete(sandboxId);
-    };
+    return this.callsInFlight.enter(sandboxId);
   }
 
   /** What the sandbox's start is doing right now, if it said (shown as status_detail). */
@@ -86,7 +79,7 @@ export class SessionManager {
   }
 
   isBusy(sandboxId: string): boolean {
-    return this.callsInFlight.has(sandboxId) || this.locks.isLocked(sandboxId);
+    return this.callsInFlight.any(sandboxId) || this.locks.isLocked(sandboxId);
   }
 
   /** Pushes idle_expires_at forward for a running session; never starts one. */
@@ -132,7 +125,7 @@ export class SessionManager {
     if (this.isBusy(session.sandboxId)) return Promise.resolve(false);
     return this.locks.run(session.sandboxId, async () => {
       const current = this.options.store.findSession(session.id);
-      if (current?.status !== "running" || (current.idleExpiresAt ?? Infinity) > now || this.callsInFlight.has(session.sandboxId)) {
+      if (current?.status !== "running" || (current.idleExpiresAt ?? Infinity) > now || this.callsInFlight.any(session.sandboxId)) {
         return false;
       }
       this.options.store.markSessionStopped(current.id, Date.now(), "idle");
