@@ -146,6 +146,35 @@ describe("session end", () => {
     expect(bay.store.activeSession(sandbox.id)?.previousSessionId).toBe(deadSession.id);
   });
 
+  test("a death missed while the engine's event stream was down is found by the reconciliation after it reconnects", async () => {
+    const bay = await startBay();
+    await bay.core.startBackground();
+    const sandbox = await bay.core.sandboxes.create(OWNER, {});
+    expect((await execPython(bay, sandbox.id)).status).toBe(200);
+    const [container] = bay.driver.containersOf(sandbox.id);
+    bay.driver.closeEventStreams(new Error("engine restarting"));
+    // Nobody is subscribed now: this end is reported to no one.
+    await bay.driver.endContainer(container!.id, "exited", 137);
+    await eventually(() => bay.core.sandboxes.get(OWNER, sandbox.id).state_reset_reason !== null, "the reconciliation records the death");
+    expect(bay.core.sandboxes.get(OWNER, sandbox.id).state_reset_reason).toBe("container exited (code 137)");
+    expect(bay.driver.calls.filter((call) => call === "watchContainerEnds")).toHaveLength(2);
+  });
+
+  test("a call sent to a container that died unnoticed runs once on a new container, and says the kernel restarted", async () => {
+    const bay = await startBay();
+    const sandbox = await bay.core.sandboxes.create(OWNER, {});
+    expect((await execPython(bay, sandbox.id)).status).toBe(200);
+    const [dead] = bay.driver.containersOf(sandbox.id);
+    // No engine watcher runs: Bay learns of it only when the call cannot connect.
+    await bay.driver.endContainer(dead!.id, "exited", 137);
+    const response = await execPython(bay, sandbox.id);
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as { kernel_restarted?: boolean }).kernel_restarted).toBe(true);
+    expect(bay.driver.starts).toBe(2);
+    expect(bay.core.sandboxes.get(OWNER, sandbox.id).state_reset_reason).toBe("container exited (code 137)");
+    expect(bay.driver.containers.map((container) => container.id)).not.toContain(dead!.id);
+  });
+
   test("reapIfIdle leaves a sandbox with a call in flight alone, and reaps it once the call is done and the deadline passed", async () => {
     const bay = await startBay();
     const sandbox = await bay.core.sandboxes.create(OWNER, {});
