@@ -11,14 +11,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { AgentClient } from "../../src/core/agent-client.ts";
+import { loadBayConfig } from "../../src/composition/bay.ts";
+import { buildContainerSpec } from "../../src/core/container-spec.ts";
 import type { ContainerEndEvent, ContainerInfo, Driver, EventSubscription, Labels, SessionContainerSpec, StartedContainer } from "../../src/core/driver.ts";
-import { LABEL, containerName, volumeName } from "../../src/core/labels.ts";
+import { LABEL, volumeName } from "../../src/core/labels.ts";
 import {
   AGENT_API_VERSION,
   AGENT_DEFAULT_PORT,
-  AGENT_SOCKET_DIR,
   AGENT_SOCKET_NAME,
-  AGENT_TOKEN_ENV,
   WORKSPACE_MOUNT_PATH,
   type AgentMeta,
 } from "../../src/shared/agent-protocol.ts";
@@ -55,28 +55,24 @@ export interface SpecOptions {
   socketDir?: string;
 }
 
-/** A spec as the session manager builds it, for a session of its own. */
+/** The profile every contract session runs: the built-in one's defaults, on the harness's image. */
+const CONTRACT_PROFILE = loadBayConfig({ env: {} }).profiles[0]!;
+
+/** A spec exactly as the session manager builds it (buildContainerSpec), for a session of its own on the given volume. */
 export function sessionContainerSpec(options: SpecOptions): SessionContainerSpec & { token: string; sessionId: string } {
   const sessionId = `session-${randomBytes(6).toString("hex")}`;
   const token = randomBytes(16).toString("hex");
-  const agentArgs = ["ship", "--port", String(AGENT_DEFAULT_PORT)];
-  if (options.socketDir) agentArgs.push("--socket", `${AGENT_SOCKET_DIR}/${AGENT_SOCKET_NAME}`);
-  return {
-    sessionId,
-    token,
-    name: containerName(sessionId),
-    image: options.image,
-    labels: { [LABEL.managed]: "true", [LABEL.instanceId]: options.instanceId, [LABEL.sessionId]: sessionId },
-    env: { [AGENT_TOKEN_ENV]: token },
-    volumeName: options.volumeName,
-    agentBinaryPath: options.agentBinaryPath,
-    agentPort: AGENT_DEFAULT_PORT,
-    agentArgs,
-    resources: { nanoCpus: 1e9, memoryBytes: 256 * 1024 * 1024, pidsLimit: 128 },
+  const spec = buildContainerSpec({
+    instanceId: options.instanceId,
+    sandbox: { id: `sandbox-${randomBytes(6).toString("hex")}`, owner: "contract", cargoId: `ws-${randomBytes(6).toString("hex")}` },
+    session: { id: sessionId, token },
+    profile: { ...CONTRACT_PROFILE, image: options.image },
     network: options.socketDir ? { kind: "none" } : { kind: "internet" },
-    hardening: { readOnlyRootfs: true, noNewPrivileges: true, extraCapabilities: [], tmpSize: "64m" },
-    agentSocketDir: options.socketDir,
-  };
+    agentBinaryPath: options.agentBinaryPath,
+    agent: { port: AGENT_DEFAULT_PORT, maxOutputBytes: 1024 * 1024 },
+    socketDir: options.socketDir,
+  });
+  return { ...spec, volumeName: options.volumeName, sessionId, token };
 }
 
 /** A request to an agent endpoint (http:// or unix://), with the session token or none. */
