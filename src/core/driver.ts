@@ -1,7 +1,10 @@
 /**
  * What the core needs from a container engine. Drivers hold no policy: the
  * sandbox service decides what to start and when; a driver only does it.
- * Every removal is idempotent (absent is success).
+ * Every removal is idempotent (absent is success). Every failure is a
+ * BayError: `driver_unavailable` when the engine cannot be reached or does
+ * not answer within `callDeadlineMs`, `ship_error` when it answers with a
+ * failure. test/drivers/contract.ts holds every driver to this.
  */
 import type { TSchema } from "@sinclair/typebox";
 import type { EgressPolicy } from "./network-policy.ts";
@@ -82,14 +85,23 @@ export interface Driver {
   /** Longest one call of this driver may take before it fails; shutdown budgets its engine work by it. */
   readonly callDeadlineMs: number;
   ping(): Promise<void>;
+  /** Creating a name that exists does nothing (its labels stay as they were). */
   createVolume(name: string, labels: Labels): Promise<void>;
+  /** Absent is success; a volume that a container (running or not) still mounts is refused with a BayError. */
   removeVolume(name: string): Promise<void>;
-  /** Creates and starts the container; removes it again if any step fails. */
+  /**
+   * Creates and starts the container; removes it again if any step fails. A
+   * name in use is refused with a BayError and the existing container is left
+   * alone; an image that is absent and may not or cannot be pulled is a
+   * BayError naming `details.image`.
+   */
   startSessionContainer(spec: SessionContainerSpec): Promise<StartedContainer>;
+  /** Ends (if running) and removes it; absent is success. Removing a running container is reported as its end. */
   removeContainer(idOrName: string): Promise<void>;
   inspectContainer(idOrName: string): Promise<ContainerInfo | null>;
-  /** The last lines a container printed, for error messages when a start fails. */
+  /** The last lines a container printed, for error messages when a start fails; "" when they cannot be read (never fails). */
   readLogs(idOrName: string, tailLines: number): Promise<string>;
+  /** Containers with every one of these labels, running or not; may leave out what only inspection says (exit code, pause state, end time). */
   listContainers(labels: Labels): Promise<ContainerInfo[]>;
   listVolumes(labels: Labels): Promise<VolumeInfo[]>;
   /** Bytes used by each named volume the engine can measure (cargo size limits are enforced with this). */
@@ -97,7 +109,9 @@ export interface Driver {
   /**
    * Reports containers with these labels as they end. `onClosed` fires when
    * the engine's event stream ends (engine restart, lost connection); the
-   * caller subscribes again when it can.
+   * caller subscribes again when it can. Each end is reported once; an
+   * event's labels hold at least the container's. Closing the subscription
+   * does not call `onClosed`.
    */
   watchContainerEnds(labels: Labels, onEnd: (event: ContainerEndEvent) => void, onClosed: (error?: Error) => void): Promise<EventSubscription>;
   close?(): Promise<void>;
