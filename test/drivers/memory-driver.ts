@@ -8,7 +8,9 @@
  */
 import { randomBytes } from "node:crypto";
 import type { Server } from "bun";
+import { PYTHON_EXEC } from "../../plugins/python/routes.ts";
 import type { PythonExecOutcome } from "../../plugins/python/schemas.ts";
+import { SHELL_EXEC } from "../../plugins/shell/routes.ts";
 import type { ShellExecOutcome } from "../../plugins/shell/schemas.ts";
 import { describeContainerEnd } from "../../src/core/container-end.ts";
 import type {
@@ -61,8 +63,8 @@ const pythonSuccess: PythonExecOutcome = {
 const shellSuccess: ShellExecOutcome = { success: true, output: "", error: "", exit_code: 0, execution_time_ms: 0 };
 
 const DEFAULT_AGENT_ROUTES: Record<string, FakeAgentRoute> = {
-  "POST /ipython/exec": () => Response.json(pythonSuccess),
-  "POST /shell/exec": () => Response.json(shellSuccess),
+  [PYTHON_EXEC.key]: () => Response.json(pythonSuccess),
+  [SHELL_EXEC.key]: () => Response.json(shellSuccess),
 };
 
 function agentError(status: number, code: string, message: string): Response {
