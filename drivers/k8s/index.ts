@@ -7,7 +7,7 @@ import { ConfigError, type DriverPlugin } from "../../src/kit/driver.ts";
  */
 const k8s: DriverPlugin = {
   name: "k8s",
-  settingsSchema: Type.Object({}, { additionalProperties: true, default: {} }),
+  settingsSchema: Type.Object({}, { additionalProperties: false, default: {} }),
   create: () =>
     Promise.reject(
       new ConfigError("driver.type", 'the k8s driver is not implemented yet; use "docker" (see docs/architecture.md, "Adding a driver")'),

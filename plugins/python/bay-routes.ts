@@ -8,6 +8,7 @@ import {
   respondToExecution,
   type CapabilityRouteContext,
   type ExecutionCall,
+  type SessionFacts,
 } from "../../src/kit/bay.ts";
 import { PYTHON_EXEC } from "./routes.ts";
 import { PYTHON_EXEC_OPERATION as EXEC } from "./operations.ts";
@@ -17,7 +18,7 @@ import { PYTHON_DEFAULT_TIMEOUT_SECONDS, PythonExecOutcome } from "./schemas.ts"
  * The first cell of a session that replaced an earlier one (after stop, idle,
  * or a crash) runs in a new kernel: say that the earlier state is gone.
  */
-function markKernelRestart(summary: Record<string, unknown>, session: { previousSessionId: string | null }): Record<string, unknown> {
+function markKernelRestart(summary: Record<string, unknown>, session: SessionFacts): Record<string, unknown> {
   const firstCell = (summary.data as { execution_count?: number } | undefined)?.execution_count === 1;
   return session.previousSessionId && firstCell ? { ...summary, kernel_restarted: true } : summary;
 }

@@ -28,7 +28,6 @@ function checkEnvironmentNames(env: Record<string, string> | undefined): void {
   }
 }
 
-
 export default function shellRoutes({ sandboxes, auth }: CapabilityRouteContext) {
   return new Elysia().use(auth).post(
     operationRoute(EXEC),

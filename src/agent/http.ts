@@ -2,6 +2,7 @@ import { Value } from "@sinclair/typebox/value";
 import type { TSchema, Static } from "@sinclair/typebox";
 import { BayError } from "../shared/errors.ts";
 import type { AgentErrorBody } from "../shared/agent-protocol.ts";
+import { fieldName } from "../shared/schema-path.ts";
 
 export function jsonResponse(body: unknown, status = 200): Response {
   return Response.json(body, { status });
@@ -21,7 +22,7 @@ export function checkAgainst<S extends TSchema>(schema: S, input: unknown): Stat
   const value = Value.Default(schema, input);
   const first = Value.Errors(schema, value).First();
   if (first) {
-    const field = first.path.replace(/^\//, "").replaceAll("/", ".") || "(root)";
+    const field = fieldName(first.path);
     throw new BayError("validation_error", `${field}: ${first.message}`, { field });
   }
   return value as Static<S>;

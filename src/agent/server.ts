@@ -1,6 +1,7 @@
 import { timingSafeEqual } from "node:crypto";
 import { chmodSync, chownSync, rmSync, statSync } from "node:fs";
 import { dirname } from "node:path";
+import { Value } from "@sinclair/typebox/value";
 import { consola } from "consola";
 import { VERSION } from "../shared/version.ts";
 import type { AgentCapability, AgentCapabilitySource, AgentHandler } from "./capability.ts";
@@ -90,7 +91,8 @@ export async function startAgent(options: AgentOptions, plugins: readonly AgentC
 function inputOf(handler: AgentHandler, request: Request): Promise<unknown> {
   const { route } = handler;
   if (route.inputIn === "body") return readBody(request, route.input);
-  return Promise.resolve(checkAgainst(route.input, Object.fromEntries(new URL(request.url).searchParams)));
+  // Query values are strings; they are converted to the schema's numbers and booleans before the check.
+  return Promise.resolve(checkAgainst(route.input, Value.Convert(route.input, Object.fromEntries(new URL(request.url).searchParams))));
 }
 
 // Executions may run for minutes without sending a byte: no idle timeout, on either kind of server.

@@ -1,6 +1,7 @@
 import { consola } from "consola";
 import { BayError, preview, type ErrorCode } from "../shared/errors.ts";
 import { currentRequestId } from "../core/request-context.ts";
+import { fieldName } from "../shared/schema-path.ts";
 
 export interface ErrorEnvelope {
   error: { code: ErrorCode; message: string; request_id: string; details: Record<string, unknown> };
@@ -79,10 +80,6 @@ function validationError(error: FrameworkValidationError): BayError {
     field: first?.field ?? null,
     errors: problems,
   });
-}
-
-function fieldName(path: string | undefined): string {
-  return (path ?? "").replace(/^\//, "").replaceAll("/", ".") || "(root)";
 }
 
 /** Elysia turns numeric schemas into a union with a numeric string; describe the numeric side. */

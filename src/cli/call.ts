@@ -5,6 +5,7 @@ import { ValidationError } from "../shared/errors.ts";
 import type { SandboxOperation } from "../shared/sandbox-operation.ts";
 import { EXIT_CLIENT_FAILURE, clientArgs, withBay } from "./client-command.ts";
 import { printJson } from "./output.ts";
+import { fieldName } from "../shared/schema-path.ts";
 
 /** Every installed capability's operations, by name ("python.exec"). */
 function operations(): Map<string, SandboxOperation> {
@@ -25,7 +26,7 @@ function parseInput(operation: SandboxOperation, text: string | undefined): Reco
   }
   const problem = Value.Errors(operation.input, input).First();
   if (problem) {
-    const field = problem.path.replace(/^\//, "").replaceAll("/", ".") || "(root)";
+    const field = fieldName(problem.path);
     throw new ValidationError(`${operation.name}: ${field}: ${problem.message}`, { field });
   }
   return input as Record<string, unknown>;

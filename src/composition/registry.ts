@@ -22,6 +22,7 @@ export const DRIVERS: readonly DriverPlugin<any>[] = [docker, k8s];
 export const CATALOG: PluginCatalog = {
   capabilities: CAPABILITIES.map((capability) => capability.name),
   driverSettings: Object.fromEntries(DRIVERS.map((driver) => [driver.name, driver.settingsSchema])),
+  defaultDriver: DRIVERS[0]!.name,
 };
 
 export function driverPlugin(name: string): DriverPlugin<any> {

@@ -7,10 +7,10 @@ import { agentRouteUrl, type AgentRoute, type RouteAnswer, type RouteInput } fro
  * An agent caps every output field, so an answer larger than this means a
  * broken agent; Bay's memory stays bounded whatever the sandbox prints.
  */
-export const MAX_RUNTIME_ANSWER_BYTES = 64 * 1024 * 1024;
+export const MAX_AGENT_ANSWER_BYTES = 64 * 1024 * 1024;
 
 /** An agent's error answer is a small envelope; past this much it is not read further. */
-export const MAX_RUNTIME_ERROR_BYTES = 64 * 1024;
+export const MAX_AGENT_ERROR_BYTES = 64 * 1024;
 
 /** Connection failures where the request certainly never reached the agent, so retrying runs nothing twice. */
 const NOT_REACHED_CODES = new Set(["ECONNREFUSED", "ConnectionRefused", "EHOSTUNREACH", "ENETUNREACH", "FailedToOpenSocket", "ENOENT"]);
@@ -64,6 +64,8 @@ export class AgentClient {
 
   /** Calls a declared route whose input is in the query, sending `bytes` as its body as they arrive (uploads). */
   async send<R extends AgentRoute>(route: R, input: RouteInput<R>, bytes: ReadableStream<Uint8Array>, options: AgentCallOptions): Promise<RouteAnswer<R>> {
+    // The body is the bytes, so the route must take its input in the query.
+    if (route.method !== "POST" || route.inputIn !== "query") throw new TypeError(`${route.key} does not take a byte stream`);
     return this.postStream<RouteAnswer<R>>(agentRouteUrl(route, input), bytes, options);
   }
 
@@ -76,12 +78,12 @@ export class AgentClient {
     return parseJson<T>(await this.request("GET", path, undefined, options), `GET ${path}`);
   }
 
-  async post<T>(path: string, body: unknown, options: AgentCallOptions): Promise<T> {
+  private async post<T>(path: string, body: unknown, options: AgentCallOptions): Promise<T> {
     return parseJson<T>(await this.request("POST", path, { json: body }, options), `POST ${path}`);
   }
 
   /** Sends `body` as it arrives (uploads): Bay holds none of it. */
-  async postStream<T>(path: string, body: ReadableStream<Uint8Array>, options: AgentCallOptions): Promise<T> {
+  private async postStream<T>(path: string, body: ReadableStream<Uint8Array>, options: AgentCallOptions): Promise<T> {
     return parseJson<T>(await this.request("POST", path, { stream: body }, options), `POST ${path}`);
   }
 
@@ -89,7 +91,7 @@ export class AgentClient {
    * A successful response whose body the caller streams on (downloads, event
    * streams). The timeout covers only the wait for the response to begin.
    */
-  async open(method: "GET" | "POST", path: string, body: unknown, options: AgentCallOptions): Promise<Response> {
+  private async open(method: "GET" | "POST", path: string, body: unknown, options: AgentCallOptions): Promise<Response> {
     return this.request(method, path, body === undefined ? undefined : { json: body }, options, false);
   }
 
@@ -196,8 +198,8 @@ async function readAtMost(response: Response, limitBytes: number): Promise<{ byt
 }
 
 async function readBounded(response: Response, route: string): Promise<Uint8Array> {
-  const { bytes, complete } = await readAtMost(response, MAX_RUNTIME_ANSWER_BYTES);
-  if (!complete) throw new AgentError(`the sandbox's agent answered with more than ${MAX_RUNTIME_ANSWER_BYTES} bytes`, { runtime_route: route });
+  const { bytes, complete } = await readAtMost(response, MAX_AGENT_ANSWER_BYTES);
+  if (!complete) throw new AgentError(`the sandbox's agent answered with more than ${MAX_AGENT_ANSWER_BYTES} bytes`, { runtime_route: route });
   return bytes;
 }
 
@@ -212,9 +214,9 @@ async function parseJson<T>(response: Response, route: string): Promise<T> {
 
 /** The agent answers errors in the contract's envelope; caller mistakes pass through, the rest is ship_error. */
 async function errorFrom(response: Response, route: string): Promise<BayError> {
-  const { bytes, complete } = await readAtMost(response, MAX_RUNTIME_ERROR_BYTES).catch(() => ({ bytes: Buffer.alloc(0), complete: true }));
+  const { bytes, complete } = await readAtMost(response, MAX_AGENT_ERROR_BYTES).catch(() => ({ bytes: Buffer.alloc(0), complete: true }));
   if (!complete) {
-    return new AgentError(`the sandbox's agent answered HTTP ${response.status} with an error body over ${MAX_RUNTIME_ERROR_BYTES} bytes`, {
+    return new AgentError(`the sandbox's agent answered HTTP ${response.status} with an error body over ${MAX_AGENT_ERROR_BYTES} bytes`, {
       runtime_route: route,
       runtime_status: response.status,
     });

@@ -1,6 +1,5 @@
 import type { BayRoutesFactory } from "../api/capability-context.ts";
 import type { AgentCapabilityFactory } from "../agent/capability.ts";
-
 import type { SandboxOperation } from "../shared/sandbox-operation.ts";
 
 export { agentRoute, type AgentRoute } from "../shared/agent-route.ts";
@@ -8,8 +7,8 @@ export { sandboxOperation, type OperationTool, type SandboxOperation } from "../
 
 /**
  * A capability is one folder under plugins/: its operations (operations.ts)
- * and agent routes (routes.ts) declared once, a Bay half and an agent half, each loaded
- * lazily so that `bay ship` never loads the API stack and `bay serve` never
+ * and agent routes (routes.ts) declared once, a Bay half and an agent half,
+ * each loaded lazily so that `bay ship` never loads the API stack and `bay serve` never
  * loads agent code. docs/architecture.md shows how to add one.
  */
 export interface CapabilityPlugin {

@@ -56,7 +56,9 @@ function operationTool(operation: SandboxOperation): Tool {
     description: tool.description,
     inputSchema: Type.Object({ ...properties, sandbox_id: SandboxIdField }),
     async run(args, context) {
-      const { sandbox_id, ...input } = args as { sandbox_id?: string } & Record<string, unknown>;
+      const { sandbox_id } = args as { sandbox_id?: string };
+      // Only what the operation declares goes on to Bay.
+      const input = Object.fromEntries(Object.keys(properties).filter((name) => name in args).map((name) => [name, args[name]]));
       const output = (await context.bay.run(operation, await target({ sandbox_id }, context), input)) as Record<string, unknown>;
       const presented = tool.present?.(output, input) ?? { text: JSON.stringify(output, null, 2) };
       return text(presented.text, presented.isError ?? false, output);

@@ -6,7 +6,7 @@
 export const AGENT_API_VERSION = "1";
 export const AGENT_DEFAULT_PORT = 8123;
 export const WORKSPACE_MOUNT_PATH = "/workspace";
-export const AGENT_TOKEN_ENV = "BAY_AGENT_TOKEN";
+export const AGENT_TOKEN_ENV = "BAY_SHIP_TOKEN";
 /** Inside the container: where the per-session socket directory is mounted (network "none"). */
 export const AGENT_SOCKET_DIR = "/run/bay";
 export const AGENT_SOCKET_NAME = "agent.sock";

@@ -2,9 +2,10 @@ import type { Static, TSchema } from "@sinclair/typebox";
 
 /**
  * One route of the agent, declared once by its capability plugin and used by
- * both halves: Bay calls it through AgentClient.call/open/send, the agent
- * serves it through `handle` (src/kit/agent.ts), and both check the input
- * against the same schema.
+ * both halves: Bay calls it through AgentClient.call/send/openRoute, the
+ * agent serves it through `handle` (src/kit/agent.ts), and both check the
+ * input against the same schema. The answer's schema types both sides (it
+ * is not checked at run time).
  */
 export interface AgentRoute<Input extends TSchema = TSchema, Answer extends TSchema | undefined = TSchema | undefined> {
   readonly method: "GET" | "POST";
@@ -30,7 +31,7 @@ export function agentRoute<Input extends TSchema, Answer extends TSchema | undef
 export type RouteInput<R extends AgentRoute> = Static<R["input"]>;
 export type RouteAnswer<R extends AgentRoute> = R["answer"] extends TSchema ? Static<R["answer"]> : never;
 
-/** The route's path, with the input as its query string when the input travels there. */
+/** The route's path, with the input as its query string when the input travels there (flat: strings, numbers, booleans). */
 export function agentRouteUrl(route: AgentRoute, input: unknown): string {
   if (route.inputIn !== "query") return route.path;
   const query = new URLSearchParams();

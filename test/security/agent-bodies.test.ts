@@ -5,8 +5,9 @@ import { join } from "node:path";
 import { executeAsEventStream } from "../../src/api/execution-proxy.ts";
 import { BayError } from "../../src/shared/errors.ts";
 import type { SandboxService } from "../../src/core/sandbox-service.ts";
-import { MAX_RUNTIME_ERROR_BYTES, AgentClient } from "../../src/core/agent-client.ts";
+import { MAX_AGENT_ERROR_BYTES, AgentClient } from "../../src/core/agent-client.ts";
 import { PYTHON_EXEC } from "../../plugins/python/routes.ts";
+import { READ_FILE } from "../../plugins/filesystem/routes.ts";
 import { MAX_EVENT_BYTES, parseEventStream, type StreamEvent } from "../../src/shared/sse.ts";
 import type { SessionRow } from "../../src/db/schema.ts";
 
@@ -78,9 +79,9 @@ describe("error bodies", () => {
   test("an endless error body ends in ship_error after a bounded read, not in a wait for its end", async () => {
     const body = endless('{"error":');
     const agent = fakeAgent(() => new Response(body.stream, { status: 500, headers: { "content-type": "application/json" } }));
-    const error = await thrown(agent.post("/python/exec", { code: "1" }, { timeoutMs: CALL_TIMEOUT_MS }));
+    const error = await thrown(agent.call(PYTHON_EXEC, { code: "1" }, { timeoutMs: CALL_TIMEOUT_MS }));
     expect({ code: error.code, runtime_status: error.details.runtime_status }).toEqual({ code: "ship_error", runtime_status: 500 });
-    expect(error.message).toContain(`over ${MAX_RUNTIME_ERROR_BYTES} bytes`);
+    expect(error.message).toContain(`over ${MAX_AGENT_ERROR_BYTES} bytes`);
     // Bay let go of the body: the agent was not made to send it for ever.
     await eventually(() => body.state.cancelled, "cancelling the error body");
   });
@@ -89,7 +90,7 @@ describe("error bodies", () => {
     const agent = fakeAgent(() =>
       Response.json({ error: { code: "file_not_found", message: "a.txt does not exist", details: { path: "a.txt" } } }, { status: 404 }),
     );
-    const error = await thrown(agent.post("/fs/read_file", { path: "a.txt" }, { timeoutMs: CALL_TIMEOUT_MS }));
+    const error = await thrown(agent.call(READ_FILE, { path: "a.txt" }, { timeoutMs: CALL_TIMEOUT_MS }));
     expect({ code: error.code, details: error.details }).toEqual({ code: "file_not_found", details: { path: "a.txt" } });
   });
 });
@@ -220,9 +221,9 @@ describe("what Bay says when an agent fails", () => {
     const dropping = new AgentClient(`http://127.0.0.1:${dropper.port}`, TOKEN);
     const garbled = fakeAgent(() => new Response("not json", { headers: { "content-type": "application/json" } }));
     const failures = [
-      await thrown(silent.post("/ipython/exec", { code: "1" }, { timeoutMs: 500 })),
-      await thrown(dropping.post("/ipython/exec", { code: "1" }, { timeoutMs: CALL_TIMEOUT_MS })),
-      await thrown(garbled.post("/ipython/exec", { code: "1" }, { timeoutMs: CALL_TIMEOUT_MS })),
+      await thrown(silent.call(PYTHON_EXEC, { code: "1" }, { timeoutMs: 500 })),
+      await thrown(dropping.call(PYTHON_EXEC, { code: "1" }, { timeoutMs: CALL_TIMEOUT_MS })),
+      await thrown(garbled.call(PYTHON_EXEC, { code: "1" }, { timeoutMs: CALL_TIMEOUT_MS })),
     ];
     for (const failure of failures) {
       expect(failure.message).not.toContain("/ipython");

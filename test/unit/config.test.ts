@@ -2,7 +2,9 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Type } from "@sinclair/typebox";
 import { loadBayConfig as loadConfig } from "../../src/composition/bay.ts";
+import { loadConfig as loadWithCatalog } from "../../src/core/config/index.ts";
 import { ConfigError } from "../../src/shared/errors.ts";
 import { TTL_CEILING_SECONDS } from "../../src/core/ttl.ts";
 import { thrownBy } from "../helpers/thrown.ts";
@@ -108,6 +110,15 @@ describe("configuration", () => {
     const error = configErrorOf(() => loadConfig({ env: { BAY_DRIVER__TYPE: "podman" } }));
     expect(error.key).toBe("driver.type");
     expect(error.message).toContain("built in: docker, k8s");
+  });
+
+  test("without driver.type the registry's first driver is chosen; loadConfig takes the default from the catalog it is given", () => {
+    expect(loadConfig({ env: {} }).driver.type).toBe("docker");
+    const catalog = { capabilities: ["python"], driverSettings: { other: Type.Object({ depth: Type.Integer({ default: 3 }) }) }, defaultDriver: "other" };
+    const config = loadWithCatalog({ env: {}, cwd: tmpdir() }, catalog);
+    expect(config.driver).toEqual({ type: "other", other: { depth: 3 } });
+    expect(config.profiles[0]!.capabilities).toEqual(["python"]);
+    expect(configErrorOf(() => loadWithCatalog({ env: { BAY_DRIVER__OTHER: "null" }, cwd: tmpdir() }, catalog)).key).toBe("driver.other");
   });
 
   test("each driver's section is validated against the schema that driver declares", () => {

@@ -7,6 +7,7 @@ import { ConfigError, preview } from "../../shared/errors.ts";
 import { parseAllowEntry } from "../network-policy.ts";
 import type { TSchema } from "@sinclair/typebox";
 import { BayConfigSchema, type BayConfig, type ProfileConfig } from "./schema.ts";
+import { dottedPath } from "../../shared/schema-path.ts";
 
 export const DEFAULT_PROFILE_ID = "python-default";
 export const DEFAULT_IMAGE = "python:3.12-slim";
@@ -34,6 +35,8 @@ export interface PluginCatalog {
   capabilities: readonly string[];
   /** Each driver's settings schema (`driver.<name>`), by name. */
   driverSettings: Readonly<Record<string, TSchema>>;
+  /** What `driver.type` is when the config does not say. */
+  defaultDriver: string;
 }
 
 /** Defaults < YAML file < BAY_* environment < flags, then validated. */
@@ -47,6 +50,7 @@ export function loadConfig(sources: ConfigSources, catalog: PluginCatalog): BayC
   applyShortcuts(merged, env);
 
   defaultCapabilities(merged, catalog);
+  defaultDriver(merged, catalog);
   const config = validate(BayConfigSchema, merged, "") as BayConfig;
   config.driver = validateDriverSection(config.driver, catalog);
   config.data_dir = expandPath(config.data_dir, cwd);
@@ -115,7 +119,7 @@ function validate(schema: TSchema, input: unknown, prefix: string): unknown {
   const converted = Value.Convert(schema, value);
   const first = Value.Errors(schema, converted).First();
   if (first) {
-    const path = first.path.replace(/^\//, "").replaceAll("/", ".");
+    const path = dottedPath(first.path);
     const key = [prefix, path].filter(Boolean).join(".") || "(root)";
     const shown = first.value === undefined ? "missing" : `got ${JSON.stringify(first.value)}`;
     throw new ConfigError(key, `${describeExpectation(first.schema as { anyOf?: MemberSchema[] }, first.message)} (${shown})`);
@@ -131,6 +135,11 @@ function defaultCapabilities(merged: Plain, catalog: PluginCatalog): void {
   }
 }
 
+function defaultDriver(merged: Plain, catalog: PluginCatalog): void {
+  merged.driver ??= {};
+  if (isPlainObject(merged.driver) && merged.driver.type === undefined) merged.driver.type = catalog.defaultDriver;
+}
+
 /** `driver.type` must name an installed driver; each `driver.<name>` is validated against that driver's own schema. */
 function validateDriverSection(section: BayConfig["driver"], catalog: PluginCatalog): BayConfig["driver"] {
   const installed = Object.keys(catalog.driverSettings);
@@ -141,7 +150,7 @@ function validateDriverSection(section: BayConfig["driver"], catalog: PluginCata
   for (const name of new Set([section.type, ...Object.keys(section).filter((key) => key !== "type")])) {
     const schema = catalog.driverSettings[name];
     if (!schema) throw new ConfigError(`driver.${name}`, `no driver is named "${preview(name)}"; built in: ${installed.join(", ")}`);
-    validated[name] = validate(schema, section[name] ?? {}, `driver.${name}`);
+    validated[name] = validate(schema, section[name] === undefined ? {} : section[name], `driver.${name}`);
   }
   return validated;
 }

@@ -135,10 +135,10 @@ export const BayConfigSchema = Type.Object(
       { ...Strict, default: {} },
     ),
     /**
-     * `type` names the driver (one of the registry's); `driver.<name>` holds that driver's own settings,
-     * validated against the schema the driver declares (src/core/config/driver-settings.ts).
+     * `type` names the driver (one of the registry's; the first is the default); `driver.<name>` holds that
+     * driver's own settings, validated against the schema the driver declares (validateDriverSection in load.ts).
      */
-    driver: Type.Object({ type: Type.String({ minLength: 1, default: "docker" }) }, { additionalProperties: true, default: {} }),
+    driver: Type.Object({ type: Type.String({ minLength: 1 }) }, { additionalProperties: true, default: {} }),
     ship: Type.Object(
       {
         /** The `bay` executable mounted into sandboxes. Defaults to the running binary. */
