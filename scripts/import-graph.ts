@@ -143,24 +143,27 @@ export function layeringViolations(graph: ImportGraph, layers: Layer[]): string[
   return violations;
 }
 
-/** The layers and the imports between them that the code actually has, as a Mermaid flowchart. */
+/**
+ * The layers and which imports the other, as the code actually has them: a
+ * Mermaid flowchart. Arrows say that a layer imports another, not how often,
+ * so the picture changes only when the architecture does.
+ */
 export function layerPicture(graph: ImportGraph, layers: Layer[]): string {
-  const counts = new Map<string, number>();
+  const edges = new Set<string>();
   for (const [file, targets] of graph) {
     const from = placeOf(file, layers)?.layer.name;
     for (const target of targets) {
       const to = placeOf(target, layers)?.layer.name;
       if (!from || !to || from === to) continue;
-      const edge = `${from} --> ${to}`;
-      counts.set(edge, (counts.get(edge) ?? 0) + 1);
+      edges.add(`${from} --> ${to}`);
     }
   }
   const id = (name: string) => name.replace(/[^A-Za-z0-9]/g, "_");
   const lines = ["flowchart TD"];
   for (const layer of layers) lines.push(`  ${id(layer.name)}["${layer.name}<br/>${layer.paths.join(" ")}"]`);
-  for (const [edge, count] of [...counts].sort()) {
+  for (const edge of [...edges].sort()) {
     const [from, to] = edge.split(" --> ");
-    lines.push(`  ${id(from!)} -->|${count}| ${id(to!)}`);
+    lines.push(`  ${id(from!)} --> ${id(to!)}`);
   }
   return lines.join("\n");
 }

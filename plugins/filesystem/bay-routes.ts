@@ -3,6 +3,7 @@ import {
   AgentError,
   SandboxParams,
   ValidationError,
+  bodyOperationHook,
   capabilityRouteErrors,
   maxStartWaitMs,
   multipartBoundary,
@@ -10,6 +11,7 @@ import {
   normalizeWorkspacePath,
   operationRoute,
   partText,
+  queryOperationHook,
   streamOf,
   streamedBodyRoute,
   type AgentClient,
@@ -21,7 +23,6 @@ import { DELETE_FILE_OPERATION, LIST_DIRECTORY_OPERATION, READ_FILE_OPERATION, W
 import {
   DeleteFileRequest,
   DirectoryListing,
-  DirectoryQuery,
   FileContent,
   ListDirectoryRequest,
   PathQuery,
@@ -107,30 +108,10 @@ export default function filesystemRoutes({ sandboxes, auth }: CapabilityRouteCon
 
   return new Elysia()
     .use(auth)
-    .get(operationRoute(READ_FILE_OPERATION), (context) => read(callerOf(context), context.query.path), {
-      params: SandboxParams,
-      query: READ_FILE_OPERATION.input,
-      response: { 200: READ_FILE_OPERATION.output, ...capabilityRouteErrors },
-      detail: { summary: READ_FILE_OPERATION.summary, tags },
-    })
-    .put(operationRoute(WRITE_FILE_OPERATION), (context) => write(callerOf(context), context.body.path, context.body.content), {
-      params: SandboxParams,
-      body: WRITE_FILE_OPERATION.input,
-      response: { 200: WRITE_FILE_OPERATION.output, ...capabilityRouteErrors },
-      detail: { summary: WRITE_FILE_OPERATION.summary, tags },
-    })
-    .delete(operationRoute(DELETE_FILE_OPERATION), (context) => remove(callerOf(context), context.query.path), {
-      params: SandboxParams,
-      query: DELETE_FILE_OPERATION.input,
-      response: { 200: DELETE_FILE_OPERATION.output, ...capabilityRouteErrors },
-      detail: { summary: DELETE_FILE_OPERATION.summary, tags },
-    })
-    .get(operationRoute(LIST_DIRECTORY_OPERATION), (context) => list(callerOf(context), context.query.path), {
-      params: SandboxParams,
-      query: LIST_DIRECTORY_OPERATION.input,
-      response: { 200: LIST_DIRECTORY_OPERATION.output, ...capabilityRouteErrors },
-      detail: { summary: LIST_DIRECTORY_OPERATION.summary, tags },
-    })
+    .get(operationRoute(READ_FILE_OPERATION), (context) => read(callerOf(context), context.query.path), queryOperationHook(READ_FILE_OPERATION, { tags }))
+    .put(operationRoute(WRITE_FILE_OPERATION), (context) => write(callerOf(context), context.body.path, context.body.content), bodyOperationHook(WRITE_FILE_OPERATION, { tags }))
+    .delete(operationRoute(DELETE_FILE_OPERATION), (context) => remove(callerOf(context), context.query.path), queryOperationHook(DELETE_FILE_OPERATION, { tags }))
+    .get(operationRoute(LIST_DIRECTORY_OPERATION), (context) => list(callerOf(context), context.query.path), queryOperationHook(LIST_DIRECTORY_OPERATION, { tags }))
     .post(streamedBodyRoute("/v1/sandboxes/:id/filesystem/upload"), (context) => upload(callerOf(context), streamOf(context.body)), {
       params: SandboxParams,
       response: { 200: UploadResult, ...capabilityRouteErrors },

@@ -1,8 +1,7 @@
 import { Elysia } from "elysia";
 import {
   EXECUTION_STREAM_DESCRIPTION,
-  SandboxParams,
-  capabilityRouteErrors,
+  bodyOperationHook,
   maxStartWaitMs,
   operationRoute,
   respondToExecution,
@@ -12,7 +11,7 @@ import {
 } from "../../src/kit/bay.ts";
 import { PYTHON_EXEC } from "./routes.ts";
 import { PYTHON_EXEC_OPERATION as EXEC } from "./operations.ts";
-import { PYTHON_DEFAULT_TIMEOUT_SECONDS, PythonExecOutcome } from "./schemas.ts";
+import { PYTHON_DEFAULT_TIMEOUT_SECONDS, type PythonExecOutcome } from "./schemas.ts";
 
 /**
  * The first cell of a session that replaced an earlier one (after stop, idle,
@@ -40,18 +39,12 @@ export default function pythonRoutes({ sandboxes, auth }: CapabilityRouteContext
       };
       return respondToExecution<PythonExecOutcome>(request, call);
     },
-    {
-      params: SandboxParams,
-      body: EXEC.input,
-      response: { 200: EXEC.output, ...capabilityRouteErrors },
-      detail: {
-        summary: EXEC.summary,
-        description:
-          "Starts the sandbox's compute if needed (the call waits; no retry needed). Variables and imports persist between calls. " +
-          "An exception or a timeout is a 200 with success=false and a plain-text traceback in `error`. " +
-          EXECUTION_STREAM_DESCRIPTION,
-        tags: ["python"],
-      },
-    },
+    bodyOperationHook(EXEC, {
+      tags: ["python"],
+      description:
+        "Starts the sandbox's compute if needed (the call waits; no retry needed). Variables and imports persist between calls. " +
+        "An exception or a timeout is a 200 with success=false and a plain-text traceback in `error`. " +
+        EXECUTION_STREAM_DESCRIPTION,
+    }),
   );
 }

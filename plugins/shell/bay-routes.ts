@@ -1,9 +1,8 @@
 import { Elysia } from "elysia";
 import {
   EXECUTION_STREAM_DESCRIPTION,
-  SandboxParams,
+  bodyOperationHook,
   ValidationError,
-  capabilityRouteErrors,
   maxStartWaitMs,
   normalizeWorkspacePath,
   operationRoute,
@@ -13,7 +12,7 @@ import {
 } from "../../src/kit/bay.ts";
 import { SHELL_EXEC } from "./routes.ts";
 import { SHELL_EXEC_OPERATION as EXEC } from "./operations.ts";
-import { ENVIRONMENT_NAME, SHELL_DEFAULT_TIMEOUT_SECONDS, ShellExecOutcome } from "./schemas.ts";
+import { ENVIRONMENT_NAME, SHELL_DEFAULT_TIMEOUT_SECONDS, type ShellExecOutcome } from "./schemas.ts";
 
 /**
  * Names that no shell could use are refused by name. (The request schema
@@ -49,19 +48,13 @@ export default function shellRoutes({ sandboxes, auth }: CapabilityRouteContext)
       };
       return respondToExecution<ShellExecOutcome>(request, call);
     },
-    {
-      params: SandboxParams,
-      body: EXEC.input,
-      response: { 200: EXEC.output, ...capabilityRouteErrors },
-      detail: {
-        summary: EXEC.summary,
-        description:
-          "The command runs as the sandbox user in its own process group, in `cwd` (relative to /workspace). " +
-          "On timeout the whole group is killed, exit_code is -1 and the output so far is returned. " +
-          "A non-zero exit is a 200 with success=false. " +
-          EXECUTION_STREAM_DESCRIPTION,
-        tags: ["shell"],
-      },
-    },
+    bodyOperationHook(EXEC, {
+      tags: ["shell"],
+      description:
+        "The command runs as the sandbox user in its own process group, in `cwd` (relative to /workspace). " +
+        "On timeout the whole group is killed, exit_code is -1 and the output so far is returned. " +
+        "A non-zero exit is a 200 with success=false. " +
+        EXECUTION_STREAM_DESCRIPTION,
+    }),
   );
 }

@@ -7,6 +7,7 @@
 export type { BayRoutesFactory, CapabilityRouteContext } from "../api/capability-context.ts";
 export { respondToExecution, type ExecutionCall, type SessionFacts } from "../api/execution-proxy.ts";
 export { multipartBoundary, multipartParts, partText } from "../api/multipart-stream.ts";
+export { bodyOperationHook, queryOperationHook } from "../api/operation-hooks.ts";
 export { maxStartWaitMs } from "../api/prefer-wait.ts";
 export { EXECUTION_STREAM_DESCRIPTION, SandboxParams, capabilityRouteErrors } from "../api/schemas.ts";
 export { streamOf, streamedBodyRoute } from "../api/streamed-body.ts";
