@@ -5,11 +5,11 @@
  */
 import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { Validator } from "@seriousme/openapi-schema-validator";
-import { useTestBay } from "../helpers/test-bay.ts";
+import { useMemoryBay } from "../helpers/memory-bay.ts";
 
 setDefaultTimeout(120_000);
 
-const bay = useTestBay();
+const bay = useMemoryBay();
 
 const HTTP_METHODS = ["get", "put", "post", "delete", "patch", "head", "options", "trace"];
 const OPENAPI_ROUTES = new Set(["/openapi", "/openapi/json"]);
