@@ -43,7 +43,7 @@ export const CreateSandboxBody = t.Object({
     t.Union([t.Integer({ minimum: 0, maximum: TTL_CEILING_SECONDS }), t.Null()], {
       description:
         "Seconds until the sandbox expires; 0 or null: never. At most the server's security.max_ttl_seconds (10 years " +
-        "unless configured lower), else 400 validation_error; a server with that limit refuses 0 and null and gives its " +
+        "unless configured lower), else 422 validation_error; a server with that limit refuses 0 and null and gives its " +
         "limit to a create without ttl",
     }),
   ),
@@ -55,7 +55,7 @@ export const ExtendTtlBody = t.Object({
     maximum: TTL_CEILING_SECONDS,
     description:
       "Seconds to add to expires_at (or to now, if later); the result may lie at most security.max_ttl_seconds " +
-      "(10 years unless configured lower) from now, else 400 validation_error with details.max_extend_by",
+      "(10 years unless configured lower) from now, else 422 validation_error with details.max_extend_by",
   }),
 });
 
@@ -99,21 +99,21 @@ export const Health = t.Object({
   }),
 });
 
-/** Errors any route can give, before or besides its own (a bad Content-Length, a body over the limit, a bug). */
-export const commonRouteErrors = { 400: ErrorBody, 413: ErrorBody, 500: ErrorBody };
+/** Errors any route can give, before or besides its own (a body over the limit, a bad Content-Length: 422, a bug). */
+export const commonRouteErrors = { 413: ErrorBody, 422: ErrorBody, 500: ErrorBody };
 
 /** Error responses every authenticated sandbox route can give. */
 export const sandboxRouteErrors = {
-  400: ErrorBody,
   401: ErrorBody,
   404: ErrorBody,
   409: ErrorBody,
+  422: ErrorBody,
   500: ErrorBody,
   503: ErrorBody,
 };
 
-/** Capability routes may also fail in the agent. */
-export const capabilityRouteErrors = { ...sandboxRouteErrors, 502: ErrorBody, 504: ErrorBody };
+/** Capability routes may also fail in the agent, or refuse a path or a capability the profile lacks (400). */
+export const capabilityRouteErrors = { ...sandboxRouteErrors, 400: ErrorBody, 502: ErrorBody, 504: ErrorBody };
 
 export const EXECUTION_STREAM_DESCRIPTION =
   "Send `Accept: text/event-stream` to receive Server-Sent Events while the code runs instead of one JSON answer: " +
@@ -144,7 +144,7 @@ export const ListCargosQuery = t.Object({
   managed: t.Optional(t.Boolean({ description: "true: managed cargos; false or absent: external cargos" })),
 });
 
-/** Documents the header; its format is checked by the idempotency service (400 validation_error). */
+/** Documents the header; its format is checked by the idempotency service (409 conflict, as shipyard-neo answers). */
 export const IdempotencyHeaders = t.Object({
   "idempotency-key": t.Optional(
     t.String({ description: "[A-Za-z0-9_-]{1,128}; a retry with the same key and body replays the first answer" }),

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { and, eq } from "drizzle-orm";
 import type { BayDatabase } from "../db/database.ts";
 import { idempotencyKeys } from "../db/schema.ts";
-import { ConflictError, ValidationError } from "../shared/errors.ts";
+import { ConflictError } from "../shared/errors.ts";
 
 export const IDEMPOTENCY_KEY_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
 
@@ -44,7 +44,8 @@ export class IdempotencyService {
   ): Promise<StoredResponse & { replayed: boolean }> {
     if (key === null) return { ...(await run()), replayed: false };
     if (!IDEMPOTENCY_KEY_PATTERN.test(key)) {
-      throw new ValidationError("Idempotency-Key must be 1 to 128 characters of A-Z, a-z, 0-9, _ and -", {
+      // 409 rather than 422: what shipyard-neo answers, so its clients handle it as they do there.
+      throw new ConflictError("Idempotency-Key must be 1 to 128 characters of A-Z, a-z, 0-9, _ and -", {
         field: "Idempotency-Key",
       });
     }

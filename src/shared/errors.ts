@@ -22,8 +22,13 @@ export type ErrorCode =
   | "driver_unavailable"
   | "timeout";
 
+/**
+ * Statuses as shipyard-neo's clients see them: a request that fails
+ * validation is 422 (FastAPI's answer), while a bad path or a capability the
+ * profile lacks stay 400 as in neo.
+ */
 export const STATUS_BY_CODE: Record<ErrorCode, number> = {
-  validation_error: 400,
+  validation_error: 422,
   invalid_path: 400,
   capability_not_supported: 400,
   unauthorized: 401,

@@ -45,21 +45,21 @@ describe("the error envelope on every kind of bad input", () => {
     expect(profiles.body.items[0].env).toBeUndefined();
   });
 
-  test("wrong types in a body are 400 validation_error naming the field", async () => {
-    const ttl = expectErrorShape(await bay.request("POST", "/v1/sandboxes", { ttl: "soon" }), 400, "validation_error");
+  test("wrong types in a body are 422 validation_error naming the field", async () => {
+    const ttl = expectErrorShape(await bay.request("POST", "/v1/sandboxes", { ttl: "soon" }), 422, "validation_error");
     expect(ttl.details.field).toBe("ttl");
-    const negative = expectErrorShape(await bay.request("POST", "/v1/sandboxes", { ttl: -5 }), 400, "validation_error");
+    const negative = expectErrorShape(await bay.request("POST", "/v1/sandboxes", { ttl: -5 }), 422, "validation_error");
     expect(negative.details.field).toBe("ttl");
-    const profile = expectErrorShape(await bay.request("POST", "/v1/sandboxes", { profile: 42 }), 400, "validation_error");
+    const profile = expectErrorShape(await bay.request("POST", "/v1/sandboxes", { profile: 42 }), 422, "validation_error");
     expect(profile.details.field).toBe("profile");
   });
 
-  test("a body that is not JSON is 400 validation_error", async () => {
-    expectErrorShape(await bay.request("POST", "/v1/sandboxes", "{not json"), 400, "validation_error");
+  test("a body that is not JSON is 422 validation_error", async () => {
+    expectErrorShape(await bay.request("POST", "/v1/sandboxes", "{not json"), 422, "validation_error");
   });
 
-  test("an unknown profile is 400 validation_error naming the profile, and creates nothing", async () => {
-    const error = expectErrorShape(await bay.request("POST", "/v1/sandboxes", { profile: "gpu-huge" }), 400, "validation_error");
+  test("an unknown profile is 422 validation_error naming the profile, and creates nothing", async () => {
+    const error = expectErrorShape(await bay.request("POST", "/v1/sandboxes", { profile: "gpu-huge" }), 422, "validation_error");
     expect(error.message).toContain("gpu-huge");
     expect(error.details).toMatchObject({ profile: "gpu-huge", available: ["python-default"] });
     expect((await bay.request("GET", "/v1/sandboxes")).body.items).toEqual([]);
@@ -81,20 +81,20 @@ describe("the error envelope on every kind of bad input", () => {
   test("python/exec checks its body: code must be a string, timeout 1..300", async () => {
     const created = (await bay.request("POST", "/v1/sandboxes", {})).body;
     const path = `/v1/sandboxes/${created.id}/python/exec`;
-    expect(expectErrorShape(await bay.request("POST", path, {}), 400, "validation_error").details.field).toBe("code");
-    expect(expectErrorShape(await bay.request("POST", path, { code: 5 }), 400, "validation_error").details.field).toBe("code");
-    expect(expectErrorShape(await bay.request("POST", path, { code: "1", timeout: 0 }), 400, "validation_error").details.field).toBe("timeout");
-    expect(expectErrorShape(await bay.request("POST", path, { code: "1", timeout: 301 }), 400, "validation_error").details.field).toBe("timeout");
+    expect(expectErrorShape(await bay.request("POST", path, {}), 422, "validation_error").details.field).toBe("code");
+    expect(expectErrorShape(await bay.request("POST", path, { code: 5 }), 422, "validation_error").details.field).toBe("code");
+    expect(expectErrorShape(await bay.request("POST", path, { code: "1", timeout: 0 }), 422, "validation_error").details.field).toBe("timeout");
+    expect(expectErrorShape(await bay.request("POST", path, { code: "1", timeout: 301 }), 422, "validation_error").details.field).toBe("timeout");
     // None of these started compute.
     expect((await bay.request("GET", `/v1/sandboxes/${created.id}`)).body.status).toBe("idle");
     expect((await bay.request("DELETE", `/v1/sandboxes/${created.id}`)).status).toBe(204);
   });
 
   test("list query parameters are validated", async () => {
-    expectErrorShape(await bay.request("GET", "/v1/sandboxes?limit=0"), 400, "validation_error");
-    expectErrorShape(await bay.request("GET", "/v1/sandboxes?limit=201"), 400, "validation_error");
-    expectErrorShape(await bay.request("GET", "/v1/sandboxes?status=sleeping"), 400, "validation_error");
-    expectErrorShape(await bay.request("GET", "/v1/sandboxes?cursor=garbage"), 400, "validation_error");
+    expectErrorShape(await bay.request("GET", "/v1/sandboxes?limit=0"), 422, "validation_error");
+    expectErrorShape(await bay.request("GET", "/v1/sandboxes?limit=201"), 422, "validation_error");
+    expectErrorShape(await bay.request("GET", "/v1/sandboxes?status=sleeping"), 422, "validation_error");
+    expectErrorShape(await bay.request("GET", "/v1/sandboxes?cursor=garbage"), 422, "validation_error");
   });
 
   test("a sent X-Request-Id is echoed, on successes and errors alike; a missing one is generated", async () => {

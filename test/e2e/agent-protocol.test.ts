@@ -57,7 +57,7 @@ describe("the in-sandbox agent", () => {
       headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
       body: JSON.stringify({ code: 7 }),
     });
-    expect(response.status).toBe(400);
+    expect(response.status).toBe(422);
     expect(((await response.json()) as any).error.code).toBe("validation_error");
   });
 

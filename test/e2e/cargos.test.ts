@@ -129,10 +129,10 @@ describe("cargo create, get and list", () => {
     expect(bodyless.body.size_limit_mb).toBe(1024);
   });
 
-  test("size_limit_mb out of 1..65536 or not an integer is 400 validation_error, and nothing is created", async () => {
+  test("size_limit_mb out of 1..65536 or not an integer is 422 validation_error, and nothing is created", async () => {
     const before = ids(await tester.listCargos("?limit=200"));
     for (const size_limit_mb of [0, -5, 70000, "x", 1.5]) {
-      const error = expectErrorShape(await tester.createCargo({ size_limit_mb }), 400, "validation_error");
+      const error = expectErrorShape(await tester.createCargo({ size_limit_mb }), 422, "validation_error");
       expect(error.details.field).toBe("size_limit_mb");
     }
     expect(ids(await tester.listCargos("?limit=200"))).toEqual(before);
@@ -357,7 +357,7 @@ describe("cargo pagination", () => {
     expect(ids(await bob.listCargos(`?cursor=${first.body.next_cursor}`)).length).toBe(2);
   });
 
-  test("a bad cursor, limit or managed flag is 400 validation_error naming the field", async () => {
+  test("a bad cursor, limit or managed flag is 422 validation_error naming the field", async () => {
     await expectFieldErrors(
       { "?cursor=bogus": "cursor", "?limit=0": "limit", "?limit=201": "limit", "?limit=x": "limit", "?managed=maybe": "managed" },
       (params) => tester.listCargos(params),

@@ -100,8 +100,8 @@ describe("callers that do not wait for a start", () => {
     expect(warm.body.output).toBe("warm\n");
   });
 
-  test("a malformed Prefer: wait is 400", async () => {
+  test("a malformed Prefer: wait is 422 validation_error", async () => {
     const id = await newSandbox();
-    expectErrorShape(await bay.request("POST", `/v1/sandboxes/${id}/shell/exec`, { command: "true" }, { prefer: "wait=soon" }), 400, "validation_error");
+    expectErrorShape(await bay.request("POST", `/v1/sandboxes/${id}/shell/exec`, { command: "true" }, { prefer: "wait=soon" }), 422, "validation_error");
   });
 });

@@ -128,8 +128,8 @@ describe("filesystem: listing", () => {
     }
   });
 
-  test("listing a file is a 400 validation_error", async () => {
-    expectErrorShape(await fs.list(sandboxId, "listing/a.txt"), 400, "validation_error");
+  test("listing a file is a 422 validation_error", async () => {
+    expectErrorShape(await fs.list(sandboxId, "listing/a.txt"), 422, "validation_error");
   });
 });
 
@@ -200,9 +200,9 @@ describe("filesystem: upload and download", () => {
     expect(uploaded.body).toEqual({ status: "ok", path: "bin/normalised.bin", size: 256 });
   });
 
-  test("a binary file read through the text route is a 400 validation_error (not UTF-8)", async () => {
+  test("a binary file read through the text route is a 422 validation_error (not UTF-8)", async () => {
     await upload(sandboxId, "bin/not-utf8.bin", allBytes);
-    expectErrorShape(await fs.read(sandboxId, "bin/not-utf8.bin"), 400, "validation_error");
+    expectErrorShape(await fs.read(sandboxId, "bin/not-utf8.bin"), 422, "validation_error");
   });
 
   test("a text file written by PUT downloads as its UTF-8 bytes", async () => {
@@ -212,21 +212,21 @@ describe("filesystem: upload and download", () => {
 });
 
 describe("filesystem: targets that are not plain files", () => {
-  test("writing or uploading below an existing file is a 400 validation_error, not a 502", async () => {
+  test("writing or uploading below an existing file is a 422 validation_error, not a 502", async () => {
     await fs.write(sandboxId, "plain/file.txt", "I am a file");
-    expectErrorShape(await fs.write(sandboxId, "plain/file.txt/child.txt", "x"), 400, "validation_error");
-    expectErrorShape(await upload(sandboxId, "plain/file.txt/child.bin", Uint8Array.of(1)), 400, "validation_error");
+    expectErrorShape(await fs.write(sandboxId, "plain/file.txt/child.txt", "x"), 422, "validation_error");
+    expectErrorShape(await upload(sandboxId, "plain/file.txt/child.bin", Uint8Array.of(1)), 422, "validation_error");
     expect((await fs.read(sandboxId, "plain/file.txt")).body).toEqual({ content: "I am a file" });
   });
 
-  test("writing onto an existing directory is a 400 validation_error", async () => {
+  test("writing onto an existing directory is a 422 validation_error", async () => {
     await fs.write(sandboxId, "plain/dir/inner.txt", "x");
-    expectErrorShape(await fs.write(sandboxId, "plain/dir", "x"), 400, "validation_error");
-    expectErrorShape(await fs.read(sandboxId, "plain/dir"), 400, "validation_error");
-    expectErrorShape(await download(sandboxId, "plain/dir"), 400, "validation_error");
+    expectErrorShape(await fs.write(sandboxId, "plain/dir", "x"), 422, "validation_error");
+    expectErrorShape(await fs.read(sandboxId, "plain/dir"), 422, "validation_error");
+    expectErrorShape(await download(sandboxId, "plain/dir"), 422, "validation_error");
   });
 
-  describe("a FIFO made in the workspace answers 400 validation_error promptly (no hang, no 502)", () => {
+  describe("a FIFO made in the workspace answers 422 validation_error promptly (no hang, no 502)", () => {
     const withinSeconds = (call: Promise<TestResponse>) =>
       Promise.race([call, Bun.sleep(5_000).then(() => ({ status: 0, headers: new Headers(), body: "no answer within 5 s" }))]);
 
@@ -235,13 +235,13 @@ describe("filesystem: targets that are not plain files", () => {
     afterAll(() => shell(sandboxId, "timeout 2 sh -c ': > plain/fifo'; rm -f plain/fifo"));
 
     test("download", async () => {
-      expectErrorShape(await withinSeconds(download(sandboxId, "plain/fifo")), 400, "validation_error");
+      expectErrorShape(await withinSeconds(download(sandboxId, "plain/fifo")), 422, "validation_error");
     });
     test("write", async () => {
-      expectErrorShape(await withinSeconds(fs.write(sandboxId, "plain/fifo", "x")), 400, "validation_error");
+      expectErrorShape(await withinSeconds(fs.write(sandboxId, "plain/fifo", "x")), 422, "validation_error");
     });
     test("read", async () => {
-      expectErrorShape(await withinSeconds(fs.read(sandboxId, "plain/fifo")), 400, "validation_error");
+      expectErrorShape(await withinSeconds(fs.read(sandboxId, "plain/fifo")), 422, "validation_error");
     });
   });
 });

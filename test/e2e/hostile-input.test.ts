@@ -20,7 +20,7 @@ setDefaultTimeout(120_000);
 // ---------------------------------------------------------------------------
 
 const STATUS_BY_CODE: Record<string, number> = {
-  validation_error: 400,
+  validation_error: 422,
   invalid_path: 400,
   capability_not_supported: 400,
   unauthorized: 401,
@@ -39,7 +39,7 @@ const STATUS_BY_CODE: Record<string, number> = {
   timeout: 504,
 };
 /** Statuses a client of the contract may see; 500 is a bug by definition. */
-const CONTRACT_STATUSES = new Set([400, 401, 403, 404, 405, 409, 413, 415, 429, 502, 503, 504]);
+const CONTRACT_STATUSES = new Set([400, 401, 403, 404, 405, 409, 413, 415, 422, 429, 502, 503, 504]);
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 /** An error answer names the problem; it does not echo a huge input back. */
 const MAX_ERROR_BODY_BYTES = 64 * 1024;
@@ -830,7 +830,7 @@ describe("in-process Bay", () => {
       });
     }
 
-    test("JSON bodies that are not objects are 400 validation_error", async () => {
+    test("JSON bodies that are not objects are 422 validation_error", async () => {
       const outcomes: Record<string, string> = {};
       const expected: Record<string, string> = {};
       for (const route of JSON_ROUTES) {
@@ -838,7 +838,7 @@ describe("in-process Bay", () => {
           const key = `${route.method} ${route.path} ${body}`;
           const answer = await sendTo(bay, jsonRequest(route.method, fill(route.path), body));
           outcomes[key] = `${answer.status} ${codeOf(answer)} ${contractProblems(route.method, answer).join("; ")}`.trim();
-          expected[key] = "400 validation_error";
+          expected[key] = "422 validation_error";
         }
       }
       expect(outcomes).toEqual(expected);

@@ -49,10 +49,10 @@ describe("Idempotency-Key on POST /v1/sandboxes", () => {
     expect(error.details.idempotency_key).toBe("reused-key-1");
   });
 
-  test("a malformed key is 400 validation_error and creates nothing", async () => {
+  test("a malformed key is 409 conflict (as shipyard-neo answers) and creates nothing", async () => {
     const before = await sandboxIds();
     for (const key of ["has space", "x".repeat(129), "semi;colon", "ünïcode"]) {
-      const error = expectErrorShape(await createSandbox(key), 400, "validation_error");
+      const error = expectErrorShape(await createSandbox(key), 409, "conflict");
       expect(error.details.field).toBe("Idempotency-Key");
     }
     expect(await sandboxIds()).toEqual(before);
@@ -68,7 +68,7 @@ describe("Idempotency-Key on POST /v1/sandboxes", () => {
   });
 
   test("only successes are stored: after a failed first use the key is free", async () => {
-    expectErrorShape(await createSandbox("failed-first", { profile: "does-not-exist" }), 400, "validation_error");
+    expectErrorShape(await createSandbox("failed-first", { profile: "does-not-exist" }), 422, "validation_error");
     const retry = await createSandbox("failed-first", { profile: "python-default" });
     expect(retry.status).toBe(201);
     expect(retry.headers.get("idempotent-replayed")).toBeNull();

@@ -71,14 +71,14 @@ describe("shell/exec", () => {
     expect(result.error).toContain("[output truncated: 951424 bytes dropped]");
   });
 
-  test("bad bodies are 400 validation_error and start nothing", async () => {
+  test("bad bodies are 422 validation_error and start nothing", async () => {
     const fresh = (await bay.request("POST", "/v1/sandboxes", {})).body.id;
     const path = `/v1/sandboxes/${fresh}/shell/exec`;
-    expectErrorShape(await bay.request("POST", path, {}), 400, "validation_error");
-    expectErrorShape(await bay.request("POST", path, { command: "" }), 400, "validation_error");
-    expectErrorShape(await bay.request("POST", path, { command: "true", timeout: 0 }), 400, "validation_error");
-    expectErrorShape(await bay.request("POST", path, { command: "true", env: { "BAD NAME": "x" } }), 400, "validation_error");
-    expectErrorShape(await bay.request("POST", path, { command: "true", env: { OK: 1 } }), 400, "validation_error");
+    expectErrorShape(await bay.request("POST", path, {}), 422, "validation_error");
+    expectErrorShape(await bay.request("POST", path, { command: "" }), 422, "validation_error");
+    expectErrorShape(await bay.request("POST", path, { command: "true", timeout: 0 }), 422, "validation_error");
+    expectErrorShape(await bay.request("POST", path, { command: "true", env: { "BAD NAME": "x" } }), 422, "validation_error");
+    expectErrorShape(await bay.request("POST", path, { command: "true", env: { OK: 1 } }), 422, "validation_error");
     expect(containersWithLabel(`bay.sandbox_id=${fresh}`)).toEqual([]);
   });
 });

@@ -88,11 +88,11 @@ describe("ttl at create", () => {
     await deleteSandbox(sandbox.id);
   });
 
-  test("a negative, non-numeric or huge ttl is 400 validation_error and creates nothing", async () => {
+  test("a negative, non-numeric or huge ttl is 422 validation_error and creates nothing", async () => {
     const before = ids(await listSandboxes("?limit=200"));
     const volumesBefore = volumesWithLabel(`bay.instance_id=${bay.instanceId}`);
     for (const ttl of [-1, -3600, 1e12, Number.MAX_SAFE_INTEGER, "soon"]) {
-      const error = expectErrorShape(await createSandbox({ ttl }), 400, "validation_error");
+      const error = expectErrorShape(await createSandbox({ ttl }), 422, "validation_error");
       expect(error.details.field).toBe("ttl");
     }
     expect(ids(await listSandboxes("?limit=200"))).toEqual(before);
@@ -121,10 +121,10 @@ describe("extend_ttl", () => {
     await deleteSandbox(sandbox.id);
   });
 
-  test("extend_by 0, negative, non-integer, missing or no body is 400 validation_error; expires_at unchanged", async () => {
+  test("extend_by 0, negative, non-integer, missing or no body is 422 validation_error; expires_at unchanged", async () => {
     const sandbox = await newSandbox({ ttl: 600 });
     for (const body of [{ extend_by: 0 }, { extend_by: -10 }, { extend_by: "60s" }, {}, undefined]) {
-      expectErrorShape(await extendTtl(sandbox.id, body), 400, "validation_error");
+      expectErrorShape(await extendTtl(sandbox.id, body), 422, "validation_error");
     }
     expect((await getSandbox(sandbox.id)).body.expires_at).toBe(sandbox.expires_at);
     await deleteSandbox(sandbox.id);
@@ -307,7 +307,7 @@ describe("the status filter", () => {
     expect([...all].sort()).toEqual([...idle, ...ready, ...expired].sort());
   });
 
-  test("a bad cursor, limit 0, limit 201 or an unknown status is 400 validation_error naming the field", async () => {
+  test("a bad cursor, limit 0, limit 201 or an unknown status is 422 validation_error naming the field", async () => {
     await expectFieldErrors(
       {
         "?cursor=bogus": "cursor",

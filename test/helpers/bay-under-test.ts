@@ -150,7 +150,7 @@ export async function testResponseOf(response: Response): Promise<TestResponse> 
 }
 
 /**
- * Asserts that each request is a 400 validation_error naming its field, in
+ * Asserts that each request is a 422 validation_error naming its field, in
  * one comparison, so that a failure shows every case at once.
  */
 export async function expectFieldErrors(
@@ -162,7 +162,7 @@ export async function expectFieldErrors(
     const { status, body } = await send(testCase);
     outcomes[testCase] = `${status} ${body?.error?.code} field=${body?.error?.details?.field}`;
   }
-  const expected = Object.fromEntries(Object.entries(fieldByCase).map(([c, field]) => [c, `400 validation_error field=${field}`]));
+  const expected = Object.fromEntries(Object.entries(fieldByCase).map(([c, field]) => [c, `422 validation_error field=${field}`]));
   expect(outcomes).toEqual(expected);
 }
 

@@ -231,12 +231,12 @@ describe("file operations through the API act as the sandbox user", () => {
     asContainerRoot(id, "chown 0:0 /workspace/root-only.txt /workspace/root-dir");
     const read = await bay.request("GET", `${files(id)}/files?path=root-only.txt`);
     expect({ status: read.status, code: read.body.error?.code, message: read.body.error?.message }).toEqual({
-      status: 400,
+      status: 422,
       code: "validation_error",
       message: "permission denied on root-only.txt",
     });
     const write = await bay.request("PUT", `${files(id)}/files`, { path: "root-dir/planted.txt", content: "x" });
-    expect({ status: write.status, code: write.body.error?.code }).toEqual({ status: 400, code: "validation_error" });
+    expect({ status: write.status, code: write.body.error?.code }).toEqual({ status: 422, code: "validation_error" });
     expect((await shell(id, "ls -A root-dir")).output).toBe("");
   });
 });

@@ -329,7 +329,7 @@ describe("timeouts", () => {
         body: form,
       });
       expect({ status: answer.status, body: await answer.json() }).toMatchObject({
-        status: 400,
+        status: 422,
         body: { error: { code: "validation_error", details: { field: "path" } } },
       });
     });

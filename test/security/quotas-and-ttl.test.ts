@@ -38,9 +38,9 @@ const as = (bay: TestBay, owner: TestOwner, method: string, path: string, body?:
 
 const volumesOf = (bay: TestBay) => volumesWithLabel(`bay.instance_id=${bay.instanceId}`).length;
 
-/** A 400 validation_error naming `field`; returns the error. */
+/** A 422 validation_error naming `field`; returns the error. */
 function expectTtlRefusal(response: TestResponse, field: string) {
-  const error = expectErrorShape(response, 400, "validation_error");
+  const error = expectErrorShape(response, 422, "validation_error");
   expect(error.details.field).toBe(field);
   return error;
 }
@@ -107,7 +107,7 @@ describe("TTL without a configured max: ten years at most, never an overflow", (
     expect(error.details.max_extend_by).toBeLessThan(extendBy);
 
     const afterFirst = (await as(unlimitedTtlBay, "alice", "GET", `/v1/sandboxes/${sandbox.id}`)).body.expires_at;
-    for (let i = 0; i < 50; i++) expect((await extend()).status).toBe(400);
+    for (let i = 0; i < 50; i++) expect((await extend()).status).toBe(422);
     const answer = await as(unlimitedTtlBay, "alice", "POST", `/v1/sandboxes/${sandbox.id}/extend_ttl`, { extend_by: TTL_CEILING_SECONDS });
     expectTtlRefusal(answer, "extend_by");
 

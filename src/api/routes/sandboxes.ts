@@ -68,7 +68,7 @@ export function sandboxRoutes(sandboxes: SandboxService, idempotency: Idempotenc
         detail: {
           summary: "Extend a sandbox's TTL: expires_at = max(expires_at, now) + extend_by",
           description:
-            "409 sandbox_ttl_infinite for a sandbox without TTL; 409 sandbox_expired once it has expired; 400 validation_error " +
+            "409 sandbox_ttl_infinite for a sandbox without TTL; 409 sandbox_expired once it has expired; 422 validation_error " +
             "(details.field extend_by, details.max_extend_by) when expires_at would pass now + security.max_ttl_seconds.",
           tags,
         },

@@ -159,7 +159,7 @@ export const BayConfigSchema = Type.Object(
         /**
          * Longest a sandbox may live from now: ttl at create and expires_at after extend_ttl. Null: sandboxes
          * may be created without expiry, and finite ones stay within ten years. A number: every sandbox
-         * expires within it (a create without ttl gets it; ttl 0 is refused). Past it: 400 validation_error.
+         * expires within it (a create without ttl gets it; ttl 0 is refused). Past it: 422 validation_error.
          */
         max_ttl_seconds: Type.Union([Type.Integer({ minimum: 1, maximum: TTL_CEILING_SECONDS }), Type.Null()], { default: null }),
       },

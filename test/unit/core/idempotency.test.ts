@@ -72,12 +72,12 @@ describe("Idempotency-Key on POST /v1/sandboxes", () => {
     expect(sandboxCount(bay)).toBe(1);
   });
 
-  test("a malformed key is refused with 400 validation_error before anything is created", async () => {
+  test("a malformed key is refused with 409 conflict (as shipyard-neo answers) before anything is created", async () => {
     const bay = await startBay();
     const response = await createSandbox(bay, "not a key!", {});
-    expect(response.status).toBe(400);
+    expect(response.status).toBe(409);
     const body = (await response.json()) as ErrorEnvelope;
-    expect(body.error.code).toBe("validation_error");
+    expect(body.error.code).toBe("conflict");
     expect(body.error.details.field).toBe("Idempotency-Key");
     expect(sandboxCount(bay)).toBe(0);
     expect(bay.driver.volumes).toEqual([]);
