@@ -32,6 +32,18 @@ export const Sandbox = t.Object({
   }),
   state_reset_reason: t.Union([t.String(), t.Null()]),
   status_detail: t.Union([t.String(), t.Null()], { description: "While starting: what the start is busy with, when slow (pulling the image)" }),
+  containers: t.Array(
+    t.Object({
+      name: t.String({ description: "ship: the one container serving python, shell and filesystem" }),
+      runtime_type: t.Literal("ship"),
+      image: t.String(),
+      status: t.Union([t.Literal("starting"), t.Literal("running")]),
+      version: t.Union([t.String(), t.Null()], { description: "The runtime's version from its /meta handshake" }),
+      capabilities: t.Array(t.String()),
+      healthy: t.Union([t.Boolean(), t.Null()], { description: "Passed its handshake; null while starting" }),
+    }),
+    { description: "The sandbox's compute, as shipyard-neo lists it; empty while idle" },
+  ),
 });
 
 export const SandboxPage = t.Object({ items: t.Array(Sandbox), next_cursor: t.Union([t.String(), t.Null()]) });
@@ -127,6 +139,7 @@ export const Cargo = t.Object({
   id: t.String({ pattern: "^ws-[0-9a-f]{12}$" }),
   managed: t.Boolean({ description: "Created with a sandbox and deleted with it" }),
   managed_by_sandbox_id: t.Union([t.String(), t.Null()]),
+  backend: t.Literal("docker_volume", { description: "Where the cargo lives, in shipyard-neo's terms: an engine volume" }),
   size_limit_mb: t.Integer({ description: "Measured by Bay: a sandbox whose cargo grows past it is stopped with a state_reset_reason saying so" }),
   created_at: t.String({ format: "date-time" }),
   last_accessed_at: t.String({ format: "date-time" }),
@@ -151,15 +164,37 @@ export const IdempotencyHeaders = t.Object({
   ),
 });
 
+export const GcRunBody = t.Optional(
+  t.Object({
+    tasks: t.Optional(
+      t.Union([t.Array(t.String()), t.Null()], {
+        description:
+          "Run only these tasks (Bay's names, or shipyard-neo's idle_session, expired_sandbox, orphan_container, " +
+          "orphan_cargo, orphan_workspace); null or absent: all. An unknown name is 422 validation_error naming it",
+      }),
+    ),
+  }),
+);
+
 export const GcRunReport = t.Object({
-  results: t.Array(t.Object({ task_name: t.String(), cleaned_count: t.Integer(), errors: t.Array(t.String()) })),
+  results: t.Array(
+    t.Object({
+      task_name: t.String({ description: "As named in the request" }),
+      cleaned_count: t.Integer(),
+      skipped_count: t.Integer({ description: "Looked at and left alone (busy, still owned, young, under its limit)" }),
+      errors: t.Array(t.String()),
+    }),
+  ),
   total_cleaned: t.Integer(),
+  total_errors: t.Integer(),
   duration_ms: t.Integer(),
 });
 
 export const GcStatus = t.Object({
   enabled: t.Boolean(),
   is_running: t.Boolean(),
+  instance_id: t.String(),
   interval_seconds: t.Number(),
   last_run_at: t.Union([t.String({ format: "date-time" }), t.Null()]),
+  tasks: t.Record(t.String(), t.Object({ enabled: t.Boolean() })),
 });

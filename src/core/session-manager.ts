@@ -229,6 +229,7 @@ export class SessionManager {
       idleExpiresAt: null,
       previousSessionId: store.latestSession(sandbox.id)?.id ?? null,
       endReason: null,
+      runtimeVersion: null,
     };
     store.insertSession(session, (active) => this.options.quotas.checkRoomForOne(sandbox.owner, "max_running_sessions", active));
     const startedAt = performance.now();
@@ -252,10 +253,16 @@ export class SessionManager {
       store.updateSession(session.id, { containerId, endpoint: started.endpoint });
       const client = new AgentClient(started.endpoint, session.token);
       await waitForAgent(client, driver, containerId, config.ship.ready_timeout_seconds);
-      checkHandshake(await client.get("/meta", { timeoutMs: 10_000 }), profile.capabilities);
+      const meta = checkHandshake(await client.get("/meta", { timeoutMs: 10_000 }), profile.capabilities);
 
       const readyAt = Date.now();
-      const running: Partial<SessionRow> = { containerId, endpoint: started.endpoint, startedAt: readyAt, ...activity(profile, readyAt) };
+      const running: Partial<SessionRow> = {
+        containerId,
+        endpoint: started.endpoint,
+        startedAt: readyAt,
+        runtimeVersion: meta.runtime.version,
+        ...activity(profile, readyAt),
+      };
       store.markSessionRunning(session, running);
       const startSeconds = (performance.now() - startedAt) / 1000;
       this.options.metrics.containerStarts.observe(startSeconds, { profile: profile.id });

@@ -28,6 +28,40 @@ export interface SandboxView {
   state_reset_reason: string | null;
   /** While starting: what the start is busy with when it is slow (e.g. pulling the image). */
   status_detail: string | null;
+  /** The compute behind it, as shipyard-neo lists it: Bay runs one container per session; empty while idle. */
+  containers: ContainerView[];
+}
+
+export interface ContainerView {
+  /** "ship", the name shipyard-neo gives the container that serves python, shell and filesystem. */
+  name: string;
+  runtime_type: "ship";
+  image: string;
+  status: "starting" | "running";
+  /** The agent's version from its /meta handshake; null until the handshake. */
+  version: string | null;
+  capabilities: string[];
+  /** Passed its handshake and answers; null while starting. */
+  healthy: boolean | null;
+}
+
+/** Bay runs a sandbox's one container for python, shell and filesystem; shipyard-neo names that container "ship". */
+export const CONTAINER_NAME = "ship";
+
+function containerViews(session: SessionRow | undefined, profile: ProfileConfig | undefined): ContainerView[] {
+  if (session?.status !== "running" && session?.status !== "starting") return [];
+  const running = session.status === "running";
+  return [
+    {
+      name: CONTAINER_NAME,
+      runtime_type: "ship",
+      image: profile?.image ?? "",
+      status: session.status,
+      version: session.runtimeVersion,
+      capabilities: profile ? [...profile.capabilities] : [],
+      healthy: running ? true : null,
+    },
+  ];
 }
 
 /** Status is computed (api.md §3): expired → ready/starting (a session) → failed (last start) → idle. */
@@ -57,6 +91,7 @@ export function sandboxView(
     state_reset_at: isoOrNull(sandbox.stateResetAt),
     state_reset_reason: sandbox.stateResetReason,
     status_detail: session?.status === "starting" ? statusDetail : null,
+    containers: containerViews(session, profile),
   };
 }
 
@@ -85,10 +120,17 @@ export function profileView(profile: ProfileConfig): ProfileView {
   };
 }
 
+/**
+ * Where a cargo lives, in shipyard-neo's terms (docker_volume | k8s_pvc): Bay
+ * keeps every cargo in an engine volume, so it is always the first.
+ */
+export const CARGO_BACKEND = "docker_volume";
+
 export interface CargoView {
   id: string;
   managed: boolean;
   managed_by_sandbox_id: string | null;
+  backend: typeof CARGO_BACKEND;
   size_limit_mb: number;
   created_at: string;
   last_accessed_at: string;
@@ -99,6 +141,7 @@ export function cargoView(cargo: CargoRow): CargoView {
     id: cargo.id,
     managed: cargo.managed,
     managed_by_sandbox_id: cargo.managedBySandboxId,
+    backend: CARGO_BACKEND,
     size_limit_mb: cargo.sizeLimitMb,
     created_at: new Date(cargo.createdAt).toISOString(),
     last_accessed_at: new Date(cargo.lastAccessedAt).toISOString(),

@@ -50,6 +50,8 @@ export const sessions = sqliteTable(
     previousSessionId: text("previous_session_id"),
     /** Why it stopped: stopped (asked), idle, expired, deleted, died, start_failed, abandoned. */
     endReason: text("end_reason"),
+    /** The agent's version, from its /meta at the handshake; null until then. */
+    runtimeVersion: text("runtime_version"),
   },
   (table) => [
     index("sessions_sandbox_status").on(table.sandboxId, table.status),

@@ -100,6 +100,7 @@ describe("cargo create, get and list", () => {
       id: expect.stringMatching(/^ws-[0-9a-f]{12}$/),
       managed: false,
       managed_by_sandbox_id: null,
+      backend: "docker_volume",
       size_limit_mb: 1024,
       created_at: expect.any(String),
       last_accessed_at: expect.any(String),

@@ -78,7 +78,7 @@ describe("caps on what a sandbox can grow on the host", () => {
     const wrote = await shell(filling, "head -c 6000000 /dev/zero > /workspace/big; echo done");
     expect(wrote.output).toBe("done\n");
 
-    expect(await cargoLimitTask()).toEqual({ task_name: "cargo_size_limits", cleaned_count: 1, errors: [] });
+    expect(await cargoLimitTask()).toMatchObject({ task_name: "cargo_size_limits", cleaned_count: 1, errors: [] });
 
     const stopped = (await bay.request("GET", `/v1/sandboxes/${filling}`)).body;
     expect(stopped.status).toBe("idle");
@@ -88,7 +88,7 @@ describe("caps on what a sandbox can grow on the host", () => {
 
     // The next call starts it again so that files can be deleted; under the limit, it stays.
     expect((await shell(filling, "rm /workspace/big && echo removed")).output).toBe("removed\n");
-    expect(await cargoLimitTask()).toEqual({ task_name: "cargo_size_limits", cleaned_count: 0, errors: [] });
+    expect(await cargoLimitTask()).toMatchObject({ task_name: "cargo_size_limits", cleaned_count: 0, errors: [] });
     expect(runningContainersWithLabel(`bay.sandbox_id=${filling}`)).toHaveLength(1);
     await bay.request("DELETE", `/v1/sandboxes/${filling}`);
     await bay.request("DELETE", `/v1/cargos/${cargo.body.id}`);

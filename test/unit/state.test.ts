@@ -111,6 +111,7 @@ function sessionRow(status: SessionRow["status"]): SessionRow {
     idleExpiresAt: null,
     previousSessionId: null,
     endReason: null,
+    runtimeVersion: null,
   };
 }
 

@@ -3,7 +3,7 @@ import type { GarbageCollector } from "../../core/gc/collector.ts";
 import { BayError } from "../../shared/errors.ts";
 import type { Principal } from "../../core/api-keys.ts";
 import type { AuthPlugin } from "../auth.ts";
-import { ErrorBody, GcRunReport, GcStatus } from "../schemas.ts";
+import { ErrorBody, GcRunBody, GcRunReport, GcStatus } from "../schemas.ts";
 
 const tags = ["admin"];
 
@@ -18,12 +18,13 @@ export function adminRoutes(collector: GarbageCollector, auth: AuthPlugin) {
     .use(auth)
     .post(
       "/v1/admin/gc/run",
-      ({ principal }) => {
+      ({ principal, body }) => {
         requireAdmin(principal);
-        return collector.run();
+        return collector.run({ tasks: body?.tasks ?? undefined });
       },
       {
-        response: { 200: GcRunReport, ...adminErrors },
+        body: GcRunBody,
+        response: { 200: GcRunReport, ...adminErrors, 422: ErrorBody },
         detail: {
           summary: "Run garbage collection now (idle sessions, expired sandboxes, lost sessions, orphan containers and cargos)",
           tags,

@@ -15,12 +15,15 @@ export const cargoSizeLimits: GcTask = async ({ store, driver, sessions }) => {
     const cargo = sandbox ? store.findCargoById(sandbox.cargoId) : undefined;
     return cargo ? [{ session, cargo }] : [];
   });
-  if (running.length === 0) return { cleaned: 0, errors: [] };
+  if (running.length === 0) return { cleaned: 0, skipped: 0, errors: [] };
   const sizes = await driver.volumeSizes(running.map(({ cargo }) => cargo.volumeName));
-  const outcome = { cleaned: 0, errors: [] as string[] };
+  const outcome = { cleaned: 0, skipped: 0, errors: [] as string[] };
   for (const { session, cargo } of running) {
     const size = sizes.get(cargo.volumeName);
-    if (size === undefined || size <= cargo.sizeLimitMb * MIB) continue;
+    if (size === undefined || size <= cargo.sizeLimitMb * MIB) {
+      outcome.skipped++;
+      continue;
+    }
     const reason = `cargo ${cargo.id} is over its size limit (${Math.ceil(size / MIB)} MiB of ${cargo.sizeLimitMb} MiB); delete files to go on`;
     try {
       if (await sessions.handleDeath(session.id, reason)) outcome.cleaned++;

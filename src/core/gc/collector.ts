@@ -2,30 +2,35 @@ import { consola } from "consola";
 import type { BayConfig } from "../config/index.ts";
 import type { Metrics } from "../metrics.ts";
 import type { GcContext } from "./task.ts";
-import { DEADLINE_TASKS, GC_TASKS } from "./tasks.ts";
+import { DEADLINE_TASKS, GC_TASKS, selectTasks, type SelectedTask } from "./tasks.ts";
 
 export interface GcTaskReport {
   task_name: string;
   cleaned_count: number;
+  skipped_count: number;
   errors: string[];
 }
 
 export interface GcRunReport {
   results: GcTaskReport[];
   total_cleaned: number;
+  total_errors: number;
   duration_ms: number;
 }
 
 export interface GcStatus {
   enabled: boolean;
   is_running: boolean;
+  instance_id: string;
   interval_seconds: number;
   last_run_at: string | null;
+  /** Per task: whether the schedule runs it (every task runs on schedule when gc is enabled, and on demand always). */
+  tasks: Record<string, { enabled: boolean }>;
 }
 
 export interface GcRunRequest {
-  /** Which tasks; all by default. */
-  tasks?: string[];
+  /** Which tasks, by Bay's or shipyard-neo's names; all by default. Unknown names are a validation error. */
+  tasks?: readonly string[];
   /** At start-up: no grace for young orphans, and sessions still "starting" were abandoned. */
   atStartup?: boolean;
 }
@@ -55,15 +60,18 @@ export class GarbageCollector {
     return {
       enabled: this.settings.enabled,
       is_running: this.running !== null,
+      instance_id: this.context.instanceId,
       interval_seconds: this.settings.interval_seconds,
       last_run_at: this.lastRunAt === null ? null : new Date(this.lastRunAt).toISOString(),
+      tasks: Object.fromEntries(Object.keys(GC_TASKS).map((name) => [name, { enabled: this.settings.enabled }])),
     };
   }
 
   /** Runs now, after any run in progress (runs never overlap). */
   async run(request: GcRunRequest = {}): Promise<GcRunReport> {
+    const tasks = selectTasks(request.tasks);
     while (this.running) await this.running.catch(() => undefined);
-    this.running = this.runTasks(request);
+    this.running = this.runTasks(tasks, request);
     try {
       return await this.running;
     } finally {
@@ -106,7 +114,7 @@ export class GarbageCollector {
     if (!this.stopped) this.schedule();
   }
 
-  private async runTasks(request: GcRunRequest): Promise<GcRunReport> {
+  private async runTasks(tasks: SelectedTask[], request: GcRunRequest): Promise<GcRunReport> {
     const started = performance.now();
     const options = {
       now: Date.now(),
@@ -114,15 +122,14 @@ export class GarbageCollector {
       atStartup: request.atStartup ?? false,
     };
     const results: GcTaskReport[] = [];
-    for (const [name, task] of Object.entries(GC_TASKS)) {
-      if (request.tasks && !request.tasks.includes(name)) continue;
+    for (const { name, task } of tasks) {
       let outcome;
       try {
         outcome = await task(this.context, options);
       } catch (error) {
-        outcome = { cleaned: 0, errors: [(error as Error).message ?? String(error)] };
+        outcome = { cleaned: 0, skipped: 0, errors: [(error as Error).message ?? String(error)] };
       }
-      results.push({ task_name: name, cleaned_count: outcome.cleaned, errors: outcome.errors });
+      results.push({ task_name: name, cleaned_count: outcome.cleaned, skipped_count: outcome.skipped, errors: outcome.errors });
     }
     this.lastRunAt = Date.now();
     this.metrics.gcRuns.inc();
@@ -130,6 +137,7 @@ export class GarbageCollector {
     const report = {
       results,
       total_cleaned: results.reduce((sum, r) => sum + r.cleaned_count, 0),
+      total_errors: results.reduce((sum, r) => sum + r.errors.length, 0),
       duration_ms: Math.round(performance.now() - started),
     };
     logReport(report);

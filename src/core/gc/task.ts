@@ -24,9 +24,10 @@ export interface GcRunOptions {
   atStartup: boolean;
 }
 
-/** What one task did: how many things it removed, and what it could not do. */
+/** What one task did: how many things it removed, how many it looked at and left alone, and what it could not do. */
 export interface TaskOutcome {
   cleaned: number;
+  skipped: number;
   errors: string[];
 }
 

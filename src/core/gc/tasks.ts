@@ -4,13 +4,15 @@ import { lostContainerReason } from "../container-end.ts";
 import { instanceFilter, LABEL } from "../labels.ts";
 import { cargoSizeLimits } from "./cargo-limits.ts";
 import type { GcTask, TaskOutcome } from "./task.ts";
+import { preview, ValidationError } from "../../shared/errors.ts";
 
 /** Runs `work` for each item, collecting failures instead of stopping at the first. */
 async function forEach<T>(items: T[], work: (item: T) => Promise<boolean>): Promise<TaskOutcome> {
-  const outcome: TaskOutcome = { cleaned: 0, errors: [] };
+  const outcome: TaskOutcome = { cleaned: 0, skipped: 0, errors: [] };
   for (const item of items) {
     try {
       if (await work(item)) outcome.cleaned++;
+      else outcome.skipped++;
     } catch (error) {
       outcome.errors.push((error as Error).message ?? String(error));
     }
@@ -91,6 +93,7 @@ export const orphanCargos: GcTask = async ({ store, driver, instanceId, pendingV
   });
   return {
     cleaned: fromEngine.cleaned + interruptedDeletes.cleaned,
+    skipped: fromEngine.skipped + interruptedDeletes.skipped,
     errors: [...fromEngine.errors, ...interruptedDeletes.errors],
   };
 };
@@ -98,7 +101,7 @@ export const orphanCargos: GcTask = async ({ store, driver, instanceId, pendingV
 /** Idempotency keys past their TTL. */
 export const expiredIdempotencyKeys: GcTask = async ({ db }, { now }) => {
   const removed = db.delete(idempotencyKeys).where(and(lte(idempotencyKeys.expiresAt, now))).returning().all();
-  return { cleaned: removed.length, errors: [] };
+  return { cleaned: removed.length, skipped: 0, errors: [] };
 };
 
 /** Tasks in the order a run performs them; the names are what /v1/admin/gc/run reports. */
@@ -114,3 +117,39 @@ export const GC_TASKS: Record<string, GcTask> = {
 
 /** The tasks that act on deadlines; the collector wakes for these to honour them to the second. */
 export const DEADLINE_TASKS = ["idle_sessions", "expired_sandboxes"];
+
+/** shipyard-neo's names for the same tasks, accepted in a run's `tasks` so that its clients' requests work unchanged. */
+export const NEO_TASK_NAMES: Record<string, string> = {
+  idle_session: "idle_sessions",
+  expired_sandbox: "expired_sandboxes",
+  orphan_container: "orphan_containers",
+  orphan_cargo: "orphan_cargos",
+  orphan_workspace: "orphan_cargos",
+};
+
+export interface SelectedTask {
+  /** The name the run reports: the one the caller asked for. */
+  name: string;
+  task: GcTask;
+}
+
+/**
+ * The tasks a run performs, in the collector's order: all of them, or the
+ * ones named (by Bay's or shipyard-neo's names). Unknown names are refused
+ * rather than ignored, so that a typo does not pass for a run that cleaned nothing.
+ */
+export function selectTasks(names?: readonly string[]): SelectedTask[] {
+  if (names === undefined) return Object.entries(GC_TASKS).map(([name, task]) => ({ name, task }));
+  const unknown = names.filter((name) => !(name in GC_TASKS) && !(name in NEO_TASK_NAMES));
+  if (unknown.length > 0) {
+    throw new ValidationError(`unknown gc task ${unknown.map((name) => JSON.stringify(preview(name))).join(", ")}`, {
+      field: "tasks",
+      unknown: unknown.map((name) => preview(name)),
+      valid: [...Object.keys(GC_TASKS), ...Object.keys(NEO_TASK_NAMES)],
+    });
+  }
+  return Object.entries(GC_TASKS).flatMap(([canonical, task]) => {
+    const asked = names.find((name) => (NEO_TASK_NAMES[name] ?? name) === canonical);
+    return asked === undefined ? [] : [{ name: asked, task }];
+  });
+}

@@ -2,6 +2,7 @@
 // A unit test fails when a .sql file in this folder is missing here.
 import initial from "./0000_initial.sql" with { type: "text" };
 import lifecycle from "./0001_lifecycle.sql" with { type: "text" };
+import runtimeVersion from "./0002_runtime_version.sql" with { type: "text" };
 
 export interface Migration {
   name: string;
@@ -11,4 +12,5 @@ export interface Migration {
 export const MIGRATIONS: Migration[] = [
   { name: "0000_initial", sql: initial },
   { name: "0001_lifecycle", sql: lifecycle },
+  { name: "0002_runtime_version", sql: runtimeVersion },
 ];
