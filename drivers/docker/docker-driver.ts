@@ -20,6 +20,7 @@ import {
 import { EgressFirewall } from "./egress-firewall.ts";
 import { EngineTimeoutError, ImageUnavailableError, engineFailure, engineMessage, statusOf } from "./errors.ts";
 import { PolicyNetworks, type PolicyNetwork } from "./policy-networks.ts";
+import { SandboxAccountFiles, type AccountFiles } from "./sandbox-user-files.ts";
 import type { DockerSettings } from "./settings.ts";
 
 export const AGENT_PATH_IN_CONTAINER = "/opt/bay/bay";
@@ -49,6 +50,7 @@ export class DockerDriver implements Driver {
   private readonly docker: Docker;
   private readonly connectMode: "host_port" | "container_network";
   private readonly networks: PolicyNetworks;
+  private readonly accountFiles: SandboxAccountFiles;
   private readonly timeoutMs: number;
   readonly callDeadlineMs: number;
 
@@ -69,6 +71,7 @@ export class DockerDriver implements Driver {
     this.callDeadlineMs = this.timeoutMs;
     const firewall = settings.egress_firewall === "iptables" ? new EgressFirewall({ extraDenied: settings.egress_deny }) : null;
     this.networks = new PolicyNetworks(this.docker, (action, call) => this.engine(action, call), firewall);
+    this.accountFiles = new SandboxAccountFiles(this.docker, (action, call) => this.engine(action, call));
   }
 
   async ping(): Promise<void> {
@@ -256,6 +259,8 @@ export class DockerDriver implements Driver {
     const port = `${spec.agentPort}/tcp`;
     const isolated = network === null;
     if (isolated && !spec.agentSocketDir) throw new AgentError("network none needs a socket directory for the agent");
+    const imageId = await this.ensureImage(spec.image, spec.onProgress);
+    const accounts = await this.accountFiles.forImage(imageId, spec.image, spec.labels);
     const options: Docker.ContainerCreateOptions = {
       name: spec.name,
       Image: spec.image,
@@ -272,6 +277,9 @@ export class DockerDriver implements Driver {
         Binds: [
           `${spec.agentBinaryPath}:${AGENT_PATH_IN_CONTAINER}:ro`,
           ...(isolated ? [`${spec.agentSocketDir}:${AGENT_SOCKET_DIR}:rw`] : []),
+          // The sandbox user's name and home, in any image (sandbox-user-files.ts).
+          `${accounts.passwd}:/etc/passwd:ro`,
+          `${accounts.group}:/etc/group:ro`,
         ],
         Mounts: [{ Type: "volume", Source: spec.volumeName, Target: WORKSPACE_MOUNT_PATH }],
         PortBindings:
@@ -300,26 +308,31 @@ export class DockerDriver implements Driver {
         Tmpfs: { "/tmp": `rw,nosuid,nodev,size=${spec.hardening.tmpSize}` },
       },
     };
-    await this.ensureImage(spec.image, spec.onProgress);
     return this.engine("create the container", () => this.docker.createContainer(options));
   }
 
-  /** Pull policy: if_not_present pulls a missing image; never fails at once. */
-  private async ensureImage(image: string, onProgress?: (message: string) => void): Promise<void> {
-    const present = await this.engine("inspect the image", async () => {
-      try {
-        await this.docker.getImage(image).inspect();
-        return true;
-      } catch (error) {
-        if (statusOf(error) === 404) return false;
-        throw error;
-      }
-    });
-    if (present) return;
+  /** Pull policy: if_not_present pulls a missing image; never fails at once. Answers the image's id. */
+  private async ensureImage(image: string, onProgress?: (message: string) => void): Promise<string> {
+    const present = await this.imageId(image);
+    if (present) return present;
     if (this.settings.pull_policy === "never") {
       throw new ImageUnavailableError(image, 'it is not present on the engine and pull_policy is "never"');
     }
     await this.pullImage(image, onProgress);
+    const pulled = await this.imageId(image);
+    if (!pulled) throw new ImageUnavailableError(image, "the engine does not have it after pulling it");
+    return pulled;
+  }
+
+  private imageId(image: string): Promise<string | null> {
+    return this.engine("inspect the image", async () => {
+      try {
+        return (await this.docker.getImage(image).inspect()).Id;
+      } catch (error) {
+        if (statusOf(error) === 404) return null;
+        throw error;
+      }
+    });
   }
 
   private async pullImage(image: string, onProgress?: (message: string) => void): Promise<void> {

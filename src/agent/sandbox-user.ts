@@ -19,12 +19,12 @@ let hasChdirShell = false;
  * (so every file it touches is checked and owned as the sandbox user's).
  * Root powers come back only inside `withRootPrivileges`.
  */
-export function settleAgentIdentity(workspace: string, home: string): UserIsolation {
+export function settleAgentIdentity(workspace: string, cacheDir: string): UserIsolation {
   if (process.getuid?.() !== 0) {
-    mkdirSync(home, { recursive: true, mode: 0o700 });
+    mkdirSync(cacheDir, { recursive: true, mode: 0o700 });
     return (isolation = "same_as_agent");
   }
-  prepareHome(home);
+  prepareCacheDir(cacheDir);
   // The volume arrives owned by root; its mount point cannot be a symlink.
   chownSync(workspace, SANDBOX_UID, SANDBOX_GID);
   // Dropping root's group too: the effective identity must be exactly the sandbox user's.
@@ -122,9 +122,9 @@ function lowerToSandboxUser(): void {
 }
 
 /** Made while no user code runs yet; a symlink left by the image is not followed. */
-function prepareHome(home: string): void {
-  mkdirSync(home, { recursive: true, mode: 0o700 });
-  if (lstatSync(home).isDirectory()) chownSync(home, SANDBOX_UID, SANDBOX_GID);
+function prepareCacheDir(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  if (lstatSync(dir).isDirectory()) chownSync(dir, SANDBOX_UID, SANDBOX_GID);
 }
 
 function hasPermittedCapability(bit: bigint): boolean {

@@ -7,7 +7,15 @@ import { VERSION } from "../shared/version.ts";
 import type { AgentCapability, AgentCapabilitySource, AgentHandler } from "./capability.ts";
 import { BayError } from "../shared/errors.ts";
 import { bayErrorResponse, checkAgainst, errorResponse, jsonResponse, readBody } from "./http.ts";
-import { SANDBOX_GID, SANDBOX_UID, AGENT_API_VERSION, AGENT_TOKEN_ENV, type AgentMeta } from "../shared/agent-protocol.ts";
+import {
+  AGENT_API_VERSION,
+  AGENT_INTERNAL_ENV,
+  SANDBOX_GID,
+  SANDBOX_UID,
+  SANDBOX_USER_NAME,
+  type AgentMeta,
+} from "../shared/agent-protocol.ts";
+import { writeProfileEnvFile } from "./profile-env.ts";
 import { settleAgentIdentity, userIsolation, withRootPrivileges } from "./sandbox-user.ts";
 
 export interface AgentOptions {
@@ -17,8 +25,12 @@ export interface AgentOptions {
   socket?: string;
   token: string;
   workspace: string;
-  /** HOME for user code; outside /workspace so that dotfiles do not clutter it. */
+  /** HOME for user code: the workspace, so that dotfiles and ~ persist with the cargo (as on shipyard-neo). */
   home: string;
+  /** Where tools' caches of user code go (IPython, matplotlib): the tmpfs, not the cargo. */
+  cacheDir: string;
+  /** Names of the profile's variables (the rest of the environment is the image's). */
+  profileEnvNames: string[];
   maxOutputBytes: number;
 }
 
@@ -32,8 +44,9 @@ type FetchHandler = (request: Request) => Promise<Response>;
 
 /** Starts the in-sandbox agent: settles its identity apart from user code's, detects capabilities, serves HTTP. */
 export async function startAgent(options: AgentOptions, plugins: readonly AgentCapabilitySource[]): Promise<RunningAgent> {
-  const isolation = settleAgentIdentity(options.workspace, options.home);
-  const env = userEnvironment(process.env, options.home);
+  const isolation = settleAgentIdentity(options.workspace, options.cacheDir);
+  const env = userEnvironment(process.env, options.home, options.cacheDir);
+  writeProfileEnvFile(options.workspace, options.profileEnvNames, env);
   const capabilities: Record<string, AgentCapability> = {};
   const handlers = new Map<string, AgentHandler>();
 
@@ -147,16 +160,22 @@ function hasToken(request: Request, expected: Buffer): boolean {
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
-/** The container's environment minus the agent's own secrets, with HOME for the sandbox user. */
-export function userEnvironment(environment: Record<string, string | undefined>, home: string): Record<string, string> {
+/**
+ * The container's environment (the image's and the profile's, exactly as
+ * configured) minus the agent's own variables, with the sandbox user's
+ * HOME, USER and LOGNAME.
+ */
+export function userEnvironment(environment: Record<string, string | undefined>, home: string, cacheDir: string): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(environment)) {
-    if (value !== undefined && key !== AGENT_TOKEN_ENV && !key.startsWith("BAY_")) env[key] = value;
+    if (value !== undefined && !AGENT_INTERNAL_ENV.includes(key)) env[key] = value;
   }
   env.HOME = home;
+  env.USER = SANDBOX_USER_NAME;
+  env.LOGNAME = SANDBOX_USER_NAME;
   env.PATH ??= "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-  env.PYTHONUNBUFFERED = "1";
-  env.IPYTHONDIR = `${home}/.ipython`;
-  env.MPLCONFIGDIR = `${home}/.matplotlib`;
+  env.PYTHONUNBUFFERED ??= "1";
+  env.IPYTHONDIR ??= `${cacheDir}/ipython`;
+  env.MPLCONFIGDIR ??= `${cacheDir}/matplotlib`;
   return env;
 }

@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
 import { consola } from "consola";
-import { AGENT_DEFAULT_PORT, AGENT_TOKEN_ENV, WORKSPACE_MOUNT_PATH } from "../shared/agent-protocol.ts";
+import { AGENT_DEFAULT_PORT, AGENT_TOKEN_ENV, SANDBOX_HOME, WORKSPACE_MOUNT_PATH } from "../shared/agent-protocol.ts";
 
 export default defineCommand({
   meta: { name: "ship", description: "Run the in-sandbox agent (Bay starts this inside each container)" },
@@ -9,7 +9,9 @@ export default defineCommand({
     host: { type: "string", description: "Address to listen on", default: "0.0.0.0" },
     socket: { type: "string", description: "Listen on this unix socket instead of a TCP port (sandboxes without network)" },
     workspace: { type: "string", description: "Workspace directory", default: WORKSPACE_MOUNT_PATH },
-    home: { type: "string", description: "HOME of the sandbox user", default: "/tmp/home" },
+    home: { type: "string", description: "HOME of the sandbox user", default: SANDBOX_HOME },
+    "cache-dir": { type: "string", description: "Where tools of user code keep caches (IPython, matplotlib)", default: "/tmp/.bay-cache" },
+    "profile-env": { type: "string", description: "Comma-separated names of the profile's variables (written to .bay_env.sh)", default: "" },
     "max-output-bytes": { type: "string", description: "Cap for each output field", default: String(1024 * 1024) },
   },
   async run({ args }) {
@@ -26,6 +28,8 @@ export default defineCommand({
       token,
       workspace: args.workspace,
       home: args.home,
+      cacheDir: args["cache-dir"],
+      profileEnvNames: args["profile-env"].split(",").filter(Boolean),
       maxOutputBytes: Number(args["max-output-bytes"]),
     });
     const shutdown = async () => {

@@ -24,6 +24,8 @@ export function buildContainerSpec(inputs: ContainerSpecInputs): SessionContaine
   const { profile, sandbox, session, agent } = inputs;
   const agentArgs = ["ship", "--port", String(agent.port), "--max-output-bytes", String(agent.maxOutputBytes)];
   if (inputs.network.kind === "none") agentArgs.push("--socket", `${AGENT_SOCKET_DIR}/${AGENT_SOCKET_NAME}`);
+  const profileEnvNames = Object.keys(profile.env);
+  if (profileEnvNames.length > 0) agentArgs.push("--profile-env", profileEnvNames.join(","));
   return {
     name: containerName(session.id),
     image: profile.image,

@@ -21,4 +21,13 @@ export { KeyedMutex } from "../core/keyed-mutex.ts";
 export { logProgress } from "../core/logging.ts";
 export { NON_PUBLIC_IPV4_RANGES, type EgressPolicy, type EgressRule } from "../core/network-policy.ts";
 export { AgentError, BayError, ConfigError } from "../shared/errors.ts";
-export { AGENT_CAPABILITIES, AGENT_SOCKET_DIR, AGENT_SOCKET_NAME, WORKSPACE_MOUNT_PATH } from "../shared/agent-protocol.ts";
+export {
+  AGENT_CAPABILITIES,
+  AGENT_SOCKET_DIR,
+  AGENT_SOCKET_NAME,
+  SANDBOX_GID,
+  SANDBOX_HOME,
+  SANDBOX_UID,
+  SANDBOX_USER_NAME,
+  WORKSPACE_MOUNT_PATH,
+} from "../shared/agent-protocol.ts";

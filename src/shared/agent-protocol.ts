@@ -10,9 +10,15 @@ export const AGENT_TOKEN_ENV = "BAY_SHIP_TOKEN";
 /** Inside the container: where the per-session socket directory is mounted (network "none"). */
 export const AGENT_SOCKET_DIR = "/run/bay";
 export const AGENT_SOCKET_NAME = "agent.sock";
-/** Unprivileged identity that user code runs as inside the sandbox. */
+/** Unprivileged identity that user code runs as inside the sandbox: shipyard-neo's user, uid/gid and home. */
 export const SANDBOX_UID = 1000;
 export const SANDBOX_GID = 1000;
+export const SANDBOX_USER_NAME = "shipyard";
+export const SANDBOX_HOME = WORKSPACE_MOUNT_PATH;
+/** In the workspace: the profile's environment as shell exports, rewritten at every start (shipyard-neo's file). */
+export const PROFILE_ENV_FILE = ".bay_env.sh";
+/** Variables Bay sets for the agent alone; user code never sees them, and no profile may set them. */
+export const AGENT_INTERNAL_ENV: readonly string[] = [AGENT_TOKEN_ENV];
 /**
  * The only capabilities a sandbox container gets (all others are dropped),
  * all for the agent, none for user code: CHOWN hands the fresh volume to

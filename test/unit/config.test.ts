@@ -121,6 +121,13 @@ describe("configuration", () => {
     expect(configErrorOf(() => loadWithCatalog({ env: { BAY_DRIVER__OTHER: "null" }, cwd: tmpdir() }, catalog)).key).toBe("driver.other");
   });
 
+  test("a profile may set any variable but Bay's own one for the agent", () => {
+    const own = yamlFile("profiles:\n  - id: p\n    image: i\n    env: { BAY_SHIP_TOKEN: mine }\n");
+    expect(configErrorOf(() => loadConfig({ file: own, env: {} })).key).toBe("profiles.0.env.BAY_SHIP_TOKEN");
+    const fine = yamlFile("profiles:\n  - id: p\n    image: i\n    env: { BAY_FEATURE: on }\n");
+    expect(loadConfig({ file: fine, env: {} }).profiles.find((p) => p.id === "p")!.env).toEqual({ BAY_FEATURE: "on" });
+  });
+
   test("each driver's section is validated against the schema that driver declares", () => {
     expect(configErrorOf(() => loadConfig({ env: { BAY_DRIVER__DOCKER__SOCKETT: "/x" } })).key).toBe("driver.docker.sockett");
     const badMode = configErrorOf(() => loadConfig({ env: { BAY_DRIVER__DOCKER__CONNECT_MODE: "tunnel" } }));

@@ -42,7 +42,7 @@ describe("buildContainerSpec", () => {
       volumeName: "bay-cargo-ws-bbbbbbbbbbbb",
       agentBinaryPath: "/opt/bay/bay",
       agentPort: 8123,
-      agentArgs: ["ship", "--port", "8123", "--max-output-bytes", "4096"],
+      agentArgs: ["ship", "--port", "8123", "--max-output-bytes", "4096", "--profile-env", "GREETING"],
       resources: { nanoCpus: 500_000_000, memoryBytes: 256 * 1024 * 1024, pidsLimit: 64 },
       network: { kind: "internet" },
       hardening: { readOnlyRootfs: false, noNewPrivileges: true, extraCapabilities: ["NET_RAW"], tmpSize: "32m" },
@@ -66,8 +66,13 @@ describe("buildContainerSpec", () => {
 
   test("network none: the agent listens on its socket in the session's directory", () => {
     const spec = buildContainerSpec(inputs({ network: { kind: "none" }, socketDir: "/data/sockets/session-cccccccccccc" }));
-    expect(spec.agentArgs.slice(-2)).toEqual(["--socket", "/run/bay/agent.sock"]);
+    expect(spec.agentArgs).toContainValues(["--socket", "/run/bay/agent.sock"]);
+    expect(spec.agentArgs[spec.agentArgs.indexOf("--socket") + 1]).toBe("/run/bay/agent.sock");
     expect(spec.agentSocketDir).toBe("/data/sockets/session-cccccccccccc");
+  });
+
+  test("a profile without environment passes no names to the agent", () => {
+    expect(buildContainerSpec(inputs({ profile: { ...profile, env: {} } })).agentArgs).not.toContain("--profile-env");
   });
 
   test("the same inputs give the same spec, and the inputs are left as they were", () => {

@@ -8,6 +8,7 @@ import { parseAllowEntry } from "../network-policy.ts";
 import type { TSchema } from "@sinclair/typebox";
 import { BayConfigSchema, type BayConfig, type ProfileConfig } from "./schema.ts";
 import { dottedPath } from "../../shared/schema-path.ts";
+import { AGENT_INTERNAL_ENV } from "../../shared/agent-protocol.ts";
 
 export const DEFAULT_PROFILE_ID = "python-default";
 export const DEFAULT_IMAGE = "python:3.12-slim";
@@ -217,6 +218,9 @@ function checkCrossFieldRules(config: BayConfig, catalog: PluginCatalog): void {
       }
     });
     checkAllowList(profile.network, `profiles.${index}.network`);
+    for (const name of Object.keys(profile.env)) {
+      if (AGENT_INTERNAL_ENV.includes(name)) throw new ConfigError(`profiles.${index}.env.${name}`, `${name} is Bay's own variable for the agent; a profile cannot set it`);
+    }
   });
   config.security.api_keys.forEach((key, index) => {
     if (Boolean(key.key) === Boolean(key.key_hash)) {
