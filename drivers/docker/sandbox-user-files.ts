@@ -1,8 +1,8 @@
-import { existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, lstatSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type Docker from "dockerode";
-import { SANDBOX_GID, SANDBOX_HOME, SANDBOX_UID, SANDBOX_USER_NAME, type Labels } from "../../src/kit/driver.ts";
+import { BayError, SANDBOX_GID, SANDBOX_HOME, SANDBOX_UID, SANDBOX_USER_NAME, type Labels } from "../../src/kit/driver.ts";
 import { statusOf } from "./errors.ts";
 
 /** Host paths of an image's account files, with the sandbox user in them, to mount read-only over /etc/passwd and /etc/group. */
@@ -30,6 +30,7 @@ export class SandboxAccountFiles {
   ) {}
 
   async forImage(imageId: string, image: string, labels: Labels): Promise<AccountFiles> {
+    this.checkDirectory();
     const dir = join(this.directory, imageId.replace(/^sha256:/, ""));
     const files = { passwd: join(dir, "passwd"), group: join(dir, "group") };
     if (existsSync(files.passwd) && existsSync(files.group)) return files;
@@ -38,6 +39,16 @@ export class SandboxAccountFiles {
     writeAtomically(files.passwd, withSandboxUser(originals.passwd));
     writeAtomically(files.group, withSandboxGroup(originals.group));
     return files;
+  }
+
+  /** The shared /tmp is anyone's: a directory someone else made there, or could write to, would let them name users in sandboxes. */
+  private checkDirectory(): void {
+    mkdirSync(this.directory, { recursive: true, mode: 0o755 });
+    const stats = lstatSync(this.directory);
+    if (!stats.isDirectory() || stats.uid !== process.getuid?.()) {
+      throw new BayError("driver_unavailable", `${this.directory} is not a directory of Bay's own user; remove it`, { path: this.directory });
+    }
+    if ((stats.mode & 0o022) !== 0) chmodSync(this.directory, 0o755);
   }
 
   private async readFromImage(image: string, labels: Labels): Promise<{ passwd: string; group: string }> {
