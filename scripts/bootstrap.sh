@@ -50,6 +50,8 @@ say "docker engine $(docker version --format '{{.Server.Version}}')"
 #    network tests build their outside hosts with (ip netns).
 command -v iptables >/dev/null 2>&1 || apt_install iptables
 if $with_test_images && ! command -v ip >/dev/null 2>&1; then apt_install iproute2; fi
+# The API reference test (test/e2e/openapi-page.test.ts) drives Debian's Chromium.
+if $with_test_images && ! command -v chromium >/dev/null 2>&1; then apt_install chromium; fi
 
 # 5. Sandbox images, built locally from Debian packages (no registry is needed).
 bash scripts/build-image.sh bay-python:local

@@ -8,6 +8,7 @@ import type { BayRoutesSource } from "./capability-context.ts";
 import { checkBodySize, limitedBody, parseUndeclaredBody } from "./body-limit.ts";
 import { errorEnvelope, errorHeaders, logUnexpected, toBayError } from "./error-response.ts";
 import { requireObjectBody } from "./json-body.ts";
+import { openApiAssetRoutes, SWAGGER_UI_ASSETS } from "./openapi-assets.ts";
 import { completeOpenApiDocument } from "./openapi-document.ts";
 import { assignRequestId, requestIdOf } from "./request-id.ts";
 import { StreamedBody, hasStreamedBody } from "./streamed-body.ts";
@@ -78,6 +79,9 @@ export async function createApp(core: BayCore, capabilities: readonly BayRoutesS
       openapi({
         path: "/openapi",
         specPath: OPENAPI_DOCUMENT_PATH,
+        // Swagger UI from Bay's own binary: no CDN, no validator badge (a request to an outside host).
+        provider: "swagger-ui",
+        swagger: { ...SWAGGER_UI_ASSETS, validatorUrl: "none" },
         documentation: {
           info: {
             title: "Bay API",
@@ -91,6 +95,7 @@ export async function createApp(core: BayCore, capabilities: readonly BayRoutesS
         },
       }),
     )
+    .use(openApiAssetRoutes())
     .use(healthRoutes(core.driver))
     .use(profileRoutes(core.config))
     .use(sandboxRoutes(core.sandboxes, core.idempotency, auth))

@@ -5,6 +5,7 @@
  */
 import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { Validator } from "@seriousme/openapi-schema-validator";
+import { OPENAPI_ASSET_PATHS } from "../../src/api/openapi-assets.ts";
 import { useMemoryBay } from "../helpers/memory-bay.ts";
 
 setDefaultTimeout(120_000);
@@ -12,7 +13,8 @@ setDefaultTimeout(120_000);
 const bay = useMemoryBay();
 
 const HTTP_METHODS = ["get", "put", "post", "delete", "patch", "head", "options", "trace"];
-const OPENAPI_ROUTES = new Set(["/openapi", "/openapi/json"]);
+// The reference page, its document and its assets: the UI, not the API.
+const OPENAPI_ROUTES = new Set(["/openapi", "/openapi/json", ...OPENAPI_ASSET_PATHS]);
 
 interface Route {
   method: string;
