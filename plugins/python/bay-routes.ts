@@ -5,6 +5,7 @@ import {
   maxStartWaitMs,
   operationRoute,
   respondToExecution,
+  splitHistoryFields,
   type CapabilityRouteContext,
   type ExecutionCall,
   type SessionFacts,
@@ -26,16 +27,18 @@ export default function pythonRoutes({ sandboxes, auth }: CapabilityRouteContext
   return new Elysia().use(auth).post(
     operationRoute(EXEC),
     ({ principal, params, body, request, set }) => {
+      const { request: execution, echo } = splitHistoryFields(body, "code");
       const call: ExecutionCall = {
         sandboxes,
         owner: principal.owner,
         sandboxId: params.id,
         capability: "python",
         route: PYTHON_EXEC,
-        body: { ...body, timeout: body.timeout ?? PYTHON_DEFAULT_TIMEOUT_SECONDS },
+        body: { ...execution, timeout: execution.timeout ?? PYTHON_DEFAULT_TIMEOUT_SECONDS },
         responseHeaders: set.headers as Record<string, string>,
         maxStartWaitMs: maxStartWaitMs(request),
         annotate: markKernelRestart,
+        echo,
       };
       return respondToExecution<PythonExecOutcome>(request, call);
     },

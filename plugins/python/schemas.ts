@@ -1,4 +1,5 @@
 import { Type, type Static } from "@sinclair/typebox";
+import { EXECUTION_HISTORY_FIELDS } from "../../src/kit/capability.ts";
 
 export const PYTHON_DEFAULT_TIMEOUT_SECONDS = 30;
 
@@ -14,6 +15,7 @@ export const PythonExecRequest = Type.Object(
         description: "Seconds before the code is interrupted",
       }),
     ),
+    ...EXECUTION_HISTORY_FIELDS,
   },
   { additionalProperties: false },
 );
@@ -39,5 +41,8 @@ export type PythonExecOutcome = Static<typeof PythonExecOutcome>;
 
 export const PythonExecResponse = Type.Composite([
   PythonExecOutcome,
-  Type.Object({ execution_id: Type.String({ pattern: "^exec-[0-9a-f]{12}$" }) }),
+  Type.Object({
+    execution_id: Type.String({ pattern: "^exec-[0-9a-f]{12}$" }),
+    code: Type.Optional(Type.String({ description: "The code, when the request set include_code" })),
+  }),
 ]);

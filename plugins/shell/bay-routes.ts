@@ -7,6 +7,7 @@ import {
   normalizeWorkspacePath,
   operationRoute,
   respondToExecution,
+  splitHistoryFields,
   type CapabilityRouteContext,
   type ExecutionCall,
 } from "../../src/kit/bay.ts";
@@ -32,6 +33,7 @@ export default function shellRoutes({ sandboxes, auth }: CapabilityRouteContext)
     operationRoute(EXEC),
     ({ principal, params, body, request, set }) => {
       checkEnvironmentNames(body.env);
+      const { request: execution, echo } = splitHistoryFields(body, "command");
       const call: ExecutionCall = {
         sandboxes,
         owner: principal.owner,
@@ -39,12 +41,13 @@ export default function shellRoutes({ sandboxes, auth }: CapabilityRouteContext)
         capability: "shell",
         route: SHELL_EXEC,
         body: {
-          ...body,
-          cwd: body.cwd === undefined ? undefined : normalizeWorkspacePath(body.cwd, "cwd"),
-          timeout: body.timeout ?? SHELL_DEFAULT_TIMEOUT_SECONDS,
+          ...execution,
+          cwd: execution.cwd === undefined ? undefined : normalizeWorkspacePath(execution.cwd, "cwd"),
+          timeout: execution.timeout ?? SHELL_DEFAULT_TIMEOUT_SECONDS,
         },
         responseHeaders: set.headers as Record<string, string>,
         maxStartWaitMs: maxStartWaitMs(request),
+        echo,
       };
       return respondToExecution<ShellExecOutcome>(request, call);
     },

@@ -1,4 +1,5 @@
 import { Type, type Static } from "@sinclair/typebox";
+import { EXECUTION_HISTORY_FIELDS } from "../../src/kit/capability.ts";
 
 export const SHELL_DEFAULT_TIMEOUT_SECONDS = 30;
 
@@ -23,6 +24,7 @@ export const ShellExecRequest = Type.Object(
         description: "Extra environment variables for this command",
       }),
     ),
+    ...EXECUTION_HISTORY_FIELDS,
   },
   { additionalProperties: false },
 );
@@ -41,5 +43,8 @@ export type ShellExecOutcome = Static<typeof ShellExecOutcome>;
 
 export const ShellExecResponse = Type.Composite([
   ShellExecOutcome,
-  Type.Object({ execution_id: Type.String({ pattern: "^exec-[0-9a-f]{12}$" }) }),
+  Type.Object({
+    execution_id: Type.String({ pattern: "^exec-[0-9a-f]{12}$" }),
+    command: Type.Optional(Type.String({ description: "The command, when the request set include_code" })),
+  }),
 ]);

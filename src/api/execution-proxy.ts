@@ -18,6 +18,32 @@ export interface ExecutionCall {
   maxStartWaitMs?: number;
   /** Adds what only Bay knows to the agent's summary (e.g. that an earlier session's state is gone). */
   annotate?: (summary: Record<string, unknown>, session: SessionFacts) => Record<string, unknown>;
+  /** Request fields the answer repeats (the code, for a client that asked with include_code). */
+  echo?: Record<string, unknown>;
+}
+
+export interface ExecutionHistoryFields {
+  include_code?: boolean;
+  description?: string | null;
+  tags?: string | null;
+}
+
+/**
+ * Splits shipyard-neo's history fields (EXECUTION_HISTORY_FIELDS) off an
+ * execution request: what the agent runs, and what the answer repeats,
+ * `echoField` (code or command) when include_code asked for it.
+ */
+export function splitHistoryFields<T extends ExecutionHistoryFields>(
+  body: T,
+  echoField: Exclude<keyof T, keyof ExecutionHistoryFields> & string,
+): { request: Omit<T, keyof ExecutionHistoryFields>; echo: Record<string, unknown> } {
+  const { include_code: includeCode, description: _description, tags: _tags, ...request } = body;
+  return { request, echo: includeCode ? { [echoField]: body[echoField] } : {} };
+}
+
+/** The final answer: the agent's summary, Bay's annotations, the echoed request fields and the execution id. */
+function finalAnswer(call: ExecutionCall, summary: Record<string, unknown>, session: SessionFacts, executionId: string): Record<string, unknown> {
+  return { ...(call.annotate ? call.annotate(summary, session) : summary), ...call.echo, execution_id: executionId };
 }
 
 /** What an annotation may know of the session that ran the call. */
@@ -58,12 +84,11 @@ export async function executeForJson<T extends object>(call: ExecutionCall): Pro
       const summary = await agent.call(call.route, call.body, {
         timeoutMs: call.body.timeout * 1000 + ANSWER_MARGIN_MS,
       });
-      const fields = summary as Record<string, unknown>;
-      return call.annotate ? call.annotate(fields, session) : fields;
+      return finalAnswer(call, summary as Record<string, unknown>, session, newId("execution"));
     },
     { maxStartWaitMs: call.maxStartWaitMs },
   );
-  return { ...(outcome as T), execution_id: newId("execution") };
+  return outcome as T & { execution_id: string };
 }
 
 /**
@@ -106,7 +131,7 @@ async function relayEvents(
       if (event.event === "done") {
         done = true;
         const summary = event.data as Record<string, unknown>;
-        await send("done", { ...(call.annotate ? call.annotate(summary, session) : summary), execution_id: executionId });
+        await send("done", finalAnswer(call, summary, session, executionId));
       } else {
         await send(event.event, event.data);
       }

@@ -5,7 +5,7 @@
  * API, and the errors of the contract.
  */
 export type { BayRoutesFactory, CapabilityRouteContext } from "../api/capability-context.ts";
-export { respondToExecution, type ExecutionCall, type SessionFacts } from "../api/execution-proxy.ts";
+export { respondToExecution, splitHistoryFields, type ExecutionCall, type SessionFacts } from "../api/execution-proxy.ts";
 export { multipartBoundary, multipartParts, partText } from "../api/multipart-stream.ts";
 export { bodyOperationHook, queryOperationHook } from "../api/operation-hooks.ts";
 export { maxStartWaitMs } from "../api/prefer-wait.ts";

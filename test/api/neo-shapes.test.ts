@@ -1,5 +1,6 @@
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
-import { expectErrorShape, MEMORY_IMAGE, useMemoryBay } from "../helpers/memory-bay.ts";
+import { expectErrorShape, MEMORY_IMAGE, openTestBay, useBayFrom, useMemoryBay } from "../helpers/memory-bay.ts";
+import { MemoryDriver } from "../drivers/memory-driver.ts";
 import { VERSION } from "../../src/shared/version.ts";
 
 // What shipyard-neo's clients read (docs/compatibility.md), on the in-memory driver: shapes need no engine.
@@ -97,5 +98,70 @@ describe("POST /v1/admin/gc/run honours tasks", () => {
     expect(status.instance_id).toBe(bay.instanceId);
     expect(Object.keys(status.tasks)).toContain("orphan_containers");
     expect(status.tasks.idle_sessions).toEqual({ enabled: expect.any(Boolean) });
+  });
+});
+
+describe("python and shell take shipyard-neo's history fields", () => {
+  /** What the fake agent was asked to run, by route. */
+  const agentBodies: Record<string, unknown[]> = { python: [], shell: [] };
+  const recording = (kind: string, answer: Record<string, unknown>) => async (request: Request) => {
+    agentBodies[kind]!.push(await request.json());
+    return Response.json(answer);
+  };
+  const neoBay = useBayFrom(() =>
+    openTestBay({
+      image: MEMORY_IMAGE,
+      agentBinaryPath: process.execPath,
+      driver: () =>
+        new MemoryDriver({
+          agentRoutes: {
+            "POST /ipython/exec": recording("python", {
+              success: true,
+              output: "2\n",
+              error: null,
+              data: { execution_count: 1, output: { text: "2", images: [] } },
+              execution_time_ms: 1,
+            }),
+            "POST /shell/exec": recording("shell", { success: true, output: "hi\n", error: "", exit_code: 0, execution_time_ms: 1 }),
+          },
+        }),
+      removeObjects: async () => undefined,
+    }),
+  );
+
+  test("include_code echoes the code or command; description and tags are accepted; the agent gets only what it runs", async () => {
+    const id = (await neoBay.request("POST", "/v1/sandboxes", {})).body.id;
+    const python = await neoBay.request("POST", `/v1/sandboxes/${id}/python/exec`, {
+      code: "1 + 1",
+      timeout: 30,
+      include_code: true,
+      description: "adds",
+      tags: "math,demo",
+    });
+    expect(python.status).toBe(200);
+    expect(python.body).toMatchObject({ success: true, output: "2\n", code: "1 + 1", execution_id: expect.stringMatching(/^exec-/) });
+    const withoutCode = await neoBay.request("POST", `/v1/sandboxes/${id}/python/exec`, { code: "1 + 1", include_code: false, description: null });
+    expect(withoutCode.status).toBe(200);
+    expect("code" in withoutCode.body).toBe(false);
+
+    const shell = await neoBay.request("POST", `/v1/sandboxes/${id}/shell/exec`, { command: "echo hi", include_code: true, tags: "t" });
+    expect(shell.status).toBe(200);
+    expect(shell.body).toMatchObject({ exit_code: 0, command: "echo hi" });
+
+    expect(agentBodies).toEqual({
+      python: [
+        { code: "1 + 1", timeout: 30 },
+        { code: "1 + 1", timeout: 30 },
+      ],
+      shell: [{ command: "echo hi", timeout: 30 }],
+    });
+  });
+
+  test("include_code must be a boolean, description and tags strings", async () => {
+    const id = (await neoBay.request("POST", "/v1/sandboxes", {})).body.id;
+    const python = expectErrorShape(await neoBay.request("POST", `/v1/sandboxes/${id}/python/exec`, { code: "1", include_code: "yes" }), 422, "validation_error");
+    expect(python.details.field).toBe("include_code");
+    const shell = expectErrorShape(await neoBay.request("POST", `/v1/sandboxes/${id}/shell/exec`, { command: "true", tags: ["a"] }), 422, "validation_error");
+    expect(shell.details.field).toBe("tags");
   });
 });
