@@ -152,13 +152,15 @@ function listDirectory(workspace: Workspace, path: string): DirectoryEntry[] {
     .map((name) => {
       const relative = target.relative === "." ? name : `${target.relative}/${name}`;
       const entry = entryStats(workspace, join(target.real, name), relative);
+      const modified = (entry?.mtime ?? new Date(0)).toISOString();
       return {
         name,
         path: relative,
         is_file: entry?.isFile() ?? false,
         is_dir: entry?.isDirectory() ?? false,
         size: entry?.size ?? 0,
-        modified_time: (entry?.mtime ?? new Date(0)).toISOString(),
+        modified_time: modified,
+        modified_at: modified,
       };
     });
 }

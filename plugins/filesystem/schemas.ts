@@ -26,6 +26,7 @@ export const DirectoryEntry = Type.Object({
   is_dir: Type.Boolean(),
   size: Type.Integer({ description: "Bytes" }),
   modified_time: Type.String({ format: "date-time" }),
+  modified_at: Type.String({ format: "date-time", description: "The same time under the name shipyard-neo's SDK reads" }),
 });
 export const DirectoryListing = Type.Object({ entries: Type.Array(DirectoryEntry) });
 export type DirectoryEntry = Static<typeof DirectoryEntry>;

@@ -110,6 +110,7 @@ describe("filesystem: listing", () => {
     expect(entries["a.txt"]).toMatchObject({ name: "a.txt", path: "listing/a.txt", is_file: true, is_dir: false, size: 6 });
     expect(entries.sub).toMatchObject({ name: "sub", path: "listing/sub", is_file: false, is_dir: true });
     for (const entry of response.body.entries) {
+      expect(entry.modified_at).toBe(entry.modified_time);
       expect(entry.modified_time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
       expect(Math.abs(Date.parse(entry.modified_time) - Date.now())).toBeLessThan(5 * 60_000);
     }
