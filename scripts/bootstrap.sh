@@ -3,7 +3,7 @@
 # project's packages, a running Docker engine (installed from Debian's
 # packages when absent and we are root) and the sandbox image(s).
 #   scripts/bootstrap.sh            # what `bay serve` needs
-#   scripts/bootstrap.sh --test     # plus the data-science image (IPython, numpy, matplotlib) the tests use
+#   scripts/bootstrap.sh --test     # plus the images the tests use: data science (--datascience) and full (--full)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -57,4 +57,5 @@ if $with_test_images && ! command -v chromium >/dev/null 2>&1; then apt_install 
 bash scripts/build-image.sh bay-python:local
 if $with_test_images; then
   bash scripts/build-image.sh bay-python-ds:local --datascience
+  bash scripts/build-image.sh bay-full:local --full
 fi

@@ -7,4 +7,6 @@ export const BAY_BINARY = resolve(REPO_ROOT, "dist/bay");
 export const TEST_IMAGE = process.env.BAY_TEST_IMAGE ?? "bay-python:local";
 /** Built by scripts/build-image.sh bay-python-ds:local --datascience: IPython, numpy, matplotlib. */
 export const DATASCIENCE_TEST_IMAGE = process.env.BAY_TEST_DATASCIENCE_IMAGE ?? "bay-python-ds:local";
+/** Built by scripts/build-image.sh --full: pip and venv, Node.js with npm and pnpm, git, curl, procps, build-essential. */
+export const FULL_TEST_IMAGE = process.env.BAY_TEST_FULL_IMAGE ?? "bay-full:local";
 export const TEST_API_KEY = "test-key-0123456789abcdef";
