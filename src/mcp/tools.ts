@@ -2,7 +2,7 @@ import { Type, type TObject } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
 import type { Bay } from "../client/index.ts";
 import { CAPABILITIES } from "../composition/registry.ts";
-import type { CapabilityPlugin } from "../kit/capability.ts";
+import { EXECUTION_HISTORY_FIELDS, type CapabilityPlugin } from "../kit/capability.ts";
 import { BayError } from "../shared/errors.ts";
 import type { SandboxOperation } from "../shared/sandbox-operation.ts";
 
@@ -50,7 +50,9 @@ export function capabilityTools(capabilities: readonly Pick<CapabilityPlugin, "o
 
 function operationTool(operation: SandboxOperation): Tool {
   const tool = operation.tool!;
-  const { sandbox_id: _ignored, ...properties } = (operation.input as unknown as TObject).properties;
+  const { sandbox_id: _ignored, ...declared } = (operation.input as unknown as TObject).properties;
+  // shipyard-neo's history fields are for its clients; a tool has no use for them.
+  const properties = Object.fromEntries(Object.entries(declared).filter(([name]) => !(name in EXECUTION_HISTORY_FIELDS)));
   return {
     name: tool.name,
     description: tool.description,

@@ -2,6 +2,8 @@ import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { expectErrorShape, MEMORY_IMAGE, openTestBay, useBayFrom, useMemoryBay } from "../helpers/memory-bay.ts";
 import { MemoryDriver } from "../drivers/memory-driver.ts";
 import { VERSION } from "../../src/shared/version.ts";
+import { CAPABILITIES } from "../../src/composition/registry.ts";
+import { capabilityTools } from "../../src/mcp/tools.ts";
 
 // What shipyard-neo's clients read (docs/compatibility.md), on the in-memory driver: shapes need no engine.
 setDefaultTimeout(60_000);
@@ -154,6 +156,14 @@ describe("python and shell take shipyard-neo's history fields", () => {
         { code: "1 + 1", timeout: 30 },
       ],
       shell: [{ command: "echo hi", timeout: 30 }],
+    });
+  });
+
+  test("bay mcp's tools do not offer them: they are for shipyard-neo's clients", () => {
+    const tools = Object.fromEntries(capabilityTools(CAPABILITIES).map((tool) => [tool.name, Object.keys(tool.inputSchema.properties).sort()]));
+    expect({ run_python: tools.run_python, run_shell: tools.run_shell }).toEqual({
+      run_python: ["code", "sandbox_id", "timeout"],
+      run_shell: ["command", "cwd", "env", "sandbox_id", "timeout"],
     });
   });
 
