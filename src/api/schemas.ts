@@ -94,6 +94,21 @@ export const Profile = t.Object({
     description: "none: no network; internet: public addresses only; allow: only these destinations",
   }),
   warm_pool_size: t.Integer(),
+  containers: t.Optional(
+    t.Array(
+      t.Object({
+        name: t.String(),
+        runtime_type: t.Literal("ship"),
+        capabilities: t.Array(t.String()),
+        resources: t.Object({ cpus: t.Number(), memory: t.String() }),
+      }),
+      { description: "With ?detail=true: the profile's containers (Bay runs one, ship)" },
+    ),
+  ),
+});
+
+export const ListProfilesQuery = t.Object({
+  detail: t.Optional(t.Boolean({ description: "Also list each profile's containers, as shipyard-neo does" })),
 });
 
 export const StatusOk = t.Object({ status: t.Literal("ok") });

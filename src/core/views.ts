@@ -107,7 +107,22 @@ export interface ProfileView {
   warm_pool_size: number;
 }
 
-export function profileView(profile: ProfileConfig): ProfileView {
+/** A profile's container as shipyard-neo describes it with ?detail=true: Bay's one ship container. */
+export interface ProfileContainerView {
+  name: string;
+  runtime_type: "ship";
+  capabilities: string[];
+  resources: { cpus: number; memory: string };
+}
+
+/** With `detail`, the profile also lists its containers, as shipyard-neo's GET /v1/profiles?detail=true does. */
+export function profileView(profile: ProfileConfig, detail = false): ProfileView & { containers?: ProfileContainerView[] } {
+  const view = baseProfileView(profile);
+  if (!detail) return view;
+  return { ...view, containers: [{ name: CONTAINER_NAME, runtime_type: "ship", capabilities: view.capabilities, resources: view.resources }] };
+}
+
+function baseProfileView(profile: ProfileConfig): ProfileView {
   return {
     id: profile.id,
     image: profile.image,

@@ -46,6 +46,19 @@ describe("the sandbox lists its containers as shipyard-neo does", () => {
   });
 });
 
+describe("profiles with ?detail=true list their containers", () => {
+  test("the ship container with the profile's capabilities and resources; none without detail", async () => {
+    const detailed = (await bay.request("GET", "/v1/profiles?detail=true", undefined, { authorization: "" })).body.items[0];
+    expect(detailed.containers).toEqual([
+      { name: "ship", runtime_type: "ship", capabilities: detailed.capabilities, resources: detailed.resources },
+    ]);
+    expect(detailed.capabilities.length).toBeGreaterThan(0);
+    for (const query of ["", "?detail=false"]) {
+      expect("containers" in (await bay.request("GET", `/v1/profiles${query}`)).body.items[0]).toBe(false);
+    }
+  });
+});
+
 describe("a cargo names its backend", () => {
   test("docker_volume on create, get and list, managed or external", async () => {
     const external = await bay.request("POST", "/v1/cargos", {});
