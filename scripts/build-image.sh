@@ -16,7 +16,9 @@ set -euo pipefail
 PNPM_VERSION="10.34.9"
 PNPM_INTEGRITY="sha512-9JtajqD97bRLs8DB1ldQkqU8KVDZW3rRXfEfF5dId6LeOgHAfpNOmyjOcW5RwJqUlixzBtCb4uHksYqMh2L9Mg=="
 full_packages="python3-pip,python3-venv,python3-dev,nodejs,npm,git,curl,procps,build-essential,ca-certificates"
-datascience_packages="python3-ipython,python3-numpy,python3-pandas,python3-matplotlib"
+# python3-munkres (tiny) stands in for scipy in fonttools' dependencies; scipy
+# would pull in pythran, a C++ compiler and Boost (600 MB more).
+datascience_packages="python3-ipython,python3-numpy,python3-pandas,python3-matplotlib,python3-munkres"
 
 name=""
 full=false
