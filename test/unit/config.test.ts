@@ -181,3 +181,14 @@ describe("configuration", () => {
     expect(configErrorOf(() => loadConfig({ file: yamlFile("server: [unclosed"), env: {} })).message).toContain("not valid YAML");
   });
 });
+
+describe("the example configuration", () => {
+  test("bay.example.yaml loads and ships a profile on the full image", () => {
+    const config = loadConfig({ file: join(import.meta.dir, "../../bay.example.yaml"), env: {} });
+    expect(config.profiles.map((profile) => [profile.id, profile.image])).toEqual([
+      ["python-default", "bay-python:local"],
+      ["data-science", "bay-python-ds:local"],
+      ["full", "bay-full:local"],
+    ]);
+  });
+});
