@@ -12,6 +12,7 @@
  */
 import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { containersWithLabel } from "../helpers/docker.ts";
+import { OPENAPI_ASSET_PATHS } from "../../src/api/openapi-assets.ts";
 import {
   authorizationOf,
   expectErrorShape,
@@ -28,7 +29,15 @@ setDefaultTimeout(180_000);
 const bay = useTestBay({ config: THREE_OWNERS_CONFIG });
 
 /** The routes that answer without a key; any other route must refuse a caller without one. */
-const PUBLIC_OPERATIONS = new Set(["GET /health", "GET /v1/profiles", "GET /metrics", "GET /openapi", "GET /openapi/json"]);
+/** The API reference's page, its document and the page's own script and style (embedded, so it works offline) are public too. */
+const PUBLIC_OPERATIONS = new Set([
+  "GET /health",
+  "GET /v1/profiles",
+  "GET /metrics",
+  "GET /openapi",
+  "GET /openapi/json",
+  ...OPENAPI_ASSET_PATHS.map((path) => `GET ${path}`),
+]);
 
 const SECRET_PATH = "secret.txt";
 const SECRET = "alice's secret\n";
