@@ -6,15 +6,12 @@
  * kept in test-artifacts/.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { randomBytes } from "node:crypto";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { OPENAPI_ASSET_PATHS } from "../../src/api/openapi-assets.ts";
-import { removeInstanceObjects } from "../helpers/docker.ts";
-import { BAY_BINARY, REPO_ROOT, TEST_API_KEY, TEST_IMAGE } from "../helpers/env.ts";
-import { startServeProcess, type ServeProcess } from "../helpers/serve-process.ts";
+import { BAY_BINARY, REPO_ROOT, TEST_API_KEY } from "../helpers/env.ts";
+import { useServeProcess } from "../helpers/serve-process.ts";
 
 setDefaultTimeout(60_000);
 
@@ -24,18 +21,10 @@ const ARTIFACT_DIR = join(REPO_ROOT, "test-artifacts");
 const CONTENT_TYPES: Record<string, string> = { js: "text/javascript", css: "text/css" };
 const HTTP_METHODS = ["get", "put", "post", "delete", "patch", "head", "options", "trace"];
 
-const dataDir = mkdtempSync(join(tmpdir(), "bay-openapi-page-"));
-const instanceId = `test-${randomBytes(4).toString("hex")}`;
-let server: ServeProcess;
+const server = useServeProcess({ BAY_API_KEY: TEST_API_KEY });
 let browser: Browser;
 
 beforeAll(async () => {
-  server = await startServeProcess({
-    BAY_DATA_DIR: dataDir,
-    BAY_INSTANCE_ID: instanceId,
-    BAY_DEFAULT_IMAGE: TEST_IMAGE,
-    BAY_API_KEY: TEST_API_KEY,
-  });
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     // Root here: no setuid sandbox. The proxy is a closed loopback port, so anything the browser
@@ -46,9 +35,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  await server?.stop("SIGKILL");
-  await removeInstanceObjects(instanceId);
-  rmSync(dataDir, { recursive: true, force: true });
 });
 
 /** Opens /openapi with every request outside Bay's own origin aborted and recorded. */

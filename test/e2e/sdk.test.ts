@@ -4,10 +4,6 @@
  * server's own TypeBox schema, so a drift between SDK and server fails here.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { randomBytes } from "node:crypto";
 import type { TSchema } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
 import { Bay, BayError, type ExecutionEvent } from "../../src/client/index.ts";
@@ -16,33 +12,17 @@ import { Cargo, CargoPage, Health, Profile, Sandbox, SandboxPage, StatusOk, Stat
 import { PythonExecResponse } from "../../plugins/python/schemas.ts";
 import { ShellExecResponse } from "../../plugins/shell/schemas.ts";
 import { DirectoryEntry, UploadResult } from "../../plugins/filesystem/schemas.ts";
-import { TEST_IMAGE } from "../helpers/env.ts";
-import { removeInstanceObjects } from "../helpers/docker.ts";
-import { startServeProcess, type ServeProcess } from "../helpers/serve-process.ts";
+import { useServeProcess } from "../helpers/serve-process.ts";
 import { useTestBay } from "../helpers/test-bay.ts";
 
 setDefaultTimeout(120_000);
 
 const API_KEY = "sdk-test-key-0123456789abcdef";
-const dataDir = mkdtempSync(join(tmpdir(), "bay-sdk-"));
-const instanceId = `test-${randomBytes(4).toString("hex")}`;
-let server: ServeProcess;
+const server = useServeProcess({ BAY_API_KEY: API_KEY });
 let bay: Bay;
 
-beforeAll(async () => {
-  server = await startServeProcess({
-    BAY_DATA_DIR: dataDir,
-    BAY_INSTANCE_ID: instanceId,
-    BAY_DEFAULT_IMAGE: TEST_IMAGE,
-    BAY_API_KEY: API_KEY,
-  });
+beforeAll(() => {
   bay = new Bay({ url: server.url, apiKey: API_KEY });
-});
-
-afterAll(async () => {
-  await server?.stop("SIGTERM");
-  await removeInstanceObjects(instanceId);
-  rmSync(dataDir, { recursive: true, force: true });
 });
 
 /** Asserts that `value` matches the server's schema, listing every mismatch on failure. */

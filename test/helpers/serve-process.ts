@@ -1,6 +1,12 @@
 import "./engine-ready.ts";
+import { afterAll, beforeAll } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { randomBytes } from "node:crypto";
 import type { Subprocess } from "bun";
-import { BAY_BINARY } from "./env.ts";
+import { removeInstanceObjects } from "./docker.ts";
+import { BAY_BINARY, TEST_IMAGE } from "./env.ts";
 
 export interface ServeProcess {
   url: string;
@@ -44,4 +50,30 @@ export async function startServeProcess(env: Record<string, string>, args: strin
   }
   child.kill("SIGKILL");
   throw new Error(`bay serve did not start:\n${output}`);
+}
+
+/**
+ * A `bay serve` for the whole test file, on a fresh data dir with its own
+ * test instance id and the test image: started before the file's first
+ * test; stopped, and its engine objects and data dir removed, after its
+ * last. The returned object stands for the running process.
+ */
+export function useServeProcess(env: Record<string, string>): ServeProcess {
+  const dataDir = mkdtempSync(join(tmpdir(), "bay-serve-"));
+  const instanceId = `test-${randomBytes(4).toString("hex")}`;
+  let started: ServeProcess | undefined;
+  beforeAll(async () => {
+    started = await startServeProcess({ BAY_DATA_DIR: dataDir, BAY_INSTANCE_ID: instanceId, BAY_DEFAULT_IMAGE: TEST_IMAGE, ...env });
+  });
+  afterAll(async () => {
+    await started?.stop("SIGTERM");
+    await removeInstanceObjects(instanceId);
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+  return new Proxy({} as ServeProcess, {
+    get(_, property) {
+      if (!started) throw new Error("the serve process is used before beforeAll started it");
+      return started[property as keyof ServeProcess];
+    },
+  });
 }
