@@ -8,22 +8,21 @@ interface RouteDetail {
   description?: string;
 }
 
-/** A body operation's route schemas, as Elysia takes them: the sandbox id, the body, the answers, the document. */
-export function bodyOperationHook<I extends TSchema, O extends TSchema>(operation: SandboxOperation<I, O>, detail: RouteDetail) {
+/** What every operation's route declares: the sandbox id, the answers, the document's entry. */
+function operationHook<O extends TSchema>(operation: SandboxOperation<TSchema, O>, detail: RouteDetail) {
   return {
     params: SandboxParams,
-    body: operation.input,
     response: { 200: operation.output, ...capabilityRouteErrors },
     detail: { summary: operation.summary, ...detail },
   };
 }
 
+/** A body operation's route schemas, as Elysia takes them. */
+export function bodyOperationHook<I extends TSchema, O extends TSchema>(operation: SandboxOperation<I, O>, detail: RouteDetail) {
+  return { ...operationHook(operation, detail), body: operation.input };
+}
+
 /** A query operation's route schemas (GET, DELETE), as Elysia takes them. */
 export function queryOperationHook<I extends TSchema, O extends TSchema>(operation: SandboxOperation<I, O>, detail: RouteDetail) {
-  return {
-    params: SandboxParams,
-    query: operation.input,
-    response: { 200: operation.output, ...capabilityRouteErrors },
-    detail: { summary: operation.summary, ...detail },
-  };
+  return { ...operationHook(operation, detail), query: operation.input };
 }
