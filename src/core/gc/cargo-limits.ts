@@ -1,4 +1,4 @@
-import type { GcTask } from "./task.ts";
+import { forEachItem, type GcTask } from "./task.ts";
 
 const MIB = 1024 * 1024;
 
@@ -17,19 +17,10 @@ export const cargoSizeLimits: GcTask = async ({ store, driver, sessions }) => {
   });
   if (running.length === 0) return { cleaned: 0, skipped: 0, errors: [] };
   const sizes = await driver.volumeSizes(running.map(({ cargo }) => cargo.volumeName));
-  const outcome = { cleaned: 0, skipped: 0, errors: [] as string[] };
-  for (const { session, cargo } of running) {
+  return forEachItem(running, async ({ session, cargo }) => {
     const size = sizes.get(cargo.volumeName);
-    if (size === undefined || size <= cargo.sizeLimitMb * MIB) {
-      outcome.skipped++;
-      continue;
-    }
+    if (size === undefined || size <= cargo.sizeLimitMb * MIB) return false;
     const reason = `cargo ${cargo.id} is over its size limit (${Math.ceil(size / MIB)} MiB of ${cargo.sizeLimitMb} MiB); delete files to go on`;
-    try {
-      if (await sessions.handleDeath(session.id, reason)) outcome.cleaned++;
-    } catch (error) {
-      outcome.errors.push((error as Error).message);
-    }
-  }
-  return outcome;
+    return sessions.handleDeath(session.id, reason);
+  });
 };

@@ -32,3 +32,20 @@ export interface TaskOutcome {
 }
 
 export type GcTask = (context: GcContext, options: GcRunOptions) => Promise<TaskOutcome>;
+
+/**
+ * Runs `work` for each item, collecting failures instead of stopping at the
+ * first: an item is cleaned when `work` answers true, skipped when false.
+ */
+export async function forEachItem<T>(items: T[], work: (item: T) => Promise<boolean>): Promise<TaskOutcome> {
+  const outcome: TaskOutcome = { cleaned: 0, skipped: 0, errors: [] };
+  for (const item of items) {
+    try {
+      if (await work(item)) outcome.cleaned++;
+      else outcome.skipped++;
+    } catch (error) {
+      outcome.errors.push((error as Error).message ?? String(error));
+    }
+  }
+  return outcome;
+}

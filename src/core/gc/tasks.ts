@@ -3,30 +3,16 @@ import { idempotencyKeys } from "../../db/schema.ts";
 import { lostContainerReason } from "../container-end.ts";
 import { instanceFilter, LABEL } from "../labels.ts";
 import { cargoSizeLimits } from "./cargo-limits.ts";
-import type { GcTask, TaskOutcome } from "./task.ts";
+import { forEachItem, type GcTask, type TaskOutcome } from "./task.ts";
 import { preview, ValidationError } from "../../shared/errors.ts";
-
-/** Runs `work` for each item, collecting failures instead of stopping at the first. */
-async function forEach<T>(items: T[], work: (item: T) => Promise<boolean>): Promise<TaskOutcome> {
-  const outcome: TaskOutcome = { cleaned: 0, skipped: 0, errors: [] };
-  for (const item of items) {
-    try {
-      if (await work(item)) outcome.cleaned++;
-      else outcome.skipped++;
-    } catch (error) {
-      outcome.errors.push((error as Error).message ?? String(error));
-    }
-  }
-  return outcome;
-}
 
 /** Running sessions idle past idle_expires_at: container removed, cargo kept. Busy ones are left. */
 export const idleSessions: GcTask = ({ store, sessions }, { now }) =>
-  forEach(store.idleSessions(now), (session) => sessions.reapIfIdle(session, now));
+  forEachItem(store.idleSessions(now), (session) => sessions.reapIfIdle(session, now));
 
 /** Sandboxes past expires_at: deleted with their compute and managed cargo. */
 export const expiredSandboxes: GcTask = ({ store, sandboxes }, { now }) =>
-  forEach(store.expiredSandboxes(now), async (sandbox) => {
+  forEachItem(store.expiredSandboxes(now), async (sandbox) => {
     await sandboxes.remove(sandbox, "expired");
     return true;
   });
@@ -39,7 +25,7 @@ export const expiredSandboxes: GcTask = ({ store, sandboxes }, { now }) =>
  */
 export const lostSessions: GcTask = async ({ store, driver, sessions }, { atStartup }) => {
   const candidates = [...store.sessionsWithStatus("running"), ...(atStartup ? store.sessionsWithStatus("starting") : [])];
-  return forEach(candidates, async (session) => {
+  return forEachItem(candidates, async (session) => {
     if (!atStartup && sessions.isBusy(session.sandboxId)) return false;
     const container = session.containerId ? await driver.inspectContainer(session.containerId) : null;
     if (session.status === "starting") {
@@ -57,7 +43,7 @@ export const lostSessions: GcTask = async ({ store, driver, sessions }, { atStar
  */
 export const orphanContainers: GcTask = async ({ store, driver, sessions, instanceId }, { now, orphanGraceMs, atStartup }) => {
   const containers = await driver.listContainers(instanceFilter(instanceId));
-  return forEach(containers, async (container) => {
+  return forEachItem(containers, async (container) => {
     if (now - container.createdAt < orphanGraceMs) return false;
     const sessionId = container.labels[LABEL.sessionId];
     const session = sessionId ? store.findSession(sessionId) : undefined;
@@ -77,7 +63,7 @@ export const orphanContainers: GcTask = async ({ store, driver, sessions, instan
  */
 export const orphanCargos: GcTask = async ({ store, driver, instanceId, pendingVolumes }, { now, orphanGraceMs }) => {
   const volumes = await driver.listVolumes(instanceFilter(instanceId));
-  const fromEngine = await forEach(volumes, async (volume) => {
+  const fromEngine = await forEachItem(volumes, async (volume) => {
     if (pendingVolumes.has(volume.name)) return false;
     if (volume.createdAt && now - volume.createdAt < orphanGraceMs) return false;
     const cargoId = volume.labels[LABEL.cargoId];
@@ -86,7 +72,7 @@ export const orphanCargos: GcTask = async ({ store, driver, instanceId, pendingV
     await driver.removeVolume(volume.name);
     return true;
   });
-  const interruptedDeletes = await forEach(store.managedCargosOfDeletedSandboxes(), async (cargo) => {
+  const interruptedDeletes = await forEachItem(store.managedCargosOfDeletedSandboxes(), async (cargo) => {
     await driver.removeVolume(cargo.volumeName);
     store.markCargoDeleted(cargo.id, Date.now());
     return true;
