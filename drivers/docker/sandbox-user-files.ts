@@ -22,11 +22,10 @@ type Engine = <T>(action: string, call: () => Promise<T>) => Promise<T>;
  * started, and kept on the host by image id.
  */
 export class SandboxAccountFiles {
-  private readonly directory = join(tmpdir(), "bay-account-files");
-
   constructor(
     private readonly docker: Docker,
     private readonly engine: Engine,
+    private readonly directory = join(tmpdir(), "bay-account-files"),
   ) {}
 
   async forImage(imageId: string, image: string, labels: Labels): Promise<AccountFiles> {

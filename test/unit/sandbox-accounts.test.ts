@@ -1,6 +1,10 @@
 /** The pure parts of the sandbox user and the profile environment file: account entries, tar reading, shell quoting. */
 import { describe, expect, test } from "bun:test";
-import { firstTarEntry, withSandboxGroup, withSandboxUser } from "../../drivers/docker/sandbox-user-files.ts";
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { SandboxAccountFiles, firstTarEntry, withSandboxGroup, withSandboxUser } from "../../drivers/docker/sandbox-user-files.ts";
+import { BayError } from "../../src/shared/errors.ts";
 import { profileEnvScript, shellQuote } from "../../src/agent/profile-env.ts";
 
 describe("account files", () => {
@@ -39,5 +43,35 @@ describe("the profile environment file", () => {
 
   test("only the profile's names are written, in its order", () => {
     expect(profileEnvScript(["B", "A"], { A: "1", B: "2", PATH: "/bin" }).split("\n").slice(1)).toEqual(["export B='2'", "export A='1'", ""]);
+  });
+});
+
+describe("the shared directory of account copies", () => {
+  test("one made by another user is refused before anything is read or written there; a loose one of Bay's is tightened", async () => {
+    const parent = mkdtempSync(join(tmpdir(), "bay-accounts-test-"));
+    const engineCalls: string[] = [];
+    const engine = async <T>(action: string, _call: () => Promise<T>): Promise<T> => {
+      engineCalls.push(action);
+      throw new Error("the engine must not be reached");
+    };
+    try {
+      const planted = join(parent, "planted");
+      const files = new SandboxAccountFiles({} as never, engine, planted);
+      mkdirSync(planted);
+      chownSync(planted, 65534, 65534);
+      const refused = await files.forImage("sha256:abc", "img", {}).then(() => null, (error: unknown) => error);
+      expect(refused).toBeInstanceOf(BayError);
+      expect((refused as BayError).code).toBe("driver_unavailable");
+      expect(readdirSync(planted)).toEqual([]);
+      expect(engineCalls).toEqual([]);
+
+      const loose = join(parent, "loose");
+      mkdirSync(loose);
+      chmodSync(loose, 0o777);
+      await new SandboxAccountFiles({} as never, engine, loose).forImage("sha256:abc", "img", {}).catch(() => undefined);
+      expect(statSync(loose).mode & 0o777).toBe(0o755);
+    } finally {
+      rmSync(parent, { recursive: true, force: true });
+    }
   });
 });
