@@ -27,6 +27,12 @@ export function volumeExists(name: string): boolean {
   return Bun.spawnSync(["docker", "volume", "inspect", name], { stdout: "ignore", stderr: "ignore" }).exitCode === 0;
 }
 
+/** False once the container has stopped or is gone (Bay may remove a dead one at any moment). */
+export function containerRunning(name: string): boolean {
+  const result = Bun.spawnSync(["docker", "container", "inspect", "--format", "{{.State.Running}}", name], { stderr: "ignore" });
+  return result.exitCode === 0 && result.stdout.toString().trim() === "true";
+}
+
 export function containerExists(name: string): boolean {
   return Bun.spawnSync(["docker", "container", "inspect", name], { stdout: "ignore", stderr: "ignore" }).exitCode === 0;
 }
