@@ -52,10 +52,14 @@ command -v iptables >/dev/null 2>&1 || apt_install iptables
 if $with_test_images && ! command -v ip >/dev/null 2>&1; then apt_install iproute2; fi
 # The API reference test (test/e2e/openapi-page.test.ts) drives Debian's Chromium.
 if $with_test_images && ! command -v chromium >/dev/null 2>&1; then apt_install chromium; fi
+# Bay in a container (test/e2e/bay-in-container.test.ts) is started with compose.yaml.
+if $with_test_images && ! command -v docker-compose >/dev/null 2>&1; then apt_install docker-compose; fi
 
 # 5. Sandbox images, built locally from Debian packages (no registry is needed).
 bash scripts/build-image.sh bay-python:local
 if $with_test_images; then
   bash scripts/build-image.sh bay-python-ds:local --datascience
   bash scripts/build-image.sh bay-full:local --full
+  # The base of Bay's own image; the test adds the current binary on top.
+  bash scripts/build-image.sh bay-server-base:local --bay-base
 fi

@@ -9,6 +9,9 @@
 # --datascience: the data stack: IPython (the agent then uses IPython's
 # InteractiveShell instead of the plain interpreter), numpy, pandas and
 # matplotlib (bay-python-ds:local, or bay-full-ds:local with --full).
+# --bay-base: not a sandbox image but the base of Bay's own image
+# (scripts/build-bay-image.sh): no Python, iptables for the host firewall
+# (bay-server-base:local).
 set -euo pipefail
 
 # pnpm is not packaged by Debian: it comes from the npm registry, pinned (to a
@@ -23,10 +26,12 @@ datascience_packages="python3-ipython,python3-numpy,python3-pandas,python3-matpl
 name=""
 full=false
 datascience=false
+base_packages="python3"
 for arg in "$@"; do
   case "$arg" in
     --full) full=true ;;
     --datascience) datascience=true ;;
+    --bay-base) base_packages="iptables"; name="${name:-bay-server-base:local}" ;;
     -*) echo "build-image.sh: unknown option $arg" >&2; exit 2 ;;
     *) name="$arg" ;;
   esac
@@ -56,8 +61,8 @@ trap 'rm -rf "$rootfs" "$log"' EXIT
 # Runs a step, showing its log only when it fails.
 quietly() { "$@" >"$log" 2>&1 || { tail -n 30 "$log" >&2; exit 1; }; }
 
-echo "build-image: debootstrap bookworm with python3 (about a minute)"
-quietly debootstrap --variant=minbase --include=python3 bookworm "$rootfs"
+echo "build-image: debootstrap bookworm with $base_packages (about a minute)"
+quietly debootstrap --variant=minbase --include="$base_packages" bookworm "$rootfs"
 if [ -n "$extra_packages" ]; then
   # apt inside the new root, not debootstrap --include: debootstrap's resolver
   # cannot configure a set as large as npm's dependencies.

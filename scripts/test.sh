@@ -36,6 +36,12 @@ echo "== leftovers"
 # Test instances are named test-…; none of their objects may outlive the suite.
 leftovers=$( { docker ps -aq --filter label=bay.managed=true | xargs -r docker inspect --format '{{index .Config.Labels "bay.instance_id"}} {{.Name}}';
                docker volume ls -q --filter label=bay.managed=true | xargs -r docker volume inspect --format '{{index .Labels "bay.instance_id"}} {{.Name}}'; } | grep '^test-' || true)
+# A host network helper lives only as long as the Bay container it serves.
+for helper in $(docker ps -aq --filter label=bay.host_network_helper_for); do
+  bay_container=$(docker inspect --format '{{index .Config.Labels "bay.host_network_helper_for"}}' "$helper" 2>/dev/null) || continue
+  docker container inspect "$bay_container" >/dev/null 2>&1 || leftovers="$leftovers${leftovers:+
+}host network helper $helper of a Bay container that is gone"
+done
 if [ -z "$leftovers" ]; then
   passed=$((passed + 1))
 else

@@ -1,4 +1,5 @@
-import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { consola } from "consola";
 import Docker from "dockerode";
 import {
   AGENT_CAPABILITIES,
@@ -17,8 +18,13 @@ import {
   type StartedContainer,
   type VolumeInfo,
 } from "../../src/kit/driver.ts";
-import { EgressFirewall } from "./egress-firewall.ts";
+import { describePlacement, resolveConnectMode, type ConnectMode } from "./connect-mode.ts";
+import { EgressFirewall, runOnThisHost, type CommandRunner } from "./egress-firewall.ts";
+import { demultiplexLogs } from "./engine-streams.ts";
 import { EngineTimeoutError, ImageUnavailableError, engineFailure, engineMessage, statusOf } from "./errors.ts";
+import { HostNetworkShell } from "./host-network-shell.ts";
+import { HostPaths } from "./host-paths.ts";
+import { findOwnContainer, type OwnContainer } from "./own-container.ts";
 import { PolicyNetworks, type PolicyNetwork } from "./policy-networks.ts";
 import { SandboxAccountFiles, type AccountFiles } from "./sandbox-user-files.ts";
 import type { DockerSettings } from "./settings.ts";
@@ -44,17 +50,36 @@ const REMOVAL_POLL_MS = 100;
 /** Measuring volumes walks them all (`docker system df`): legitimately slow, so it gets this many engine timeouts. */
 const MEASURE_TIMEOUT_FACTOR = 6;
 
+/** Where Bay runs relative to the engine, and what follows from it; found once, at the first need. */
+interface Placement {
+  own: OwnContainer | null;
+  connectMode: ConnectMode;
+  hostPaths: HostPaths;
+  /** Runs commands in the host's network namespace when Bay's container has its own. */
+  hostNetworkShell: HostNetworkShell | null;
+}
+
+/** What Bay tells its driver besides the driver's own settings. */
+export interface DockerDriverContext {
+  /** Bay's data directory: where the driver keeps files it mounts into sandboxes. */
+  dataDir?: string;
+  environment?: Record<string, string | undefined>;
+}
+
 export class DockerDriver implements Driver {
   readonly name = "docker";
   readonly endpoint: string;
   private readonly docker: Docker;
-  private readonly connectMode: "host_port" | "container_network";
+  private placementFound: Promise<Placement> | null = null;
+  private readonly firewall: EgressFirewall | null;
+  private readonly dataDir: string | undefined;
   private readonly networks: PolicyNetworks;
   private readonly accountFiles: SandboxAccountFiles;
   private readonly timeoutMs: number;
   readonly callDeadlineMs: number;
 
-  constructor(private readonly settings: DockerSettings, environment: Record<string, string | undefined> = process.env) {
+  constructor(private readonly settings: DockerSettings, context: DockerDriverContext = {}) {
+    const environment = context.environment ?? process.env;
     const defaultSocket = settings.socket === "/var/run/docker.sock";
     if (environment.DOCKER_HOST && defaultSocket) {
       this.docker = new Docker();
@@ -63,15 +88,50 @@ export class DockerDriver implements Driver {
       this.docker = new Docker({ socketPath: settings.socket });
       this.endpoint = `unix://${settings.socket}`;
     }
-    this.connectMode =
-      settings.connect_mode === "auto"
-        ? existsSync("/.dockerenv") ? "container_network" : "host_port"
-        : settings.connect_mode;
     this.timeoutMs = settings.engine_timeout_seconds * 1000;
     this.callDeadlineMs = this.timeoutMs;
-    const firewall = settings.egress_firewall === "iptables" ? new EgressFirewall({ extraDenied: settings.egress_deny }) : null;
-    this.networks = new PolicyNetworks(this.docker, (action, call) => this.engine(action, call), firewall);
-    this.accountFiles = new SandboxAccountFiles(this.docker, (action, call) => this.engine(action, call));
+    this.dataDir = context.dataDir;
+    const onHost: CommandRunner = async (command, input) =>
+      ((await this.placement()).hostNetworkShell?.run ?? runOnThisHost)(command, input);
+    this.firewall = settings.egress_firewall === "iptables" ? new EgressFirewall({ extraDenied: settings.egress_deny, run: onHost }) : null;
+    this.networks = new PolicyNetworks(this.docker, (action, call) => this.engine(action, call), this.firewall);
+    this.accountFiles = new SandboxAccountFiles(
+      this.docker,
+      (action, call) => this.engine(action, call),
+      this.dataDir ? join(this.dataDir, "account-files") : undefined,
+    );
+  }
+
+  /** The connect mode in force; asks the engine where Bay runs the first time. */
+  async connectMode(): Promise<ConnectMode> {
+    return (await this.placement()).connectMode;
+  }
+
+  async close(): Promise<void> {
+    const placement = await this.placementFound?.catch(() => null);
+    await placement?.hostNetworkShell?.close();
+  }
+
+  private placement(): Promise<Placement> {
+    this.placementFound ??= this.findPlacement().catch((error) => {
+      // An engine that was unreachable is asked again next time; a refused mode stays refused.
+      this.placementFound = null;
+      throw error;
+    });
+    return this.placementFound;
+  }
+
+  private async findPlacement(): Promise<Placement> {
+    const engine = <T>(action: string, call: () => Promise<T>) => this.engine(action, call);
+    const own = await findOwnContainer(this.docker, engine);
+    const connectMode = resolveConnectMode(this.settings, own);
+    consola.info(`docker driver: ${describePlacement(connectMode, own)}`);
+    return {
+      own,
+      connectMode,
+      hostPaths: new HostPaths(own && own.mounts),
+      hostNetworkShell: own && !own.hostNetwork ? new HostNetworkShell(this.docker, engine, own) : null,
+    };
   }
 
   async ping(): Promise<void> {
@@ -93,13 +153,17 @@ export class DockerDriver implements Driver {
   }
 
   async startSessionContainer(spec: SessionContainerSpec): Promise<StartedContainer> {
+    const placement = await this.placement();
     const network = spec.network.kind === "none" ? null : await this.networks.ensure(spec.network);
-    const container = await this.createContainer(spec, network);
+    if (network && placement.hostNetworkShell && placement.connectMode === "container_network") {
+      await this.firewall?.admitControlPlane(placement.own!.networks.map((own) => own.bridge), spec.agentPort);
+    }
+    const container = await this.createContainer(spec, network, placement);
     try {
       await this.engine("start the container", () => container.start());
       const endpoint = network === null
         ? `unix://${spec.agentSocketDir}/${AGENT_SOCKET_NAME}`
-        : await this.resolveEndpoint(container.id, spec.agentPort, network.name);
+        : await this.resolveEndpoint(container.id, spec.agentPort, network.name, placement.connectMode);
       return { containerId: container.id, endpoint };
     } catch (error) {
       await this.removeContainer(container.id).catch(() => undefined);
@@ -255,12 +319,14 @@ export class DockerDriver implements Driver {
     };
   }
 
-  private async createContainer(spec: SessionContainerSpec, network: PolicyNetwork | null): Promise<Docker.Container> {
+  private async createContainer(spec: SessionContainerSpec, network: PolicyNetwork | null, placement: Placement): Promise<Docker.Container> {
     const port = `${spec.agentPort}/tcp`;
     const isolated = network === null;
     if (isolated && !spec.agentSocketDir) throw new AgentError("network none needs a socket directory for the agent");
     const imageId = await this.ensureImage(spec.image, spec.onProgress);
     const accounts = await this.accountFiles.forImage(imageId, spec.image, spec.labels);
+    const paths = placement.hostPaths;
+    const agentBinary = paths.agentBinary(spec.agentBinaryPath, this.dataDir && join(this.dataDir, "agent"));
     const options: Docker.ContainerCreateOptions = {
       name: spec.name,
       Image: spec.image,
@@ -275,15 +341,15 @@ export class DockerDriver implements Driver {
       HostConfig: {
         Init: true,
         Binds: [
-          `${spec.agentBinaryPath}:${AGENT_PATH_IN_CONTAINER}:ro`,
-          ...(isolated ? [`${spec.agentSocketDir}:${AGENT_SOCKET_DIR}:rw`] : []),
+          `${agentBinary}:${AGENT_PATH_IN_CONTAINER}:ro`,
+          ...(isolated ? [`${paths.forEngine(spec.agentSocketDir!, "the agent's socket directory")}:${AGENT_SOCKET_DIR}:rw`] : []),
           // The sandbox user's name and home, in any image (sandbox-user-files.ts).
-          `${accounts.passwd}:/etc/passwd:ro`,
-          `${accounts.group}:/etc/group:ro`,
+          `${paths.forEngine(accounts.passwd, "the sandbox account file")}:/etc/passwd:ro`,
+          `${paths.forEngine(accounts.group, "the sandbox account file")}:/etc/group:ro`,
         ],
         Mounts: [{ Type: "volume", Source: spec.volumeName, Target: WORKSPACE_MOUNT_PATH }],
         PortBindings:
-          !isolated && this.connectMode === "host_port"
+          !isolated && placement.connectMode === "host_port"
             ? { [port]: [{ HostIp: this.settings.host_address, HostPort: "" }] }
             : undefined,
         NetworkMode: network?.name ?? "none",
@@ -353,9 +419,9 @@ export class DockerDriver implements Driver {
     }
   }
 
-  private async resolveEndpoint(containerId: string, agentPort: number, networkName: string): Promise<string> {
+  private async resolveEndpoint(containerId: string, agentPort: number, networkName: string, connectMode: ConnectMode): Promise<string> {
     const info = await this.engine("inspect the container", () => this.docker.getContainer(containerId).inspect());
-    if (this.connectMode === "host_port") {
+    if (connectMode === "host_port") {
       const binding = info.NetworkSettings.Ports?.[`${agentPort}/tcp`]?.[0];
       if (!binding?.HostPort) throw new AgentError("the container's agent port was not published");
       return `http://${this.settings.host_address}:${binding.HostPort}`;
@@ -453,18 +519,6 @@ function parseEngineEvent(line: string): EngineEvent | null {
 function engineTime(text: string | undefined): number | undefined {
   const at = Date.parse(text ?? "");
   return at > 0 ? at : undefined;
-}
-
-/** Non-TTY container logs come in frames: 1 byte stream, 3 padding, 4 length, payload. */
-export function demultiplexLogs(raw: Buffer): string {
-  const chunks: Buffer[] = [];
-  let offset = 0;
-  while (offset + 8 <= raw.length) {
-    const length = raw.readUInt32BE(offset + 4);
-    chunks.push(raw.subarray(offset + 8, offset + 8 + length));
-    offset += 8 + length;
-  }
-  return Buffer.concat(chunks).toString("utf8");
 }
 
 function pinnedHosts(hosts: Record<string, string[]>): string[] {

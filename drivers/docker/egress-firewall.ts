@@ -1,4 +1,3 @@
-import { readFileSync } from "node:fs";
 import { consola } from "consola";
 import { BayError, NON_PUBLIC_IPV4_RANGES, type EgressPolicy, type EgressRule } from "../../src/kit/driver.ts";
 
@@ -9,6 +8,11 @@ export type CommandRunner = (command: string[], input?: string) => Promise<{ cod
 
 /** A fenced bridge's rules are checked again after this long, in case something flushed them. */
 const VERIFY_INTERVAL_MS = 30_000;
+
+/** Where Bay's own container reaches agents from, when it runs in one (see admitControlPlane). */
+export const CONTROL_CHAIN = "BAY-CTL";
+/** Every sandbox bridge's interface name starts so (policy-networks.ts). */
+const SANDBOX_BRIDGES = "bay-+";
 
 /**
  * Packet-filter rules on the engine's host for Bay's sandbox bridges. Every
@@ -27,12 +31,13 @@ const VERIFY_INTERVAL_MS = 30_000;
  */
 export class EgressFirewall {
   private readonly applied = new Map<string, { rules: string; verifiedAt: number }>();
+  private nameservers: { list: string[]; readAt: number } | null = null;
   private readonly run: CommandRunner;
   private readonly extraDenied: string[];
 
   /** `extraDenied`: more ranges no `internet` sandbox may reach, e.g. the host's public address behind 1:1 NAT. */
   constructor(options: { run?: CommandRunner; extraDenied?: string[] } = {}) {
-    this.run = options.run ?? runCommand;
+    this.run = options.run ?? runOnThisHost;
     this.extraDenied = options.extraDenied ?? [];
   }
 
@@ -43,7 +48,7 @@ export class EgressFirewall {
    * they are gone or the rules changed.
    */
   async fence(bridge: string, policy: FencedPolicy): Promise<void> {
-    const rules = chainRules(bridge, policy, hostNameservers(), this.extraDenied);
+    const rules = chainRules(bridge, policy, policy.kind === "internet" ? await this.hostNameservers() : [], this.extraDenied);
     const known = this.applied.get(bridge);
     if (known?.rules === rules) {
       if (Date.now() - known.verifiedAt < VERIFY_INTERVAL_MS) return;
@@ -59,6 +64,45 @@ export class EgressFirewall {
     this.applied.set(bridge, { rules, verifiedAt: Date.now() });
   }
 
+  /**
+   * Lets Bay's own container, attached to `bridges` (the networks it runs
+   * on), open connections to the agent port of sandboxes on Bay's sandbox
+   * bridges, and get the answers back; the engine's own isolation between
+   * networks would drop both. Nothing else crosses: not other ports, not
+   * connections from sandboxes to Bay's networks. The rules name Bay's
+   * bridges, not Bay's address, so a sandbox cannot borrow them; they stay
+   * when Bay goes (another replica may share its network) and match
+   * nothing once its network is removed.
+   */
+  async admitControlPlane(bridges: string[], agentPort: number): Promise<void> {
+    const rules = bridges.flatMap((bridge) => controlRules(bridge, agentPort));
+    const key = `${CONTROL_CHAIN} ${JSON.stringify(rules)}`;
+    const known = this.applied.get(key);
+    if (known && Date.now() - known.verifiedAt < VERIFY_INTERVAL_MS) return;
+    await this.checkBridgeFiltering();
+    if ((await this.run(["iptables", "-w", "5", "-n", "-L", CONTROL_CHAIN])).code !== 0) {
+      await this.iptables(["iptables", "-w", "5", "-N", CONTROL_CHAIN], undefined, `create the ${CONTROL_CHAIN} chain`);
+    }
+    if (!known) await this.pruneControlRules(bridges);
+    for (const rule of rules) await this.ensureRule(rule, "-A");
+    await this.ensureRule(["DOCKER-USER", "-j", CONTROL_CHAIN], "-I");
+    this.applied.set(key, { rules: key, verifiedAt: Date.now() });
+  }
+
+  /** Drops the rules of Bay networks that no longer exist on the host (a removed compose project). */
+  private async pruneControlRules(keep: string[]): Promise<void> {
+    const listed = await this.run(["iptables", "-w", "5", "-S", CONTROL_CHAIN]);
+    if (listed.code !== 0) return;
+    for (const line of listed.output.split("\n")) {
+      const rule = line.trim().split(/\s+/);
+      if (rule[0] !== "-A") continue;
+      const bridge = controlRuleBridge(rule);
+      if (!bridge || keep.includes(bridge)) continue;
+      if ((await this.run(["cat", `/sys/class/net/${bridge}/ifindex`])).code === 0) continue;
+      await this.run(["iptables", "-w", "5", "-D", ...rule.slice(1)]);
+    }
+  }
+
   private async jumpsPresent(bridge: string): Promise<boolean> {
     for (const jump of jumpsOf(bridge)) {
       if ((await this.run(["iptables", "-w", "5", "-C", ...jump])).code !== 0) return false;
@@ -67,9 +111,27 @@ export class EgressFirewall {
   }
 
   private async ensureJump(rule: string[]): Promise<void> {
+    await this.ensureRule(rule, "-I");
+  }
+
+  /** Adds a rule that is not there yet: `-I` first in its chain (hooks), `-A` last (a chain's own rules). */
+  private async ensureRule(rule: string[], how: "-I" | "-A"): Promise<void> {
     const [chain, ...match] = rule;
     if ((await this.run(["iptables", "-w", "5", "-C", chain!, ...match])).code === 0) return;
-    await this.iptables(["iptables", "-w", "5", "-I", chain!, "1", ...match], undefined, `hook the sandbox firewall into ${chain}`);
+    const position = how === "-I" ? [chain!, "1"] : [chain!];
+    await this.iptables(["iptables", "-w", "5", how, ...position, ...match], undefined, `add a rule to ${chain}`);
+  }
+
+  /** Read on the host (through the runner), at most every VERIFY_INTERVAL_MS. */
+  private async hostNameservers(): Promise<string[]> {
+    if (this.nameservers && Date.now() - this.nameservers.readAt < VERIFY_INTERVAL_MS) return this.nameservers.list;
+    const texts: string[] = [];
+    for (const file of RESOLV_CONF_FILES) {
+      const read = await this.run(["cat", file]);
+      if (read.code === 0) texts.push(read.output);
+    }
+    this.nameservers = { list: nameserversIn(texts), readAt: Date.now() };
+    return this.nameservers.list;
   }
 
   /** Sandboxes get no IPv6 (sysctl in the container); this drops it at the host too, where ip6tables exists. */
@@ -85,12 +147,9 @@ export class EgressFirewall {
   /** Without bridge netfilter, packets between sandboxes on one bridge would never meet iptables. */
   private async checkBridgeFiltering(): Promise<void> {
     const setting = "/proc/sys/net/bridge/bridge-nf-call-iptables";
-    let value: string;
-    try {
-      value = readFileSync(setting, "utf8").trim();
-    } catch {
-      throw firewallUnavailable(`${setting} is missing (the br_netfilter module is not loaded)`);
-    }
+    const read = await this.run(["cat", setting]);
+    if (read.code !== 0) throw firewallUnavailable(`${setting} is missing (the br_netfilter module is not loaded)`);
+    const value = read.output.trim();
     if (value !== "1") throw firewallUnavailable(`${setting} is ${value}, so traffic between sandboxes would not be filtered`);
   }
 
@@ -143,16 +202,31 @@ function allowLines(chain: string, rule: EgressRule): string[] {
   return ["tcp", "udp"].map((protocol) => `-A ${chain} -d ${rule.cidr} -p ${protocol} --dport ${rule.port} -j RETURN`);
 }
 
-/** The host's IPv4 resolvers that the engine forwards sandbox lookups to (loopback ones are reached from the host itself). */
-export function hostNameservers(files = ["/etc/resolv.conf", "/run/systemd/resolve/resolv.conf"]): string[] {
+/** The control plane's two rules for one of Bay's bridges: its connections to agents, and their answers. */
+export function controlRules(bridge: string, agentPort: number): string[][] {
+  return [
+    [CONTROL_CHAIN, "-i", bridge, "-o", SANDBOX_BRIDGES, "-p", "tcp", "--dport", String(agentPort), "-j", "ACCEPT"],
+    [CONTROL_CHAIN, "-i", SANDBOX_BRIDGES, "-o", bridge, "-p", "tcp", "--sport", String(agentPort),
+      "-m", "conntrack", "--ctstate", "ESTABLISHED,RELATED", "-j", "ACCEPT"],
+  ];
+}
+
+/** The Bay-side bridge a control rule (as `iptables -S` lists it) names, or null. */
+export function controlRuleBridge(rule: string[]): string | null {
+  for (const flag of ["-i", "-o"]) {
+    const value = rule[rule.indexOf(flag) + 1];
+    if (rule.includes(flag) && value && value !== SANDBOX_BRIDGES && /^[A-Za-z0-9_.-]{1,15}$/.test(value)) return value;
+  }
+  return null;
+}
+
+/** Where the engine's host keeps the resolvers it forwards sandbox lookups to. */
+const RESOLV_CONF_FILES = ["/etc/resolv.conf", "/run/systemd/resolve/resolv.conf"];
+
+/** The IPv4 resolvers named in resolv.conf texts (loopback ones are reached from the host itself). */
+export function nameserversIn(texts: string[]): string[] {
   const servers = new Set<string>();
-  for (const file of files) {
-    let text: string;
-    try {
-      text = readFileSync(file, "utf8");
-    } catch {
-      continue;
-    }
+  for (const text of texts) {
     for (const match of text.matchAll(/^\s*nameserver\s+([0-9.]+)\s*$/gm)) {
       if (!match[1]!.startsWith("127.")) servers.add(match[1]!);
     }
@@ -169,7 +243,8 @@ function firewallUnavailable(reason: string): BayError {
   );
 }
 
-async function runCommand(command: string[], input?: string): Promise<{ code: number; output: string }> {
+/** Runs a command in this process's own namespaces: right when Bay shares the engine host's network. */
+export async function runOnThisHost(command: string[], input?: string): Promise<{ code: number; output: string }> {
   try {
     const child = Bun.spawn(command, { stdin: input === undefined ? "ignore" : new Blob([input]), stdout: "pipe", stderr: "pipe" });
     const [stdout, stderr, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);

@@ -5,7 +5,7 @@ import { DockerSettingsSchema, type DockerSettings } from "./settings.ts";
 const docker: DriverPlugin<DockerSettings> = {
   name: "docker",
   settingsSchema: DockerSettingsSchema,
-  create: async (settings) => new (await import("./docker-driver.ts")).DockerDriver(settings),
+  create: async (settings, context) => new (await import("./docker-driver.ts")).DockerDriver(settings, { dataDir: context.dataDir }),
 };
 
 export default docker;

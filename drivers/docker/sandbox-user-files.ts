@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type Docker from "dockerode";
 import { BayError, SANDBOX_GID, SANDBOX_HOME, SANDBOX_UID, SANDBOX_USER_NAME, type Labels } from "../../src/kit/driver.ts";
+import { streamBytes } from "./engine-streams.ts";
 import { statusOf } from "./errors.ts";
 
 /** Host paths of an image's account files, with the sandbox user in them, to mount read-only over /etc/passwd and /etc/group. */
@@ -94,12 +95,6 @@ function writeAtomically(path: string, text: string): void {
   const temporary = `${path}.${process.pid}.tmp`;
   writeFileSync(temporary, text, { mode: 0o644 });
   renameSync(temporary, path);
-}
-
-async function streamBytes(stream: NodeJS.ReadableStream): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(Buffer.from(chunk as Uint8Array));
-  return Buffer.concat(chunks);
 }
 
 /** The content of a tar archive's first entry: a 512-byte header (size in octal at 124), then the bytes. */

@@ -16,7 +16,7 @@ export function loadBayConfig(sources: ConfigSources = {}): BayConfig {
 
 /** The configured driver, created from its validated settings; a driver that cannot serve refuses here. */
 export function createDriver(config: BayConfig): Promise<Driver> {
-  return driverPlugin(config.driver.type).create(driverSettings(config));
+  return driverPlugin(config.driver.type).create(driverSettings(config), { dataDir: config.data_dir });
 }
 
 /** The core over the configured driver (or a given one: tests pass an in-memory driver). */

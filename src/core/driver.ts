@@ -122,6 +122,12 @@ export interface Driver {
  * stays light (no engine client): `create` loads the implementation, so that
  * `bay ship` never loads a driver.
  */
+/** What Bay tells a driver it creates, besides the driver's own settings. */
+export interface DriverContext {
+  /** Bay's data directory (`data_dir`): a driver may keep files there that it mounts into sandboxes. */
+  dataDir: string;
+}
+
 export interface DriverPlugin<Settings = unknown> {
   /** What `driver.type` names; `driver.<name>` holds the settings. */
   name: string;
@@ -132,5 +138,5 @@ export interface DriverPlugin<Settings = unknown> {
    * serve at all throws a ConfigError here, so Bay refuses to start rather
    * than start degraded.
    */
-  create(settings: Settings): Promise<Driver>;
+  create(settings: Settings, context: DriverContext): Promise<Driver>;
 }

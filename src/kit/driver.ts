@@ -8,6 +8,7 @@ export type {
   ContainerEndEvent,
   ContainerInfo,
   Driver,
+  DriverContext,
   DriverPlugin,
   EventSubscription,
   Labels,

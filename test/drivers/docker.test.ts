@@ -21,7 +21,7 @@ async function docker(...args: string[]): Promise<void> {
 
 describeDriverContract("docker", () => ({
   createDriver: () => new DockerDriver(settings()),
-  createUnreachableDriver: () => new DockerDriver(settings({ socket: `/nonexistent/bay-contract-${randomBytes(4).toString("hex")}/docker.sock` }), {}),
+  createUnreachableDriver: () => new DockerDriver(settings({ socket: `/nonexistent/bay-contract-${randomBytes(4).toString("hex")}/docker.sock` }), { environment: {} }),
   image: TEST_IMAGE,
   absentImage: `bay-contract-absent-${randomBytes(4).toString("hex")}:none`,
   agentBinaryPath: BAY_BINARY,

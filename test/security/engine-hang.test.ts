@@ -85,7 +85,8 @@ describe("every engine call has a deadline", () => {
       // Logs are for start-failure messages only: an unanswered read gives none rather than hanging.
       expect(await driver.readLogs("bay-engine-hang-never", 5)).toBe("");
     } finally {
-      proxy.thaw();
+      // The calls have failed; what they sent must not reach the engine later (it would leave a volume behind).
+      proxy.thaw({ dropHeld: true });
     }
   });
 

@@ -1,0 +1,69 @@
+import { copyFileSync, chmodSync, existsSync, mkdirSync, readFileSync, renameSync } from "node:fs";
+import { join, relative, isAbsolute } from "node:path";
+import { BayError } from "../../src/kit/driver.ts";
+import type { OwnMount } from "./own-container.ts";
+
+/**
+ * Turns Bay's own paths into paths the engine can bind-mount into sandboxes.
+ * On the host they are the same. When Bay runs in a container, a path is
+ * only visible to the engine if it lies on one of that container's mounts
+ * (a bind mount or a volume, whose host path the engine reports); anything
+ * else exists only inside Bay's container.
+ */
+export class HostPaths {
+  private readonly stagedBinaries = new Map<string, string>();
+
+  /** `mounts` is null on the host, where every path is already the engine's. */
+  constructor(private readonly mounts: OwnMount[] | null) {}
+
+  /** The engine's path for one of Bay's, or a clear refusal naming what to mount. */
+  forEngine(path: string, what: string): string {
+    const found = this.translate(path);
+    if (found === null) {
+      throw new BayError(
+        "driver_unavailable",
+        `${what} ${path} is inside Bay's container, where the engine cannot mount it into sandboxes; ` +
+          "put data_dir on a volume or bind mount of Bay's container",
+        { reason: "path_not_on_a_mount", path },
+      );
+    }
+    return found;
+  }
+
+  /**
+   * The agent binary as the engine can mount it. Inside Bay's image the
+   * binary is on no mount, so it is copied once into `stagingDir` (on the
+   * data volume), under its digest so that an upgrade never swaps a file
+   * a running sandbox has mounted.
+   */
+  agentBinary(path: string, stagingDir: string | undefined): string {
+    if (this.translate(path) !== null || stagingDir === undefined) return this.forEngine(path, "the agent binary");
+    const known = this.stagedBinaries.get(path);
+    if (known) return known;
+    const digest = new Bun.CryptoHasher("sha256").update(readFileSync(path)).digest("hex").slice(0, 16);
+    const staged = join(stagingDir, `bay-${digest}`);
+    if (!existsSync(staged)) {
+      mkdirSync(stagingDir, { recursive: true, mode: 0o755 });
+      const partial = `${staged}.${process.pid}.partial`;
+      copyFileSync(path, partial);
+      chmodSync(partial, 0o755);
+      renameSync(partial, staged);
+    }
+    const forEngine = this.forEngine(staged, "the agent binary's copy");
+    this.stagedBinaries.set(path, forEngine);
+    return forEngine;
+  }
+
+  private translate(path: string): string | null {
+    if (this.mounts === null) return path;
+    let best: OwnMount | null = null;
+    for (const mount of this.mounts) {
+      const inside = relative(mount.destination, path);
+      if (inside.startsWith("..") || isAbsolute(inside)) continue;
+      if (!best || mount.destination.length > best.destination.length) best = mount;
+    }
+    if (!best) return null;
+    const rest = relative(best.destination, path);
+    return rest ? join(best.source, rest) : best.source;
+  }
+}
