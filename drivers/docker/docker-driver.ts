@@ -6,6 +6,8 @@ import {
   AGENT_SOCKET_DIR,
   AGENT_SOCKET_NAME,
   AgentError,
+  BayError,
+  ConfigError,
   WORKSPACE_MOUNT_PATH,
   describeContainerEnd,
   logProgress,
@@ -102,9 +104,19 @@ export class DockerDriver implements Driver {
     );
   }
 
-  /** The connect mode in force; asks the engine where Bay runs the first time. */
-  async connectMode(): Promise<ConnectMode> {
-    return (await this.placement()).connectMode;
+  /**
+   * Finds out now where Bay runs, so that a connect mode that cannot work
+   * from there stops Bay at start-up; an engine that cannot be reached yet
+   * is asked again at the first session start.
+   */
+  async prepare(): Promise<void> {
+    try {
+      await this.placement();
+    } catch (error) {
+      if (error instanceof BayError && error.details.reason === "connect_mode") {
+        throw new ConfigError("driver.docker.connect_mode", error.message);
+      }
+    }
   }
 
   async close(): Promise<void> {
@@ -114,7 +126,7 @@ export class DockerDriver implements Driver {
 
   private placement(): Promise<Placement> {
     this.placementFound ??= this.findPlacement().catch((error) => {
-      // An engine that was unreachable is asked again next time; a refused mode stays refused.
+      // Asked again next time: the engine may only have been unreachable.
       this.placementFound = null;
       throw error;
     });

@@ -5,7 +5,11 @@ import { DockerSettingsSchema, type DockerSettings } from "./settings.ts";
 const docker: DriverPlugin<DockerSettings> = {
   name: "docker",
   settingsSchema: DockerSettingsSchema,
-  create: async (settings, context) => new (await import("./docker-driver.ts")).DockerDriver(settings, { dataDir: context.dataDir }),
+  create: async (settings, context) => {
+    const driver = new (await import("./docker-driver.ts")).DockerDriver(settings, { dataDir: context.dataDir });
+    await driver.prepare();
+    return driver;
+  },
 };
 
 export default docker;

@@ -8,6 +8,7 @@ import { createApp, type BayApp } from "../api/app.ts";
 import { createBayCore, type BayCore } from "../core/bay-core.ts";
 import { driverSettings, loadConfig, type BayConfig, type ConfigSources } from "../core/config/index.ts";
 import type { Driver } from "../core/driver.ts";
+import { configureLogging } from "../core/logging.ts";
 import { CAPABILITIES, CATALOG, driverPlugin } from "./registry.ts";
 
 export function loadBayConfig(sources: ConfigSources = {}): BayConfig {
@@ -21,6 +22,8 @@ export function createDriver(config: BayConfig): Promise<Driver> {
 
 /** The core over the configured driver (or a given one: tests pass an in-memory driver). */
 export async function createBay(config: BayConfig, driver?: Driver): Promise<BayCore> {
+  // Before the driver, which says where Bay runs as it starts.
+  configureLogging(config.log);
   return createBayCore(config, driver ?? (await createDriver(config)));
 }
 

@@ -80,23 +80,18 @@ function removeControlRules(bridge: string): void {
   }
 }
 
-beforeAll(async () => {
-  const build = Bun.spawnSync(["bash", "scripts/build-bay-image.sh", BAY_IMAGE], { cwd: REPO_ROOT, env: { ...process.env, BAY_SKIP_BUILD: "1" }, stderr: "pipe", stdout: "pipe" });
-  if (build.exitCode !== 0) throw new Error(`building ${BAY_IMAGE} failed:\n${build.stderr.toString()}${build.stdout.toString()}`);
-  writeFileSync(
-    override,
-    [
-      "services:",
-      "  bay:",
-      "    environment:",
-      `      BAY_PROFILES: '${JSON.stringify([{ id: "offline", image: TEST_IMAGE, network: "none" }])}'`,
-      "",
-    ].join("\n"),
-  );
+/** The test-only override: a second profile without network, and any further environment. */
+function writeOverride(environment: Record<string, string> = {}): void {
+  const variables = { BAY_PROFILES: JSON.stringify([{ id: "offline", image: TEST_IMAGE, network: "none" }]), ...environment };
+  const lines = ["services:", "  bay:", "    environment:", ...Object.entries(variables).map(([name, value]) => `      ${name}: '${value}'`), ""];
+  writeFileSync(override, lines.join("\n"));
+}
+
+/** `compose up -d` (recreating Bay when its settings changed), then waits for its API. */
+async function startBay(): Promise<void> {
   compose("up", "-d");
   bayContainer = compose("ps", "-q", "bay");
-  const published = compose("port", "bay", "8114");
-  baseUrl = `http://${published}`;
+  baseUrl = `http://${compose("port", "bay", "8114")}`;
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
     const ready = await fetch(`${baseUrl}/health`).then((r) => r.ok).catch(() => false);
@@ -104,6 +99,23 @@ beforeAll(async () => {
     await Bun.sleep(200);
   }
   throw new Error(`Bay in its container did not answer /health:\n${bayLogs()}`);
+}
+
+/** The helper containers serving one Bay container. */
+const helpersOf = (container: string) => containersWithLabel(`bay.host_network_helper_for=${inspectContainer(container).Id}`);
+
+/** The helpers of a Bay container that ended, once the engine has removed them (it does so as they end). */
+async function helpersLeftBy(bayId: string): Promise<string[]> {
+  const deadline = Date.now() + 30_000;
+  while (containersWithLabel(`bay.host_network_helper_for=${bayId}`).length > 0 && Date.now() < deadline) await Bun.sleep(200);
+  return containersWithLabel(`bay.host_network_helper_for=${bayId}`);
+}
+
+beforeAll(async () => {
+  const build = Bun.spawnSync(["bash", "scripts/build-bay-image.sh", BAY_IMAGE], { cwd: REPO_ROOT, env: { ...process.env, BAY_SKIP_BUILD: "1" }, stderr: "pipe", stdout: "pipe" });
+  if (build.exitCode !== 0) throw new Error(`building ${BAY_IMAGE} failed:\n${build.stderr.toString()}${build.stdout.toString()}`);
+  writeOverride();
+  await startBay();
 });
 
 afterAll(async () => {
@@ -128,7 +140,7 @@ describe("Bay in a container, run by compose.yaml", () => {
     expect(Object.keys(sandbox.HostConfig.PortBindings ?? {})).toEqual([]);
     expect(sandbox.NetworkSettings.Ports?.["8123/tcp"] ?? null).toBeNull();
 
-    const helpers = containersWithLabel(`bay.host_network_helper_for=${inspectContainer(bayContainer).Id}`);
+    const helpers = helpersOf(bayContainer);
     expect(helpers).toHaveLength(1);
     const helper = inspectContainer(helpers[0]!);
     expect(helper.HostConfig.NetworkMode).toBe("host");
@@ -197,13 +209,79 @@ describe("Bay in a container, run by compose.yaml", () => {
     for (const id of [alice, bob]) expect((await call("DELETE", `/v1/sandboxes/${id}`)).status).toBe(204);
   });
 
+  test("connect_mode host_port on loopback, from a container of its own, stops Bay at start-up naming the key", () => {
+    const run = docker(
+      "run", "--rm", "--init", "--network", network, "-v", "/var/run/docker.sock:/var/run/docker.sock",
+      "-e", `BAY_API_KEY=${apiKey}`, "-e", `BAY_INSTANCE_ID=${instanceId}-refused`, "-e", "BAY_DRIVER__DOCKER__CONNECT_MODE=host_port",
+      BAY_IMAGE,
+    );
+    expect(run.code).toBe(2);
+    expect(run.out).toContain('invalid configuration at "driver.docker.connect_mode"');
+    expect(run.out).toContain("cannot reach");
+  });
+
+  test("connect_mode container_network set explicitly works the same; the replaced container's helper went with it", async () => {
+    const previous = inspectContainer(bayContainer).Id as string;
+    writeOverride({ BAY_DRIVER__DOCKER__CONNECT_MODE: "container_network" });
+    await startBay();
+    expect(inspectContainer(bayContainer).Id).not.toBe(previous);
+    const id = (await call("POST", "/v1/sandboxes", {})).body.id as string;
+    expect((await shell(id, "echo explicit")).output).toBe("explicit\n");
+    expect(bayLogs()).toContain("(connect_mode container_network)");
+    expect(helpersOf(bayContainer)).toHaveLength(1);
+    expect(await helpersLeftBy(previous)).toEqual([]);
+    expect((await call("DELETE", `/v1/sandboxes/${id}`)).status).toBe(204);
+  });
+
   test("Bay's container going away takes its helper with it", async () => {
     const bayId = inspectContainer(bayContainer).Id as string;
     expect(containersWithLabel(`bay.host_network_helper_for=${bayId}`)).toHaveLength(1);
     compose("stop", "--timeout", "10");
-    const deadline = Date.now() + 30_000;
-    while (containersWithLabel(`bay.host_network_helper_for=${bayId}`).length > 0 && Date.now() < deadline) await Bun.sleep(200);
-    expect(containersWithLabel(`bay.host_network_helper_for=${bayId}`)).toEqual([]);
+    expect(await helpersLeftBy(bayId)).toEqual([]);
+  });
+});
+
+describe("Bay in a container on the host's network", () => {
+  const name = `bay-test-hostnet-${suffix}`;
+  const hostInstance = `test-${randomBytes(4).toString("hex")}`;
+  const volume = `${name}-data`;
+  let url = "";
+
+  beforeAll(async () => {
+    const probe = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+    const port = probe.port;
+    probe.stop(true);
+    const started = docker(
+      "run", "-d", "--name", name, "--init", "--network", "host", "--cap-add", "NET_ADMIN",
+      "-v", "/var/run/docker.sock:/var/run/docker.sock", "-v", `${volume}:/var/lib/bay`,
+      "-e", `BAY_API_KEY=${apiKey}`, "-e", `BAY_INSTANCE_ID=${hostInstance}`, "-e", "BAY_SERVER__HOST=127.0.0.1",
+      "-e", `BAY_SERVER__PORT=${port}`, "-e", `BAY_DEFAULT_IMAGE=${TEST_IMAGE}`, BAY_IMAGE,
+    );
+    if (started.code !== 0) throw new Error(`docker run of ${BAY_IMAGE} failed: ${started.out}`);
+    url = `http://127.0.0.1:${port}`;
+    const deadline = Date.now() + 60_000;
+    while (!(await fetch(`${url}/health`).then((r) => r.ok).catch(() => false))) {
+      if (Date.now() > deadline) throw new Error(`Bay on the host's network did not answer:\n${docker("logs", name).out}`);
+      await Bun.sleep(200);
+    }
+  });
+
+  afterAll(async () => {
+    docker("rm", "-f", name);
+    await removeInstanceObjects(hostInstance);
+    docker("volume", "rm", "-f", volume);
+  });
+
+  test("auto picks host_port, Bay writes the firewall itself (no helper), and sandboxes work", async () => {
+    const headers = { Authorization: `Bearer ${apiKey}`, "Content-Type": "application/json" };
+    const created = await (await fetch(`${url}/v1/sandboxes`, { method: "POST", headers, body: "{}" })).json() as { id: string };
+    const ran = await (await fetch(`${url}/v1/sandboxes/${created.id}/shell/exec`, { method: "POST", headers, body: JSON.stringify({ command: "whoami" }) })).json() as { output: string };
+    expect(ran.output).toBe("shipyard\n");
+    expect(docker("logs", name).out).toContain("with the host's network; agents are reached through published ports (connect_mode host_port)");
+    const bindings = inspectContainer(sessionContainer(created.id)).NetworkSettings.Ports["8123/tcp"] as { HostIp: string }[];
+    expect(bindings.map((binding) => binding.HostIp)).toEqual(["127.0.0.1"]);
+    expect(helpersOf(name)).toEqual([]);
+    expect((await fetch(`${url}/v1/sandboxes/${created.id}`, { method: "DELETE", headers })).status).toBe(204);
   });
 });
 
