@@ -12,6 +12,7 @@ import {
   operationRoute,
   partText,
   queryOperationHook,
+  relayedResponse,
   streamOf,
   streamedBodyRoute,
   type AgentClient,
@@ -133,12 +134,7 @@ export default function filesystemRoutes({ sandboxes, auth }: CapabilityRouteCon
           "filesystem",
           async (agent) => {
             const download = await agent.openRoute(DOWNLOAD_FILE, { path }, { timeoutMs: FILE_CALL_TIMEOUT_MS });
-            const headers = new Headers(context.set.headers as Record<string, string>);
-            for (const name of ["content-type", "content-length", "content-disposition"]) {
-              const value = download.headers.get(name);
-              if (value) headers.set(name, value);
-            }
-            return new Response(download.body, { status: 200, headers });
+            return relayedResponse(download, context.set.headers, ["content-type", "content-length", "content-disposition"]);
           },
           { maxStartWaitMs: maxStartWaitMs(caller.request) },
         );

@@ -1,8 +1,29 @@
 import { existsSync, statSync } from "node:fs";
-import { BayError, OutputBuffer, Workspace, executionResponse, handle, type AgentCapabilityFactory } from "../../src/kit/agent.ts";
+import {
+  BayError,
+  OutputBuffer,
+  Workspace,
+  eventStreamResponse,
+  executionResponse,
+  handle,
+  type AgentCapabilityFactory,
+} from "../../src/kit/agent.ts";
 import { runInProcessGroup } from "./process-group.ts";
-import { SHELL_EXEC } from "./routes.ts";
-import { SHELL_DEFAULT_TIMEOUT_SECONDS, type ShellExecOutcome } from "./schemas.ts";
+import { OutputDecoder, ProcessTable } from "./process-table.ts";
+import {
+  PROCESS_CLOSE_STDIN,
+  PROCESS_LIST,
+  PROCESS_OUTPUT,
+  PROCESS_RESIZE,
+  PROCESS_SIGNAL,
+  PROCESS_START,
+  PROCESS_STATUS,
+  PROCESS_STDIN,
+  PROCESS_STREAM,
+  PROCESS_WAIT,
+  SHELL_EXEC,
+} from "./routes.ts";
+import { SHELL_DEFAULT_TIMEOUT_SECONDS, type ProcessOutput, type ShellExecOutcome } from "./schemas.ts";
 
 const SHELLS = ["/bin/bash", "/bin/sh"];
 
@@ -10,14 +31,20 @@ const createShellAgent: AgentCapabilityFactory = async (context) => {
   const shell = SHELLS.find((path) => existsSync(path));
   if (!shell) return null;
   const workspace = new Workspace(context.workspace);
+  const processes = new ProcessTable(context.maxOutputBytes);
+  const directory = (path: string | undefined) => {
+    const cwd = workspace.resolve(path ?? ".", "cwd");
+    if (!existsSync(cwd.real)) throw new BayError("file_not_found", `cwd ${cwd.relative} does not exist`, { field: "cwd", path: cwd.relative });
+    if (!statSync(cwd.real).isDirectory()) throw new BayError("validation_error", `cwd ${cwd.relative} is not a directory`, { field: "cwd" });
+    return cwd;
+  };
+  const ok = { status: "ok" as const };
 
   return {
     info: { shell },
     handlers: [
       handle(SHELL_EXEC, async (body, request) => {
-        const cwd = workspace.resolve(body.cwd ?? ".", "cwd");
-        if (!existsSync(cwd.real)) throw new BayError("file_not_found", `cwd ${cwd.relative} does not exist`, { field: "cwd", path: cwd.relative });
-        if (!statSync(cwd.real).isDirectory()) throw new BayError("validation_error", `cwd ${cwd.relative} is not a directory`, { field: "cwd" });
+        const cwd = directory(body.cwd);
         const timeoutSeconds = body.timeout ?? SHELL_DEFAULT_TIMEOUT_SECONDS;
 
         return executionResponse(request, async (emit, signal) => {
@@ -52,8 +79,67 @@ const createShellAgent: AgentCapabilityFactory = async (context) => {
           return outcome;
         });
       }),
+      handle(PROCESS_START, async (body) =>
+        processes.start({
+          shell,
+          command: body.command,
+          cwd: directory(body.cwd),
+          env: { ...context.env, ...body.env },
+          stdin: body.stdin ?? false,
+          pty: body.pty,
+          timeoutSeconds: body.timeout ?? 0,
+          tag: body.tag,
+        }),
+      ),
+      handle(PROCESS_LIST, async () => ({ items: processes.list() })),
+      handle(PROCESS_STATUS, async (body) => processes.get(body.pid).info()),
+      handle(PROCESS_OUTPUT, async (query) => {
+        const decoder = new OutputDecoder();
+        const output: ProcessOutput = { process: processes.get(query.pid).info(), chunks: [], missed_bytes: 0 };
+        for await (const event of processes.follow(query.pid, query.after ?? 0, false)) {
+          if (event.kind === "dropped") output.missed_bytes = event.bytes;
+          if (event.kind === "exit") output.process = event.info;
+          if (event.kind !== "output") continue;
+          output.chunks.push({ seq: event.chunk.seq, stream: event.chunk.stream, data: decoder.text(event.chunk) });
+        }
+        return output;
+      }),
+      handle(PROCESS_STDIN, async (body) => {
+        processes.get(body.pid).writeStdin(Buffer.from(body.data, body.encoding === "base64" ? "base64" : "utf8"));
+        return ok;
+      }),
+      handle(PROCESS_CLOSE_STDIN, async (body) => {
+        processes.get(body.pid).closeStdin();
+        return ok;
+      }),
+      handle(PROCESS_SIGNAL, async (body) => {
+        processes.signal(body.pid, body.signal as NodeJS.Signals);
+        return ok;
+      }),
+      handle(PROCESS_RESIZE, async (body) => {
+        processes.resize(body.pid, body.cols, body.rows);
+        return ok;
+      }),
+      handle(PROCESS_WAIT, async (body) => processes.wait(body.pid, (body.timeout ?? 30) * 1000)),
+      handle(PROCESS_STREAM, async (query) => {
+        processes.get(query.pid);
+        const base64 = query.encoding === "base64";
+        return eventStreamResponse(async (send, signal) => {
+          const decoder = new OutputDecoder();
+          for await (const event of processes.follow(query.pid, query.after ?? 0, query.follow ?? true, signal)) {
+            if (event.kind === "output") {
+              const { seq, stream, bytes } = event.chunk;
+              await send(stream, { seq, data: base64 ? Buffer.from(bytes).toString("base64") : decoder.text(event.chunk) });
+            } else if (event.kind === "dropped") {
+              await send("dropped", { bytes: event.bytes });
+            } else {
+              await send("exit", event.info);
+            }
+          }
+        });
+      }),
     ],
-    close: async () => undefined,
+    close: async () => processes.killAll(),
   };
 };
 

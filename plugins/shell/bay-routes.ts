@@ -1,19 +1,60 @@
-import { Elysia } from "elysia";
+import { Elysia, t } from "elysia";
 import {
+  BayError,
   EXECUTION_STREAM_DESCRIPTION,
+  SandboxParams,
   bodyOperationHook,
+  capabilityRouteErrors,
+  queryOperationHook,
+  queryStringSchema,
+  relayedResponse,
   ValidationError,
   maxStartWaitMs,
   normalizeWorkspacePath,
   operationRoute,
   respondToExecution,
   splitHistoryFields,
+  type AgentClient,
   type CapabilityRouteContext,
   type ExecutionCall,
+  type Principal,
 } from "../../src/kit/bay.ts";
-import { SHELL_EXEC } from "./routes.ts";
-import { SHELL_EXEC_OPERATION as EXEC } from "./operations.ts";
-import { ENVIRONMENT_NAME, SHELL_DEFAULT_TIMEOUT_SECONDS, type ShellExecOutcome } from "./schemas.ts";
+import {
+  PROCESS_CLOSE_STDIN,
+  PROCESS_LIST,
+  PROCESS_OUTPUT,
+  PROCESS_RESIZE,
+  PROCESS_SIGNAL,
+  PROCESS_START,
+  PROCESS_STATUS,
+  PROCESS_STDIN,
+  PROCESS_STREAM,
+  PROCESS_WAIT,
+  SHELL_EXEC,
+} from "./routes.ts";
+import {
+  SHELL_EXEC_OPERATION as EXEC,
+  PROCESS_CLOSE_STDIN_OPERATION,
+  PROCESS_GET_OPERATION,
+  PROCESS_LIST_OPERATION,
+  PROCESS_OUTPUT_OPERATION,
+  PROCESS_RESIZE_OPERATION,
+  PROCESS_SIGNAL_OPERATION,
+  PROCESS_START_OPERATION,
+  PROCESS_STDIN_OPERATION,
+  PROCESS_WAIT_OPERATION,
+} from "./operations.ts";
+import { ENVIRONMENT_NAME, ProcessStreamQuery, SHELL_DEFAULT_TIMEOUT_SECONDS, type ShellExecOutcome } from "./schemas.ts";
+
+/** Process calls answer at once, except wait (at most its own timeout) and the stream. */
+const PROCESS_CALL_TIMEOUT_MS = 30_000;
+const processTags = ["processes"];
+
+/** A process lives only in a running session: asking about one never starts compute. */
+const noSuchProcess = (pid: number) => () =>
+  new BayError("not_found", `process ${pid} not found: the sandbox has no running session (processes end with it)`, { pid });
+/** Listing a sandbox without a running session finds nothing; it starts nothing either. */
+const NO_SESSION = new Error("no running session");
 
 /**
  * Names that no shell could use are refused by name. (The request schema
@@ -29,35 +70,142 @@ function checkEnvironmentNames(env: Record<string, string> | undefined): void {
 }
 
 export default function shellRoutes({ sandboxes, auth }: CapabilityRouteContext) {
-  return new Elysia().use(auth).post(
-    operationRoute(EXEC),
-    ({ principal, params, body, request, set }) => {
-      checkEnvironmentNames(body.env);
-      const { request: execution, echo } = splitHistoryFields(body, "command");
-      const call: ExecutionCall = {
-        sandboxes,
-        owner: principal.owner,
-        sandboxId: params.id,
-        capability: "shell",
-        route: SHELL_EXEC,
-        body: {
-          ...execution,
-          cwd: execution.cwd === undefined ? undefined : normalizeWorkspacePath(execution.cwd, "cwd"),
-          timeout: execution.timeout ?? SHELL_DEFAULT_TIMEOUT_SECONDS,
+  type Context = { principal: Principal; params: { id: string }; request: Request };
+  /** Calls the agent about processes; with `pid`, only while a session runs (the process cannot exist otherwise). */
+  const onAgent = <T>(context: Context, call: (agent: AgentClient) => Promise<T>, pid?: number | "list") =>
+    sandboxes.withAgent(context.principal.owner, context.params.id, "shell", call, {
+      maxStartWaitMs: maxStartWaitMs(context.request),
+      notRunning: pid === undefined ? undefined : pid === "list" ? () => NO_SESSION : noSuchProcess(pid),
+    });
+  const timeout = { timeoutMs: PROCESS_CALL_TIMEOUT_MS };
+
+  return new Elysia()
+    .use(auth)
+    .post(
+      operationRoute(EXEC),
+      ({ principal, params, body, request, set }) => {
+        checkEnvironmentNames(body.env);
+        const { request: execution, echo } = splitHistoryFields(body, "command");
+        const call: ExecutionCall = {
+          sandboxes,
+          owner: principal.owner,
+          sandboxId: params.id,
+          capability: "shell",
+          route: SHELL_EXEC,
+          body: {
+            ...execution,
+            cwd: execution.cwd === undefined ? undefined : normalizeWorkspacePath(execution.cwd, "cwd"),
+            timeout: execution.timeout ?? SHELL_DEFAULT_TIMEOUT_SECONDS,
+          },
+          responseHeaders: set.headers as Record<string, string>,
+          maxStartWaitMs: maxStartWaitMs(request),
+          echo,
+        };
+        return respondToExecution<ShellExecOutcome>(request, call);
+      },
+      bodyOperationHook(EXEC, {
+        tags: ["shell"],
+        description:
+          "The command runs as the sandbox user in its own process group, in `cwd` (relative to /workspace). " +
+          "On timeout the whole group is killed, exit_code is -1 and the output so far is returned. " +
+          "A non-zero exit is a 200 with success=false. " +
+          EXECUTION_STREAM_DESCRIPTION,
+      }),
+    )
+    .post(
+      operationRoute(PROCESS_START_OPERATION),
+      (context) => {
+        const { body } = context;
+        checkEnvironmentNames(body.env);
+        const input = { ...body, cwd: body.cwd === undefined ? undefined : normalizeWorkspacePath(body.cwd, "cwd") };
+        return onAgent(context, (agent) => agent.call(PROCESS_START, input, timeout));
+      },
+      bodyOperationHook(PROCESS_START_OPERATION, {
+        tags: processTags,
+        description:
+          "Starts the command as the sandbox user in a process group of its own (with `pty`: in a terminal) and answers at once. " +
+          "It runs until it exits, its `timeout` passes, or the sandbox's session ends (stop, idle timeout, delete). " +
+          "Its output is kept (the last ship.max_output_bytes of it) for …/processes/output and …/processes/stream.",
+      }),
+    )
+    .get(
+      operationRoute(PROCESS_LIST_OPERATION),
+      async (context) => {
+        try {
+          return await onAgent(context, (agent) => agent.call(PROCESS_LIST, {}, timeout), "list");
+        } catch (error) {
+          if (error === NO_SESSION) return { items: [] };
+          throw error;
+        }
+      },
+      queryOperationHook(PROCESS_LIST_OPERATION, { tags: processTags, description: "A sandbox without a running session has none (and none is started)." }),
+    )
+    .get(
+      operationRoute(PROCESS_GET_OPERATION),
+      (context) => onAgent(context, (agent) => agent.call(PROCESS_STATUS, context.query, timeout), context.query.pid),
+      queryOperationHook(PROCESS_GET_OPERATION, { tags: processTags }),
+    )
+    .get(
+      operationRoute(PROCESS_OUTPUT_OPERATION),
+      (context) => onAgent(context, (agent) => agent.call(PROCESS_OUTPUT, context.query, timeout), context.query.pid),
+      queryOperationHook(PROCESS_OUTPUT_OPERATION, { tags: processTags }),
+    )
+    .post(
+      operationRoute(PROCESS_STDIN_OPERATION),
+      (context) => onAgent(context, (agent) => agent.call(PROCESS_STDIN, context.body, timeout), context.body.pid),
+      bodyOperationHook(PROCESS_STDIN_OPERATION, { tags: processTags, description: "409 conflict when the process has exited or its stdin is closed." }),
+    )
+    .post(
+      operationRoute(PROCESS_CLOSE_STDIN_OPERATION),
+      (context) => onAgent(context, (agent) => agent.call(PROCESS_CLOSE_STDIN, context.body, timeout), context.body.pid),
+      bodyOperationHook(PROCESS_CLOSE_STDIN_OPERATION, { tags: processTags }),
+    )
+    .post(
+      operationRoute(PROCESS_SIGNAL_OPERATION),
+      (context) => onAgent(context, (agent) => agent.call(PROCESS_SIGNAL, context.body, timeout), context.body.pid),
+      bodyOperationHook(PROCESS_SIGNAL_OPERATION, { tags: processTags, description: "409 conflict when the process has already exited." }),
+    )
+    .post(
+      operationRoute(PROCESS_RESIZE_OPERATION),
+      (context) => onAgent(context, (agent) => agent.call(PROCESS_RESIZE, context.body, timeout), context.body.pid),
+      bodyOperationHook(PROCESS_RESIZE_OPERATION, { tags: processTags, description: "409 conflict for a process without a terminal." }),
+    )
+    .post(
+      operationRoute(PROCESS_WAIT_OPERATION),
+      (context) => {
+        const waitMs = (context.body.timeout ?? 30) * 1000;
+        return onAgent(context, (agent) => agent.call(PROCESS_WAIT, context.body, { timeoutMs: waitMs + PROCESS_CALL_TIMEOUT_MS }), context.body.pid);
+      },
+      bodyOperationHook(PROCESS_WAIT_OPERATION, { tags: processTags }),
+    )
+    .get(
+      "/v1/sandboxes/:id/processes/stream",
+      (context) => {
+        const { principal, params, query } = context;
+        // The stream outlives the call: the sandbox counts as busy while a client follows it.
+        return sandboxes.streamFromAgent(
+          principal.owner,
+          params.id,
+          "shell",
+          async (agent) => {
+            const stream = await agent.openRoute(PROCESS_STREAM, query, { timeoutMs: PROCESS_CALL_TIMEOUT_MS });
+            return relayedResponse(stream, context.set.headers, ["content-type", "cache-control", "x-accel-buffering"]);
+          },
+          { notRunning: noSuchProcess(query.pid) },
+        );
+      },
+      {
+        params: SandboxParams,
+        query: queryStringSchema(ProcessStreamQuery),
+        response: { 200: t.Any({ description: "text/event-stream" }), ...capabilityRouteErrors },
+        detail: {
+          summary: "Follow a process's output as server-sent events",
+          tags: processTags,
+          description:
+            "Events `stdout`, `stderr` or `pty` with `{seq, data}` (text, or base64 with encoding=base64), `dropped` `{bytes}` when " +
+            "output before the first event is no longer kept, and finally `exit` with the process's state. Reconnect with " +
+            "`after` set to the last seq received to resume without loss (as long as the output is still kept).",
         },
-        responseHeaders: set.headers as Record<string, string>,
-        maxStartWaitMs: maxStartWaitMs(request),
-        echo,
-      };
-      return respondToExecution<ShellExecOutcome>(request, call);
-    },
-    bodyOperationHook(EXEC, {
-      tags: ["shell"],
-      description:
-        "The command runs as the sandbox user in its own process group, in `cwd` (relative to /workspace). " +
-        "On timeout the whole group is killed, exit_code is -1 and the output so far is returned. " +
-        "A non-zero exit is a 200 with success=false. " +
-        EXECUTION_STREAM_DESCRIPTION,
-    }),
-  );
+      },
+    );
 }

@@ -75,7 +75,8 @@ function relay(stream: ReadableStream<Uint8Array>, name: "stdout" | "stderr", on
   return { done, stop: () => void reader.cancel().catch(() => undefined) };
 }
 
-function exitStatus(code: number | null, signal: NodeJS.Signals | number | null): number {
+/** A child's exit status as a shell reports it: its code, or 128+N after signal N. */
+export function exitStatus(code: number | null, signal: NodeJS.Signals | number | null): number {
   if (code !== null) return code;
   if (signal === null) return -1;
   return 128 + (typeof signal === "number" ? signal : ((constants.signals as Record<string, number>)[signal] ?? 0));

@@ -48,3 +48,96 @@ export const ShellExecResponse = Type.Composite([
     command: Type.Optional(Type.String({ description: "The command, when the request set include_code" })),
   }),
 ]);
+
+/** Background processes: a sandbox keeps at most this many running at once. */
+export const MAX_RUNNING_PROCESSES = 64;
+/** Finished processes whose exit status and output stay readable, newest first. */
+export const KEPT_FINISHED_PROCESSES = 64;
+
+const Pid = Type.Integer({ minimum: 1, maximum: 4194304, description: "The process id inside the sandbox, as start answered it" });
+const ProcessSignal = Type.Union(
+  ["SIGTERM", "SIGKILL", "SIGINT", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGSTOP", "SIGCONT"].map((name) => Type.Literal(name)),
+  { description: "Sent to the process's whole process group" },
+);
+const TerminalSize = {
+  cols: Type.Integer({ minimum: 1, maximum: 1000 }),
+  rows: Type.Integer({ minimum: 1, maximum: 1000 }),
+};
+
+export const ProcessStartRequest = Type.Object(
+  {
+    command: Type.String({ minLength: 1, description: "Run by /bin/bash -c (or /bin/sh where bash is absent)" }),
+    cwd: Type.Optional(Type.String({ description: "Working directory relative to /workspace (default: /workspace)" })),
+    env: Type.Optional(Type.Record(Type.String({ pattern: ENVIRONMENT_NAME.source }), Type.String(), { description: "Extra environment variables" })),
+    stdin: Type.Optional(Type.Boolean({ default: false, description: "Keep stdin open for …/processes/stdin (otherwise it reads end of file)" })),
+    pty: Type.Optional(Type.Object(TerminalSize, { additionalProperties: false, description: "Run in a terminal of this size: stdout and stderr merge into one `pty` stream, stdin is the keyboard" })),
+    timeout: Type.Optional(Type.Integer({ minimum: 0, maximum: 86400, default: 0, description: "Seconds before the process group is killed; 0: until the sandbox's session ends" })),
+    tag: Type.Optional(Type.String({ maxLength: 200, description: "A label of the caller's, shown in listings" })),
+  },
+  { additionalProperties: false },
+);
+export type ProcessStartRequest = Static<typeof ProcessStartRequest>;
+
+export const ProcessInfo = Type.Object({
+  pid: Pid,
+  command: Type.String(),
+  cwd: Type.String({ description: "Relative to /workspace" }),
+  tag: Type.Union([Type.String(), Type.Null()]),
+  pty: Type.Boolean(),
+  stdin: Type.Boolean({ description: "stdin is open for writing" }),
+  running: Type.Boolean(),
+  exit_code: Type.Union([Type.Integer(), Type.Null()], { description: "null while running; 128+N after signal N" }),
+  started_at: Type.String({ format: "date-time" }),
+  ended_at: Type.Union([Type.String({ format: "date-time" }), Type.Null()]),
+  output_bytes: Type.Integer({ description: "Bytes of output so far" }),
+  dropped_bytes: Type.Integer({ description: "Oldest output no longer kept (the buffer holds the last ship.max_output_bytes)" }),
+});
+export type ProcessInfo = Static<typeof ProcessInfo>;
+
+export const ProcessList = Type.Object({ items: Type.Array(ProcessInfo) });
+export const NoInput = Type.Object({}, { additionalProperties: false });
+export const ProcessSelector = Type.Object({ pid: Pid }, { additionalProperties: false });
+export const ProcessStdinRequest = Type.Object(
+  {
+    pid: Pid,
+    data: Type.String({ maxLength: 8 * 1024 * 1024, description: "What to write to stdin (the terminal, for a pty)" }),
+    encoding: Type.Optional(Type.Union([Type.Literal("utf8"), Type.Literal("base64")], { default: "utf8" })),
+  },
+  { additionalProperties: false },
+);
+export const ProcessSignalRequest = Type.Object({ pid: Pid, signal: ProcessSignal }, { additionalProperties: false });
+export const ProcessResizeRequest = Type.Object({ pid: Pid, ...TerminalSize }, { additionalProperties: false });
+export const ProcessWaitRequest = Type.Object(
+  { pid: Pid, timeout: Type.Optional(Type.Integer({ minimum: 0, maximum: 300, default: 30, description: "Seconds to wait at most; the answer says whether it still runs" })) },
+  { additionalProperties: false },
+);
+export const ProcessStreamQuery = Type.Object(
+  {
+    pid: Type.Integer({ minimum: 1, maximum: 4194304 }),
+    after: Type.Optional(Type.Integer({ minimum: 0, description: "Resume after this event's seq (0 or absent: from the oldest output kept)" })),
+    encoding: Type.Optional(Type.Union([Type.Literal("utf8"), Type.Literal("base64")], { default: "utf8", description: "How output bytes are carried in `data`" })),
+    follow: Type.Optional(Type.Boolean({ default: true, description: "Stay until the process exits (false: only what is kept now)" })),
+  },
+  { additionalProperties: false },
+);
+export type ProcessStreamQuery = Static<typeof ProcessStreamQuery>;
+export const StatusOk = Type.Object({ status: Type.Literal("ok") });
+export const ProcessOutputQuery = Type.Object(
+  {
+    pid: Type.Integer({ minimum: 1, maximum: 4194304 }),
+    after: Type.Optional(Type.Integer({ minimum: 0, description: "Only output after this seq (the last one read)" })),
+  },
+  { additionalProperties: false },
+);
+export const ProcessOutput = Type.Object({
+  process: ProcessInfo,
+  chunks: Type.Array(
+    Type.Object({
+      seq: Type.Integer(),
+      stream: Type.Union([Type.Literal("stdout"), Type.Literal("stderr"), Type.Literal("pty")]),
+      data: Type.String({ description: "UTF-8 text" }),
+    }),
+  ),
+  missed_bytes: Type.Integer({ description: "Output after `after` that is no longer kept" }),
+});
+export type ProcessOutput = Static<typeof ProcessOutput>;

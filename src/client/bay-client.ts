@@ -5,7 +5,18 @@ import { operationUrl, type SandboxOperation } from "../shared/sandbox-operation
 import type { Static, TSchema } from "@sinclair/typebox";
 import { DELETE_FILE_OPERATION, LIST_DIRECTORY_OPERATION, READ_FILE_OPERATION, WRITE_FILE_OPERATION } from "../../plugins/filesystem/operations.ts";
 import { PYTHON_EXEC_OPERATION } from "../../plugins/python/operations.ts";
-import { SHELL_EXEC_OPERATION } from "../../plugins/shell/operations.ts";
+import {
+  PROCESS_CLOSE_STDIN_OPERATION,
+  PROCESS_GET_OPERATION,
+  PROCESS_LIST_OPERATION,
+  PROCESS_OUTPUT_OPERATION,
+  PROCESS_RESIZE_OPERATION,
+  PROCESS_SIGNAL_OPERATION,
+  PROCESS_START_OPERATION,
+  PROCESS_STDIN_OPERATION,
+  PROCESS_WAIT_OPERATION,
+  SHELL_EXEC_OPERATION,
+} from "../../plugins/shell/operations.ts";
 import type {
   Cargo,
   CargoPage,
@@ -19,6 +30,12 @@ import type {
   ListCargosInput,
   ListSandboxesInput,
   Profile,
+  ProcessEvent,
+  ProcessInfo,
+  ProcessOutput,
+  ProcessSignal,
+  ProcessStartInput,
+  ProcessStreamInput,
   PythonExecInput,
   PythonExecResult,
   Sandbox,
@@ -138,6 +155,33 @@ export class Bay {
     stream: (id: string, input: ShellExecInput): AsyncGenerator<ExecutionEvent<ShellExecResult>> => this.stream(SHELL_EXEC_OPERATION, id, input),
   };
 
+  /** Background processes and terminals: they run on after the call that started them, until they exit or the session ends. */
+  readonly processes = {
+    start: (id: string, input: ProcessStartInput): Promise<ProcessInfo> => this.run(PROCESS_START_OPERATION, id, input),
+    list: async (id: string): Promise<ProcessInfo[]> => (await this.run(PROCESS_LIST_OPERATION, id, {})).items,
+    get: (id: string, pid: number): Promise<ProcessInfo> => this.run(PROCESS_GET_OPERATION, id, { pid }),
+    /** The output kept so far, after `after` (the last seq read). */
+    output: (id: string, pid: number, after = 0): Promise<ProcessOutput> => this.run(PROCESS_OUTPUT_OPERATION, id, { pid, after }),
+    writeStdin: async (id: string, pid: number, data: string | Uint8Array): Promise<void> => {
+      const input = typeof data === "string" ? { pid, data } : { pid, data: Buffer.from(data).toString("base64"), encoding: "base64" as const };
+      await this.run(PROCESS_STDIN_OPERATION, id, input);
+    },
+    closeStdin: async (id: string, pid: number): Promise<void> => {
+      await this.run(PROCESS_CLOSE_STDIN_OPERATION, id, { pid });
+    },
+    signal: async (id: string, pid: number, signal: ProcessSignal = "SIGTERM"): Promise<void> => {
+      await this.run(PROCESS_SIGNAL_OPERATION, id, { pid, signal });
+    },
+    resize: async (id: string, pid: number, size: { cols: number; rows: number }): Promise<void> => {
+      await this.run(PROCESS_RESIZE_OPERATION, id, { pid, ...size });
+    },
+    /** Waits up to `timeoutSeconds` (at most 300); the answer says whether it still runs. */
+    wait: (id: string, pid: number, timeoutSeconds = 30): Promise<ProcessInfo> => this.run(PROCESS_WAIT_OPERATION, id, { pid, timeout: timeoutSeconds }),
+    /** Kept output, then live output, then `exit`; resume a dropped stream with `after` set to the last seq received. */
+    stream: (id: string, pid: number, input: ProcessStreamInput = {}): AsyncGenerator<ProcessEvent> =>
+      this.eventsOf<ProcessEvent>("GET", `/v1/sandboxes/${encodeURIComponent(id)}/processes/stream`, { query: { pid, ...input } }),
+  };
+
   readonly files = {
     read: async (id: string, path: string): Promise<string> => (await this.run(READ_FILE_OPERATION, id, { path })).content,
     write: async (id: string, path: string, content: string): Promise<void> => {
@@ -168,10 +212,14 @@ export class Bay {
     return (await response.json()) as T;
   }
 
-  private async *events<Done>(method: string, path: string, body: unknown): AsyncGenerator<ExecutionEvent<Done>> {
-    const response = await this.call(method, path, { body, headers: { accept: "text/event-stream" } });
+  private events<Done>(method: string, path: string, body: unknown): AsyncGenerator<ExecutionEvent<Done>> {
+    return this.eventsOf<ExecutionEvent<Done>>(method, path, { body });
+  }
+
+  private async *eventsOf<Event>(method: string, path: string, options: Pick<CallOptions, "body" | "query">): AsyncGenerator<Event> {
+    const response = await this.call(method, path, { ...options, headers: { accept: "text/event-stream" } });
     if (!response.body) return;
-    for await (const event of parseEventStream(response.body)) yield event as ExecutionEvent<Done>;
+    for await (const event of parseEventStream(response.body)) yield event as Event;
   }
 
   private async call(method: string, path: string, options: CallOptions = {}): Promise<Response> {

@@ -25,6 +25,17 @@ export type PythonExecResult = Static<typeof python.PythonExecResponse>;
 export type ShellExecInput = Static<typeof shell.ShellExecRequest>;
 export type ShellExecResult = Static<typeof shell.ShellExecResponse>;
 
+export type ProcessStartInput = Static<typeof shell.ProcessStartRequest>;
+export type ProcessInfo = Static<typeof shell.ProcessInfo>;
+export type ProcessOutput = Static<typeof shell.ProcessOutput>;
+export type ProcessSignal = Static<typeof shell.ProcessSignalRequest>["signal"];
+export type ProcessStreamInput = Omit<Static<typeof shell.ProcessStreamQuery>, "pid">;
+/** One event of …/processes/stream. */
+export type ProcessEvent =
+  | { event: "stdout" | "stderr" | "pty"; data: { seq: number; data: string } }
+  | { event: "dropped"; data: { bytes: number } }
+  | { event: "exit"; data: ProcessInfo };
+
 export type DirectoryEntry = Static<typeof files.DirectoryEntry>;
 export type UploadResult = Static<typeof files.UploadResult>;
 

@@ -16,7 +16,16 @@ export const MAX_AGENT_ERROR_BYTES = 64 * 1024;
 const NOT_REACHED_CODES = new Set(["ECONNREFUSED", "ConnectionRefused", "EHOSTUNREACH", "ENETUNREACH", "FailedToOpenSocket", "ENOENT"]);
 
 /** Agent error codes that mean the caller's request was wrong, so they pass through unchanged. */
-const CALLER_ERROR_CODES = new Set<string>(["validation_error", "invalid_path", "file_not_found", "payload_too_large"]);
+const CALLER_ERROR_CODES = new Set<string>([
+  "validation_error",
+  "invalid_path",
+  "file_not_found",
+  "payload_too_large",
+  // About what the caller named inside the sandbox (a background process): no such one, not in that state, too many.
+  "not_found",
+  "conflict",
+  "quota_exceeded",
+]);
 
 export interface AgentCallOptions {
   /** Abort and answer 504 `timeout` after this long without an answer (for a streamed body: after its last byte). */

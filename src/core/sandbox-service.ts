@@ -44,6 +44,12 @@ export interface ListSandboxesInput {
 export interface AgentCallPolicy {
   /** How long the call may wait for compute to start; past it, 503 session_not_ready. Default: until ready. */
   maxStartWaitMs?: number;
+  /**
+   * For calls about something that lives only in a running session (a
+   * background process): when none runs, none is started and the call fails
+   * with this error instead.
+   */
+  notRunning?: () => Error;
 }
 
 /** What a caller that gave up waiting is told to wait before retrying. */
@@ -291,7 +297,9 @@ export class SandboxService {
       this.store.touchCargo(sandbox.cargoId, Date.now());
       for (let attempt = 1; ; attempt++) {
         // No idle clock to push here: a call in flight keeps the session from being reaped (enterCall).
-        const { client, session } = await waitAtMost(this.sessions.ensureRunning(sandbox, profile), options.maxStartWaitMs, sandbox.id);
+        const { client, session } = options.notRunning
+          ? (this.sessions.running(sandbox.id) ?? throwError(options.notRunning()))
+          : await waitAtMost(this.sessions.ensureRunning(sandbox, profile), options.maxStartWaitMs, sandbox.id);
         const sentAt = Date.now();
         try {
           return await this.callWatched(sandbox.id, client, session, call);
@@ -386,6 +394,10 @@ export class SandboxService {
   private view(sandbox: SandboxRow): SandboxView {
     return sandboxView(sandbox, this.store.activeSession(sandbox.id), this.profile(sandbox.profileId), this.sessions.startDetail(sandbox.id));
   }
+}
+
+function throwError(error: Error): never {
+  throw error;
 }
 
 /** A failure that may mean the session's agent is gone: a dropped connection, or another agent at its address. */

@@ -63,6 +63,11 @@ export class SessionManager {
     });
   }
 
+  /** The sandbox's running session, if one runs and no start or stop holds it; never starts one. */
+  running(sandboxId: string): RunningSession | null {
+    return this.locks.isLocked(sandboxId) ? null : this.runningSession(sandboxId);
+  }
+
   /** Marks a call in flight on the sandbox until the returned function is called. */
   enterCall(sandboxId: string): () => void {
     return this.callsInFlight.enter(sandboxId);

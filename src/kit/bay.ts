@@ -7,8 +7,9 @@
 export type { BayRoutesFactory, CapabilityRouteContext } from "../api/capability-context.ts";
 export { respondToExecution, splitHistoryFields, type ExecutionCall, type SessionFacts } from "../api/execution-proxy.ts";
 export { multipartBoundary, multipartParts, partText } from "../api/multipart-stream.ts";
-export { bodyOperationHook, queryOperationHook } from "../api/operation-hooks.ts";
+export { bodyOperationHook, queryOperationHook, queryStringSchema } from "../api/operation-hooks.ts";
 export { maxStartWaitMs } from "../api/prefer-wait.ts";
+export { relayedResponse } from "../api/relayed-response.ts";
 export { EXECUTION_STREAM_DESCRIPTION, SandboxParams, capabilityRouteErrors } from "../api/schemas.ts";
 export { streamOf, streamedBodyRoute } from "../api/streamed-body.ts";
 export type { AgentClient } from "../core/agent-client.ts";

@@ -42,7 +42,10 @@ describe("bay mcp through a real MCP client", () => {
 
     const { tools } = await client.listTools();
     expect(tools.map((tool) => tool.name).sort()).toEqual(
-      ["create_sandbox", "delete_sandbox", "list_files", "list_sandboxes", "read_file", "run_python", "run_shell", "write_file"].sort(),
+      [
+        "create_sandbox", "delete_sandbox", "list_files", "list_sandboxes", "read_file", "run_python", "run_shell", "write_file",
+        "start_process", "process_output", "signal_process",
+      ].sort(),
     );
     const runPython = tools.find((tool) => tool.name === "run_python")!;
     expect(runPython.inputSchema.required).toEqual(["code"]);
@@ -62,6 +65,22 @@ describe("bay mcp through a real MCP client", () => {
     expect(textOf(await client.callTool({ name: "read_file", arguments: { path: "notes/a.txt" } }))).toBe("from mcp");
     const listing = await client.callTool({ name: "list_files", arguments: { path: "notes" } });
     expect((listing.structuredContent as any).entries.map((e: any) => e.name)).toEqual(["a.txt"]);
+
+    // A background process: started, read back, stopped.
+    const started = await client.callTool({ name: "start_process", arguments: { command: "echo from-background; sleep 300" } });
+    const pid = (started.structuredContent as any).pid as number;
+    expect(textOf(started)).toBe(`started pid ${pid}: echo from-background; sleep 300`);
+    let seen = "";
+    for (let i = 0; i < 50 && !seen.includes("from-background"); i++, await Bun.sleep(100)) {
+      seen = textOf(await client.callTool({ name: "process_output", arguments: { pid } }));
+    }
+    expect(seen).toContain("from-background\n");
+    expect(seen).toContain(`[pid ${pid} running; last seq 1]`);
+    await client.callTool({ name: "signal_process", arguments: { pid, signal: "SIGTERM" } });
+    for (let i = 0; i < 50 && !seen.includes("exited"); i++, await Bun.sleep(100)) {
+      seen = textOf(await client.callTool({ name: "process_output", arguments: { pid } }));
+    }
+    expect(seen).toContain(`[pid ${pid} exited with 143;`);
 
     // One default sandbox served all of that.
     const sandboxes = (await client.callTool({ name: "list_sandboxes", arguments: {} })).structuredContent as any;

@@ -10,7 +10,7 @@ import { Bay, BayError, type ExecutionEvent } from "../../src/client/index.ts";
 import { Bay as PackageBay } from "bay";
 import { Cargo, CargoPage, Health, Profile, Sandbox, SandboxPage, StatusOk, StatusStopped } from "../../src/api/schemas.ts";
 import { PythonExecResponse } from "../../plugins/python/schemas.ts";
-import { ShellExecResponse } from "../../plugins/shell/schemas.ts";
+import { ProcessInfo, ProcessOutput, ShellExecResponse } from "../../plugins/shell/schemas.ts";
 import { DirectoryEntry, UploadResult } from "../../plugins/filesystem/schemas.ts";
 import { useServeProcess } from "../helpers/serve-process.ts";
 import { useTestBay } from "../helpers/test-bay.ts";
@@ -122,6 +122,28 @@ describe("every SDK method against a live daemon", () => {
     const shell = await bay.shell.exec(sandboxId, { command: "echo out; echo err >&2; exit 3" });
     expectSchema(ShellExecResponse, shell);
     expect(shell).toMatchObject({ success: false, output: "out\n", error: "err\n", exit_code: 3 });
+  });
+
+  test("processes: start, stream, stdin, wait, list, get, output, signal, resize", async () => {
+    const echo = await bay.processes.start(sandboxId, { command: "while read line; do echo \"<$line>\"; done", stdin: true });
+    expectSchema(ProcessInfo, echo);
+    await bay.processes.writeStdin(sandboxId, echo.pid, "one\n");
+    await bay.processes.writeStdin(sandboxId, echo.pid, new TextEncoder().encode("two\n"));
+    await bay.processes.closeStdin(sandboxId, echo.pid);
+    const events = [];
+    for await (const event of bay.processes.stream(sandboxId, echo.pid)) events.push(event);
+    expect(events.filter((event) => event.event === "stdout").map((event) => (event.data as { data: string }).data).join("")).toBe("<one>\n<two>\n");
+    expect(events.at(-1)).toMatchObject({ event: "exit", data: { pid: echo.pid, exit_code: 0 } });
+    expectSchema(ProcessInfo, await bay.processes.wait(sandboxId, echo.pid));
+    expectSchema(ProcessOutput, await bay.processes.output(sandboxId, echo.pid));
+
+    const terminal = await bay.processes.start(sandboxId, { command: "sleep 300", pty: { cols: 80, rows: 24 } });
+    await bay.processes.resize(sandboxId, terminal.pid, { cols: 100, rows: 30 });
+    expect((await bay.processes.list(sandboxId)).map((process) => process.pid)).toEqual(expect.arrayContaining([echo.pid, terminal.pid]));
+    await bay.processes.signal(sandboxId, terminal.pid, "SIGKILL");
+    expect(await bay.processes.wait(sandboxId, terminal.pid)).toMatchObject({ running: false, exit_code: 137 });
+    expect((await bay.processes.get(sandboxId, terminal.pid)).running).toBe(false);
+    expect((await rejectionOf(bay.processes.get(sandboxId, 999_999))).code).toBe("not_found");
   });
 
   test("files: write, read, list, upload, download, delete", async () => {

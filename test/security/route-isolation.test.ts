@@ -143,6 +143,17 @@ const SANDBOX_ATTEMPTS: Record<string, Attempt[]> = {
   "POST /v1/sandboxes/{id}/files/write": [{ label: "files/write", body: { path: SECRET_PATH, content: "bob was here" } }],
   "POST /v1/sandboxes/{id}/files/list": [{ label: "files/list", body: { path: "." } }],
   "POST /v1/sandboxes/{id}/files/delete": [{ label: "files/delete", body: { path: SECRET_PATH } }],
+  // Alice's background process is real (started before the attempts), so a leak would answer 200, not 404.
+  "POST /v1/sandboxes/{id}/processes": [{ label: "start process", body: { command: `cat ${SECRET_PATH}` } }],
+  "GET /v1/sandboxes/{id}/processes": [{ label: "list processes" }],
+  "GET /v1/sandboxes/{id}/processes/status": [{ label: "process status", get query() { return `pid=${alice.pid}`; } }],
+  "GET /v1/sandboxes/{id}/processes/output": [{ label: "process output", get query() { return `pid=${alice.pid}`; } }],
+  "GET /v1/sandboxes/{id}/processes/stream": [{ label: "process stream", get query() { return `pid=${alice.pid}`; } }],
+  "POST /v1/sandboxes/{id}/processes/stdin": [{ label: "process stdin", get body() { return { pid: alice.pid, data: "bob\n" }; } }],
+  "POST /v1/sandboxes/{id}/processes/close-stdin": [{ label: "close stdin", get body() { return { pid: alice.pid }; } }],
+  "POST /v1/sandboxes/{id}/processes/signal": [{ label: "signal", get body() { return { pid: alice.pid, signal: "SIGKILL" }; } }],
+  "POST /v1/sandboxes/{id}/processes/resize": [{ label: "resize", get body() { return { pid: alice.pid, cols: 10, rows: 10 }; } }],
+  "POST /v1/sandboxes/{id}/processes/wait": [{ label: "wait", get body() { return { pid: alice.pid, timeout: 0 }; } }],
 };
 
 /** What bob tries on each route about one of alice's cargos. */
@@ -153,6 +164,7 @@ const CARGO_ATTEMPTS: Record<string, Attempt[]> = {
 
 const alice = {
   sandboxId: "",
+  pid: 0,
   externalCargoId: "",
   managedCargoId: "",
   containers: [] as string[],
@@ -173,6 +185,8 @@ beforeAll(async () => {
   // Started: a file in her workspace and a value in her Python session.
   expect((await as("alice", "POST", `${sandboxPath()}/files/write`, { path: SECRET_PATH, content: SECRET })).status).toBe(200);
   expect((await as("alice", "POST", `${sandboxPath()}/python/exec`, { code: "secret_value = 42" })).body.success).toBe(true);
+  alice.pid = (await as("alice", "POST", `${sandboxPath()}/processes`, { command: "cat", stdin: true, pty: { cols: 80, rows: 24 } })).body.pid;
+  expect(alice.pid).toBeGreaterThan(1);
   alice.containers = containersWithLabel(`bay.sandbox_id=${alice.sandboxId}`);
   expect(alice.containers.length).toBe(1);
   alice.view = await aliceView();
@@ -293,5 +307,10 @@ describe("owner isolation: bob against alice's sandbox and cargos", () => {
     const python = await as("alice", "POST", `${sandboxPath()}/python/exec`, { code: "print(secret_value)" });
     expect(python.body.output).toBe("42\n");
     expect((await as("alice", "GET", `/v1/cargos/${alice.externalCargoId}`)).status).toBe(200);
+    // Her process still runs, its terminal unresized and its input untouched by bob's.
+    const processes = (await as("alice", "GET", `${sandboxPath()}/processes`)).body.items;
+    expect(processes.map((process: { pid: number; running: boolean }) => [process.pid, process.running])).toEqual([[alice.pid, true]]);
+    const output = await as("alice", "GET", `${sandboxPath()}/processes/output?pid=${alice.pid}`);
+    expect(output.body.process.output_bytes).toBe(0);
   });
 });

@@ -88,7 +88,7 @@ describe("a capability's operations", () => {
 
   test("the installed capabilities' tools are the ones bay mcp lists, next to the sandbox tools", () => {
     const derived = capabilityTools(CAPABILITIES).map((tool) => tool.name);
-    expect(derived.sort()).toEqual(["list_files", "read_file", "run_python", "run_shell", "write_file"]);
+    expect(derived.sort()).toEqual(["list_files", "process_output", "read_file", "run_python", "run_shell", "signal_process", "start_process", "write_file"]);
     expect(TOOLS.map((tool) => tool.name)).toEqual(expect.arrayContaining(derived));
   });
 

@@ -1,0 +1,189 @@
+/**
+ * Background processes and terminals (…/processes), on real containers:
+ * they outlive the request that started them, keep their output for
+ * replay, take stdin and signals, and end with the session.
+ */
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
+import { parseEventStream, type StreamEvent } from "../../src/shared/sse.ts";
+import { TEST_API_KEY } from "../helpers/env.ts";
+import { expectErrorShape, useSandbox, useTestBay } from "../helpers/test-bay.ts";
+
+// Real containers; generous, and nothing here asserts speed.
+setDefaultTimeout(90_000);
+
+const bay = useTestBay({ config: { ship: { max_output_bytes: 65536 } } });
+const sandbox = useSandbox(bay);
+
+const path = (suffix: string) => `/v1/sandboxes/${sandbox.id}/processes${suffix}`;
+const start = async (body: Record<string, unknown>) => {
+  const started = await bay.request("POST", path(""), body);
+  expect(started.status).toBe(200);
+  return started.body as { pid: number; running: boolean; pty: boolean; stdin: boolean };
+};
+const wait = async (pid: number, timeout = 30) => (await bay.request("POST", path("/wait"), { pid, timeout })).body;
+const output = async (pid: number, after = 0) => (await bay.request("GET", path(`/output?pid=${pid}&after=${after}`))).body;
+
+/** Opens the stream and reads events until `until` says stop (the body is then cancelled) or it ends. */
+async function streamEvents(query: string, until: (event: StreamEvent, all: StreamEvent[]) => boolean = () => false): Promise<StreamEvent[]> {
+  const response = await bay.app.handle(
+    new Request(`http://localhost${path(`/stream?${query}`)}`, { headers: { authorization: `Bearer ${TEST_API_KEY}` } }),
+  );
+  expect(response.status).toBe(200);
+  expect(response.headers.get("content-type")).toContain("text/event-stream");
+  const events: StreamEvent[] = [];
+  for await (const event of parseEventStream(response.body!)) {
+    events.push(event);
+    if (until(event, events)) break;
+  }
+  return events;
+}
+
+/** How many `sleep 300`/`sleep 301` run in the sandbox, from /proc (the test image has no pgrep). */
+async function sleepers(): Promise<number> {
+  const listing = await bay.request("POST", `/v1/sandboxes/${sandbox.id}/shell/exec`, {
+    command: "for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline 2>/dev/null; echo; done",
+  });
+  return (listing.body.output as string).split("\n").filter((line) => /^sleep 30[01] $/.test(line)).length;
+}
+
+const text = (events: StreamEvent[], stream = "stdout") =>
+  events.filter((event) => event.event === stream).map((event) => (event.data as { data: string }).data).join("");
+
+describe("background processes", () => {
+  test("start answers at once; the process runs on after the request, is listed, and its exit code is waited for", async () => {
+    const process = await start({ command: "sleep 1; echo done; exit 7", tag: "job" });
+    expect(process).toMatchObject({ running: true, pty: false, stdin: false });
+    expect(process.pid).toBeGreaterThan(1);
+    const listed = (await bay.request("GET", path(""))).body.items as { pid: number; tag: string | null; running: boolean }[];
+    expect(listed.find((item) => item.pid === process.pid)).toMatchObject({ tag: "job", running: true });
+
+    const ended = await wait(process.pid);
+    expect(ended).toMatchObject({ running: false, exit_code: 7 });
+    expect(ended.ended_at).not.toBeNull();
+    expect((await bay.request("GET", path(`/status?pid=${process.pid}`))).body).toMatchObject({ running: false, exit_code: 7 });
+    expect((await output(process.pid)).chunks.map((chunk: { data: string }) => chunk.data).join("")).toBe("done\n");
+  });
+
+  test("wait with a short timeout answers that it still runs", async () => {
+    const process = await start({ command: "sleep 30" });
+    expect(await wait(process.pid, 1)).toMatchObject({ running: true, exit_code: null });
+    await bay.request("POST", path("/signal"), { pid: process.pid, signal: "SIGKILL" });
+    expect(await wait(process.pid)).toMatchObject({ running: false, exit_code: 137 });
+  });
+
+  test("the stream replays kept output, follows live output in order, ends with exit; a reconnect after a seq loses nothing", async () => {
+    const process = await start({ command: "for i in 1 2 3 4 5 6; do echo out$i; echo err$i >&2; sleep 0.3; done" });
+    // Leave after the third stdout line, as a client whose connection dropped.
+    const first = await streamEvents(`pid=${process.pid}`, (_, all) => all.filter((event) => event.event === "stdout").length >= 3);
+    const lastSeq = Math.max(...first.map((event) => (event.data as { seq: number }).seq));
+    const rest = await streamEvents(`pid=${process.pid}&after=${lastSeq}`);
+    expect(rest.at(-1)).toMatchObject({ event: "exit", data: { pid: process.pid, running: false, exit_code: 0 } });
+    const all = [...first, ...rest];
+    expect(text(all)).toBe("out1\nout2\nout3\nout4\nout5\nout6\n");
+    expect(text(all, "stderr")).toBe("err1\nerr2\nerr3\nerr4\nerr5\nerr6\n");
+    const seqs = all.filter((event) => event.event !== "exit").map((event) => (event.data as { seq: number }).seq);
+    expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+    expect(new Set(seqs).size).toBe(seqs.length);
+    // After the exit the whole stream is a replay, also as base64.
+    const replay = await streamEvents(`pid=${process.pid}&encoding=base64`);
+    expect(Buffer.from(replay.filter((event) => event.event === "stdout").map((event) => (event.data as { data: string }).data).map((b64) => Buffer.from(b64, "base64")).reduce((a, b) => Buffer.concat([a, b]))).toString()).toBe("out1\nout2\nout3\nout4\nout5\nout6\n");
+  });
+
+  test("output beyond the buffer drops the oldest, and says how much", async () => {
+    const process = await start({ command: "head -c 200000 /dev/zero | tr '\\0' x; echo; echo tail-marker" });
+    await wait(process.pid);
+    const kept = await output(process.pid);
+    expect(kept.process.output_bytes).toBe(200013);
+    expect(kept.process.dropped_bytes).toBeGreaterThan(200013 - 65536 - 1);
+    expect(kept.missed_bytes).toBe(kept.process.dropped_bytes);
+    expect(kept.chunks.map((chunk: { data: string }) => chunk.data).join("")).toEndWith("tail-marker\n");
+    const events = await streamEvents(`pid=${process.pid}`);
+    expect(events[0]).toEqual({ event: "dropped", data: { bytes: kept.process.dropped_bytes } });
+  });
+
+  test("stdin: written bytes reach the process, and closing it ends its input", async () => {
+    const process = await start({ command: "cat; echo '[eof]'", stdin: true });
+    expect(process.stdin).toBe(true);
+    expect((await bay.request("POST", path("/stdin"), { pid: process.pid, data: "hello " })).body).toEqual({ status: "ok" });
+    await bay.request("POST", path("/stdin"), { pid: process.pid, data: Buffer.from("wörld\n").toString("base64"), encoding: "base64" });
+    expect((await bay.request("POST", path("/close-stdin"), { pid: process.pid })).status).toBe(200);
+    expect(await wait(process.pid)).toMatchObject({ exit_code: 0, stdin: false });
+    expect((await output(process.pid)).chunks.map((chunk: { data: string }) => chunk.data).join("")).toBe("hello wörld\n[eof]\n");
+    // Writing to a process that has exited is a conflict, not a silent loss.
+    expectErrorShape(await bay.request("POST", path("/stdin"), { pid: process.pid, data: "late" }), 409, "conflict");
+  });
+
+  test("a process started without stdin reads end of file; writing to it is refused", async () => {
+    const process = await start({ command: "cat; echo after-cat" });
+    expect(await wait(process.pid)).toMatchObject({ exit_code: 0 });
+    expect((await output(process.pid)).chunks.map((chunk: { data: string }) => chunk.data).join("")).toBe("after-cat\n");
+    const sleeper = await start({ command: "sleep 30" });
+    expectErrorShape(await bay.request("POST", path("/stdin"), { pid: sleeper.pid, data: "x" }), 409, "conflict");
+    await bay.request("POST", path("/signal"), { pid: sleeper.pid, signal: "SIGKILL" });
+  });
+
+  test("a signal reaches the whole process group: the command's own children go too", async () => {
+    const process = await start({ command: "sleep 300 & sleep 301 & wait" });
+    await Bun.sleep(300);
+    expect(await sleepers()).toBe(2);
+    expect((await bay.request("POST", path("/signal"), { pid: process.pid, signal: "SIGTERM" })).status).toBe(200);
+    expect(await wait(process.pid)).toMatchObject({ running: false, exit_code: 143 });
+    expect(await sleepers()).toBe(0);
+    expectErrorShape(await bay.request("POST", path("/signal"), { pid: process.pid, signal: "SIGTERM" }), 409, "conflict");
+  });
+
+  test("timeout kills the process group", async () => {
+    const process = await start({ command: "sleep 300", timeout: 1 });
+    expect(await wait(process.pid)).toMatchObject({ running: false, exit_code: 137 });
+  });
+
+  test("bad input is refused in the contract's shape: unknown pid, bad signal, bad cwd, bad env name", async () => {
+    expectErrorShape(await bay.request("GET", path("/status?pid=999999")), 404, "not_found");
+    expectErrorShape(await bay.request("POST", path("/signal"), { pid: 1, signal: "SIGBOGUS" }), 422, "validation_error");
+    expectErrorShape(await bay.request("POST", path(""), { command: "true", cwd: "../etc" }), 400, "invalid_path");
+    expectErrorShape(await bay.request("POST", path(""), { command: "true", cwd: "no-such-dir" }), 404, "file_not_found");
+    expectErrorShape(await bay.request("POST", path(""), { command: "true", env: { "BAD NAME": "x" } }), 422, "validation_error");
+    expectErrorShape(await bay.request("POST", path("/resize"), { pid: (await start({ command: "true" })).pid, cols: 80, rows: 24 }), 409, "conflict");
+  });
+});
+
+describe("terminals", () => {
+  test("a pty process sees a terminal of the asked size, takes keyboard input, and is resized", async () => {
+    const process = await start({ command: "tty -s && echo is-a-tty; stty size; read line; echo got:$line; stty size", pty: { cols: 100, rows: 30 } });
+    expect(process.pty).toBe(true);
+    const seen = async (needle: string) => {
+      for (let i = 0; i < 50; i++) {
+        const all = (await output(process.pid)).chunks.map((chunk: { data: string }) => chunk.data).join("");
+        if (all.includes(needle)) return all;
+        await Bun.sleep(100);
+      }
+      throw new Error(`never saw ${needle}`);
+    };
+    await seen("30 100");
+    expect((await bay.request("POST", path("/resize"), { pid: process.pid, cols: 120, rows: 40 })).status).toBe(200);
+    await bay.request("POST", path("/stdin"), { pid: process.pid, data: "typed\r" });
+    expect(await wait(process.pid)).toMatchObject({ exit_code: 0 });
+    const screen = await seen("40 120");
+    expect(screen).toContain("is-a-tty");
+    expect(screen).toContain("got:typed");
+    // One merged stream, with the terminal's line endings.
+    const events = await streamEvents(`pid=${process.pid}`);
+    expect(events.some((event) => event.event === "stdout" || event.event === "stderr")).toBe(false);
+    expect(text(events, "pty")).toContain("30 100\r\n");
+  });
+});
+
+describe("processes end with the session", () => {
+  test("after a stop, nothing is listed and a former pid is not found; neither starts the sandbox again", async () => {
+    const process = await start({ command: "sleep 300" });
+    expect((await bay.request("POST", `/v1/sandboxes/${sandbox.id}/stop`)).status).toBe(200);
+    expect((await bay.request("GET", path(""))).body).toEqual({ items: [] });
+    expectErrorShape(await bay.request("GET", path(`/status?pid=${process.pid}`)), 404, "not_found");
+    expectErrorShape(await bay.request("POST", path("/signal"), { pid: process.pid, signal: "SIGTERM" }), 404, "not_found");
+    const status = await bay.app.handle(
+      new Request(`http://localhost${path(`/stream?pid=${process.pid}`)}`, { headers: { authorization: `Bearer ${TEST_API_KEY}` } }),
+    );
+    expect(status.status).toBe(404);
+    expect((await bay.request("GET", `/v1/sandboxes/${sandbox.id}`)).body.status).toBe("idle");
+  });
+});
