@@ -1,8 +1,9 @@
-import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { closeSync, constants, fstatSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { dirname } from "node:path";
 import { BayError, Workspace, handle, invalidPath, type AgentCapabilityFactory, type ResolvedPath } from "../../src/kit/agent.ts";
-import { DELETE_FILE, DOWNLOAD_FILE, LIST_DIRECTORY, READ_FILE, UPLOAD_FILE, WRITE_FILE } from "./routes.ts";
-import type { DirectoryEntry } from "./schemas.ts";
+import { fileInfo, fileSystemError, listDirectory, makeDirectory, moveEntry, statOrNull, statOrThrow } from "./entries.ts";
+import { DELETE_FILE, DOWNLOAD_FILE, FILE_INFO, LIST_DIRECTORY, MAKE_DIRECTORY, MOVE_ENTRY, READ_FILE, UPLOAD_FILE, WATCH_DIRECTORY, WRITE_FILE } from "./routes.ts";
+import { watchResponse } from "./watch.ts";
 
 /** Larger text files are refused by read_file; download serves any size. */
 export const MAX_TEXT_READ_BYTES = 16 * 1024 * 1024;
@@ -18,7 +19,11 @@ const createFilesystemAgent: AgentCapabilityFactory = async (context) => {
         await writeBytes(workspace, path, content);
         return { status: "ok" };
       }),
-      handle(LIST_DIRECTORY, async ({ path }) => ({ entries: listDirectory(workspace, path ?? ".") })),
+      handle(LIST_DIRECTORY, async ({ path, depth }) => ({ entries: listDirectory(workspace, path ?? ".", depth ?? 1) })),
+      handle(FILE_INFO, async ({ path }) => fileInfo(workspace, path)),
+      handle(MAKE_DIRECTORY, async ({ path }) => makeDirectory(workspace, path)),
+      handle(MOVE_ENTRY, async ({ source, destination }) => moveEntry(workspace, source, destination)),
+      handle(WATCH_DIRECTORY, async ({ path, recursive }) => watchResponse(workspace, path ?? ".", recursive ?? false)),
       handle(DELETE_FILE, async ({ path }) => {
         deleteEntry(workspace, path);
         return { status: "ok" };
@@ -143,39 +148,6 @@ function openResolved(target: ResolvedPath, path: string, flags: number, mode?: 
   }
 }
 
-function listDirectory(workspace: Workspace, path: string): DirectoryEntry[] {
-  const target = workspace.resolve(path);
-  const stats = statOrThrow(target, path);
-  if (!stats.isDirectory()) throw new BayError("validation_error", `${path} is not a directory`, { path });
-  return readdirSync(target.real)
-    .sort()
-    .map((name) => {
-      const relative = target.relative === "." ? name : `${target.relative}/${name}`;
-      const entry = entryStats(workspace, join(target.real, name), relative);
-      const modified = (entry?.mtime ?? new Date(0)).toISOString();
-      return {
-        name,
-        path: relative,
-        is_file: entry?.isFile() ?? false,
-        is_dir: entry?.isDirectory() ?? false,
-        size: entry?.size ?? 0,
-        modified_time: modified,
-        modified_at: modified,
-      };
-    });
-}
-
-/** A symlink is described by its target only when the target is inside the workspace. */
-function entryStats(workspace: Workspace, absolute: string, relative: string) {
-  const link = statOrNull(absolute, true);
-  if (!link?.isSymbolicLink()) return link;
-  try {
-    return statOrNull(workspace.resolve(relative).real) ?? link;
-  } catch {
-    return link;
-  }
-}
-
 function deleteEntry(workspace: Workspace, path: string): void {
   const target = workspace.resolve(path);
   if (target.relative === ".") throw new BayError("invalid_path", "cannot delete the workspace directory itself", { path });
@@ -186,33 +158,6 @@ function deleteEntry(workspace: Workspace, path: string): void {
   } catch (error) {
     throw fileSystemError(error, path);
   }
-}
-
-function statOrThrow(target: ResolvedPath, path: string) {
-  try {
-    return statSync(target.real);
-  } catch (error) {
-    throw fileSystemError(error, path);
-  }
-}
-
-function statOrNull(path: string, withoutFollowing = false) {
-  try {
-    return withoutFollowing ? lstatSync(path) : statSync(path);
-  } catch {
-    return null;
-  }
-}
-
-/** errno → the contract's codes; anything unexpected stays an internal error. */
-function fileSystemError(error: unknown, path: string): unknown {
-  if (error instanceof BayError) return error;
-  const code = (error as NodeJS.ErrnoException).code;
-  if (code === "ENOENT" || code === "ENOTDIR") return new BayError("file_not_found", `${path} does not exist`, { path });
-  if (code === "EISDIR") return new BayError("validation_error", `${path} is a directory`, { path });
-  if (code === "EACCES" || code === "EPERM") return new BayError("validation_error", `permission denied on ${path}`, { path });
-  if (code === "ENOSPC" || code === "EDQUOT") return new BayError("validation_error", `no space left for ${path}`, { path });
-  return error;
 }
 
 export default createFilesystemAgent;

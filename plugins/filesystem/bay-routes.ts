@@ -12,6 +12,7 @@ import {
   operationRoute,
   partText,
   queryOperationHook,
+  queryStringSchema,
   relayedResponse,
   streamOf,
   streamedBodyRoute,
@@ -19,18 +20,39 @@ import {
   type CapabilityRouteContext,
   type Principal,
 } from "../../src/kit/bay.ts";
-import { DELETE_FILE, DOWNLOAD_FILE, LIST_DIRECTORY, READ_FILE, UPLOAD_FILE, WRITE_FILE } from "./routes.ts";
-import { DELETE_FILE_OPERATION, LIST_DIRECTORY_OPERATION, READ_FILE_OPERATION, WRITE_FILE_OPERATION } from "./operations.ts";
+import {
+  DELETE_FILE,
+  DOWNLOAD_FILE,
+  FILE_INFO,
+  LIST_DIRECTORY,
+  MAKE_DIRECTORY,
+  MOVE_ENTRY,
+  READ_FILE,
+  UPLOAD_FILE,
+  WATCH_DIRECTORY,
+  WRITE_FILE,
+} from "./routes.ts";
+import {
+  DELETE_FILE_OPERATION,
+  FILE_INFO_OPERATION,
+  LIST_DIRECTORY_OPERATION,
+  MAKE_DIRECTORY_OPERATION,
+  MOVE_OPERATION,
+  READ_FILE_OPERATION,
+  WRITE_FILE_OPERATION,
+} from "./operations.ts";
 import {
   DeleteFileRequest,
   DirectoryListing,
   FileContent,
   ListDirectoryRequest,
+  MAX_LIST_ENTRIES,
   PathQuery,
   ReadFileRequest,
   StatusOk,
   UploadForm,
   UploadResult,
+  WatchQuery,
   WriteFileRequest,
 } from "./schemas.ts";
 
@@ -67,9 +89,21 @@ export default function filesystemRoutes({ sandboxes, auth }: CapabilityRouteCon
     await onAgent(caller, (agent) => agent.call(WRITE_FILE, { path: checked, content }, { timeoutMs: FILE_CALL_TIMEOUT_MS }));
     return { status: "ok" as const };
   };
-  const list = (caller: Caller, path: string | undefined) => {
+  const list = (caller: Caller, path: string | undefined, depth?: number) => {
     const checked = normalizeWorkspacePath(path ?? ".");
-    return onAgent(caller, (agent) => agent.call(LIST_DIRECTORY, { path: checked }, { timeoutMs: FILE_CALL_TIMEOUT_MS }));
+    return onAgent(caller, (agent) => agent.call(LIST_DIRECTORY, { path: checked, depth }, { timeoutMs: FILE_CALL_TIMEOUT_MS }));
+  };
+  const stat = (caller: Caller, path: string) => {
+    const checked = normalizeWorkspacePath(path);
+    return onAgent(caller, (agent) => agent.call(FILE_INFO, { path: checked }, { timeoutMs: FILE_CALL_TIMEOUT_MS }));
+  };
+  const makeDirectory = (caller: Caller, path: string) => {
+    const checked = normalizeWorkspacePath(path);
+    return onAgent(caller, (agent) => agent.call(MAKE_DIRECTORY, { path: checked }, { timeoutMs: FILE_CALL_TIMEOUT_MS }));
+  };
+  const move = (caller: Caller, source: string, destination: string) => {
+    const checked = { source: normalizeWorkspacePath(source, "source"), destination: normalizeWorkspacePath(destination, "destination") };
+    return onAgent(caller, (agent) => agent.call(MOVE_ENTRY, checked, { timeoutMs: FILE_CALL_TIMEOUT_MS }));
   };
   const remove = async (caller: Caller, path: string) => {
     const checked = normalizeWorkspacePath(path);
@@ -112,7 +146,53 @@ export default function filesystemRoutes({ sandboxes, auth }: CapabilityRouteCon
     .get(operationRoute(READ_FILE_OPERATION), (context) => read(callerOf(context), context.query.path), queryOperationHook(READ_FILE_OPERATION, { tags }))
     .put(operationRoute(WRITE_FILE_OPERATION), (context) => write(callerOf(context), context.body.path, context.body.content), bodyOperationHook(WRITE_FILE_OPERATION, { tags }))
     .delete(operationRoute(DELETE_FILE_OPERATION), (context) => remove(callerOf(context), context.query.path), queryOperationHook(DELETE_FILE_OPERATION, { tags }))
-    .get(operationRoute(LIST_DIRECTORY_OPERATION), (context) => list(callerOf(context), context.query.path), queryOperationHook(LIST_DIRECTORY_OPERATION, { tags }))
+    .get(
+      operationRoute(LIST_DIRECTORY_OPERATION),
+      (context) => list(callerOf(context), context.query.path, context.query.depth),
+      queryOperationHook(LIST_DIRECTORY_OPERATION, { tags, description: `At most ${MAX_LIST_ENTRIES} entries; a deeper or larger tree is 422.` }),
+    )
+    .get(operationRoute(FILE_INFO_OPERATION), (context) => stat(callerOf(context), context.query.path), queryOperationHook(FILE_INFO_OPERATION, { tags }))
+    .post(
+      operationRoute(MAKE_DIRECTORY_OPERATION),
+      (context) => makeDirectory(callerOf(context), context.body.path),
+      bodyOperationHook(MAKE_DIRECTORY_OPERATION, { tags }),
+    )
+    .post(
+      operationRoute(MOVE_OPERATION),
+      (context) => move(callerOf(context), context.body.source, context.body.destination),
+      bodyOperationHook(MOVE_OPERATION, { tags, description: "409 conflict when the destination is a directory that is not empty." }),
+    )
+    .get(
+      "/v1/sandboxes/:id/filesystem/watch",
+      (context) => {
+        const caller = callerOf(context);
+        const path = normalizeWorkspacePath(context.query.path ?? ".");
+        // A watcher keeps the sandbox busy while it follows it, as any stream does.
+        return sandboxes.streamFromAgent(
+          caller.owner,
+          caller.id,
+          "filesystem",
+          async (agent) => {
+            const changes = await agent.openRoute(WATCH_DIRECTORY, { path, recursive: context.query.recursive }, { timeoutMs: FILE_CALL_TIMEOUT_MS });
+            return relayedResponse(changes, context.set.headers, ["content-type", "cache-control", "x-accel-buffering"]);
+          },
+          { maxStartWaitMs: maxStartWaitMs(caller.request) },
+        );
+      },
+      {
+        params: SandboxParams,
+        query: queryStringSchema(WatchQuery),
+        response: { 200: t.Any({ description: "text/event-stream" }), ...capabilityRouteErrors },
+        detail: {
+          summary: "Watch a directory's changes as server-sent events",
+          tags,
+          description:
+            "`ready` once the watch is in place, then `create`, `write` and `remove` with `{path}` relative to /workspace " +
+            "(a rename is a remove and a create); `overflow` `{dropped}` if the reader fell more than 10 000 changes behind. " +
+            "The stream ends when the client leaves or the directory goes.",
+        },
+      },
+    )
     .post(streamedBodyRoute("/v1/sandboxes/:id/filesystem/upload"), (context) => upload(callerOf(context), streamOf(context.body)), {
       params: SandboxParams,
       response: { 200: UploadResult, ...capabilityRouteErrors },

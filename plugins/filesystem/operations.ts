@@ -1,5 +1,16 @@
 import { sandboxOperation } from "../../src/kit/capability.ts";
-import { DirectoryListing, DirectoryQuery, FileContent, PathQuery, StatusOk, WriteFileRequest } from "./schemas.ts";
+import {
+  DirectoryListing,
+  DirectoryQuery,
+  FileContent,
+  FileInfo,
+  MadeDirectory,
+  MakeDirectoryRequest,
+  MoveRequest,
+  PathQuery,
+  StatusOk,
+  WriteFileRequest,
+} from "./schemas.ts";
 
 /**
  * What clients can do with files as JSON, over the API, the SDK, `bay mcp`
@@ -60,4 +71,41 @@ export const LIST_DIRECTORY_OPERATION = sandboxOperation({
   },
 });
 
-export const FILESYSTEM_OPERATIONS = [READ_FILE_OPERATION, WRITE_FILE_OPERATION, DELETE_FILE_OPERATION, LIST_DIRECTORY_OPERATION];
+export const FILE_INFO_OPERATION = sandboxOperation({
+  name: "filesystem.stat",
+  method: "GET",
+  path: "/filesystem/stat",
+  input: PathQuery,
+  output: FileInfo,
+  summary: "Describe a file, directory or symlink (a symlink itself, with its target)",
+  safeToRepeat: true,
+});
+
+export const MAKE_DIRECTORY_OPERATION = sandboxOperation({
+  name: "filesystem.mkdir",
+  method: "POST",
+  path: "/filesystem/directories",
+  input: MakeDirectoryRequest,
+  output: MadeDirectory,
+  summary: "Make a directory and its missing parents",
+  safeToRepeat: true,
+});
+
+export const MOVE_OPERATION = sandboxOperation({
+  name: "filesystem.move",
+  method: "POST",
+  path: "/filesystem/move",
+  input: MoveRequest,
+  output: FileInfo,
+  summary: "Move or rename a file or directory",
+});
+
+export const FILESYSTEM_OPERATIONS = [
+  READ_FILE_OPERATION,
+  WRITE_FILE_OPERATION,
+  DELETE_FILE_OPERATION,
+  LIST_DIRECTORY_OPERATION,
+  FILE_INFO_OPERATION,
+  MAKE_DIRECTORY_OPERATION,
+  MOVE_OPERATION,
+];

@@ -3,6 +3,11 @@ import {
   DeleteFileRequest,
   DirectoryListing,
   FileContent,
+  FileInfo,
+  MadeDirectory,
+  MakeDirectoryRequest,
+  MoveRequest,
+  WatchQuery,
   ListDirectoryRequest,
   PathQuery,
   ReadFileRequest,
@@ -20,3 +25,8 @@ export const DELETE_FILE = agentRoute("POST", "/fs/delete_file", { input: Delete
 export const UPLOAD_FILE = agentRoute("POST", "/fs/upload", { input: PathQuery, inputIn: "query", answer: UploadResult });
 /** Answers the file's raw bytes. */
 export const DOWNLOAD_FILE = agentRoute("GET", "/fs/download", { input: PathQuery, answer: undefined });
+export const FILE_INFO = agentRoute("POST", "/fs/stat", { input: PathQuery, answer: FileInfo });
+export const MAKE_DIRECTORY = agentRoute("POST", "/fs/make_dir", { input: MakeDirectoryRequest, answer: MadeDirectory });
+export const MOVE_ENTRY = agentRoute("POST", "/fs/move", { input: MoveRequest, answer: FileInfo });
+/** Answers an event stream of the directory's changes until the reader leaves. */
+export const WATCH_DIRECTORY = agentRoute("GET", "/fs/watch", { input: WatchQuery, answer: undefined });

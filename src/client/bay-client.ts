@@ -3,7 +3,15 @@ import { BayError, type ErrorCode } from "../shared/errors.ts";
 import { parseEventStream } from "../shared/sse.ts";
 import { operationUrl, type SandboxOperation } from "../shared/sandbox-operation.ts";
 import type { Static, TSchema } from "@sinclair/typebox";
-import { DELETE_FILE_OPERATION, LIST_DIRECTORY_OPERATION, READ_FILE_OPERATION, WRITE_FILE_OPERATION } from "../../plugins/filesystem/operations.ts";
+import {
+  DELETE_FILE_OPERATION,
+  FILE_INFO_OPERATION,
+  LIST_DIRECTORY_OPERATION,
+  MAKE_DIRECTORY_OPERATION,
+  MOVE_OPERATION,
+  READ_FILE_OPERATION,
+  WRITE_FILE_OPERATION,
+} from "../../plugins/filesystem/operations.ts";
 import { PYTHON_EXEC_OPERATION } from "../../plugins/python/operations.ts";
 import {
   PROCESS_CLOSE_STDIN_OPERATION,
@@ -25,6 +33,8 @@ import type {
   DirectoryEntry,
   ErrorBody,
   ExecutionEvent,
+  FileInfo,
+  WatchEvent,
   GcReport,
   Health,
   ListCargosInput,
@@ -187,7 +197,15 @@ export class Bay {
     write: async (id: string, path: string, content: string): Promise<void> => {
       await this.run(WRITE_FILE_OPERATION, id, { path, content });
     },
-    list: async (id: string, path = "."): Promise<DirectoryEntry[]> => (await this.run(LIST_DIRECTORY_OPERATION, id, { path })).entries,
+    /** `depth` 2 and more lists subdirectories' entries too. */
+    list: async (id: string, path = ".", depth = 1): Promise<DirectoryEntry[]> => (await this.run(LIST_DIRECTORY_OPERATION, id, { path, depth })).entries,
+    stat: (id: string, path: string): Promise<FileInfo> => this.run(FILE_INFO_OPERATION, id, { path }),
+    /** Makes the directory and its parents; false when it existed. */
+    makeDirectory: async (id: string, path: string): Promise<boolean> => (await this.run(MAKE_DIRECTORY_OPERATION, id, { path })).created,
+    move: (id: string, source: string, destination: string): Promise<FileInfo> => this.run(MOVE_OPERATION, id, { source, destination }),
+    /** `ready`, then `create`/`write`/`remove` events until the loop is left. */
+    watch: (id: string, path = ".", options: { recursive?: boolean } = {}): AsyncGenerator<WatchEvent> =>
+      this.eventsOf<WatchEvent>("GET", `/v1/sandboxes/${encodeURIComponent(id)}/filesystem/watch`, { query: { path, ...options } }),
     delete: async (id: string, path: string): Promise<void> => {
       await this.run(DELETE_FILE_OPERATION, id, { path });
     },

@@ -37,6 +37,12 @@ export type ProcessEvent =
   | { event: "exit"; data: ProcessInfo };
 
 export type DirectoryEntry = Static<typeof files.DirectoryEntry>;
+export type FileInfo = Static<typeof files.FileInfo>;
+/** One event of …/filesystem/watch. */
+export type WatchEvent =
+  | { event: "ready"; data: { path: string; recursive: boolean } }
+  | { event: "create" | "write" | "remove"; data: { path: string } }
+  | { event: "overflow"; data: { dropped: number } };
 export type UploadResult = Static<typeof files.UploadResult>;
 
 export type GcReport = Static<typeof api.GcRunReport>;

@@ -66,12 +66,33 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
   return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
 }
 
+/** What a streamed body sends within `ms`; the stream is then cancelled. */
+async function firstMoment(response: Response, ms: number): Promise<string> {
+  const reader = response.body!.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  const deadline = Date.now() + ms;
+  try {
+    while (Date.now() < deadline) {
+      const next = await Promise.race([reader.read(), Bun.sleep(deadline - Date.now()).then(() => null)]);
+      if (!next || next.done) break;
+      text += decoder.decode(next.value, { stream: true });
+    }
+  } finally {
+    await reader.cancel().catch(() => undefined);
+  }
+  return text;
+}
+
 async function answerOf(response: Promise<Response>, what: string, timeoutMs: number): Promise<Answer> {
   const started = performance.now();
   return withTimeout(
     (async () => {
       const answered = await response;
-      const text = await answered.text();
+      // A successful event stream may follow something that never ends (a directory, a server process):
+      // what it sends in its first moment is enough to check, then the client leaves.
+      const endless = answered.ok && (answered.headers.get("content-type") ?? "").includes("text/event-stream");
+      const text = endless ? await firstMoment(answered, 1_000) : await answered.text();
       return { status: answered.status, headers: answered.headers, text, elapsedMs: performance.now() - started };
     })(),
     timeoutMs,

@@ -11,7 +11,7 @@ import { Bay as PackageBay } from "bay";
 import { Cargo, CargoPage, Health, Profile, Sandbox, SandboxPage, StatusOk, StatusStopped } from "../../src/api/schemas.ts";
 import { PythonExecResponse } from "../../plugins/python/schemas.ts";
 import { ProcessInfo, ProcessOutput, ShellExecResponse } from "../../plugins/shell/schemas.ts";
-import { DirectoryEntry, UploadResult } from "../../plugins/filesystem/schemas.ts";
+import { DirectoryEntry, FileInfo, UploadResult } from "../../plugins/filesystem/schemas.ts";
 import { useServeProcess } from "../helpers/serve-process.ts";
 import { useTestBay } from "../helpers/test-bay.ts";
 
@@ -144,6 +144,24 @@ describe("every SDK method against a live daemon", () => {
     expect(await bay.processes.wait(sandboxId, terminal.pid)).toMatchObject({ running: false, exit_code: 137 });
     expect((await bay.processes.get(sandboxId, terminal.pid)).running).toBe(false);
     expect((await rejectionOf(bay.processes.get(sandboxId, 999_999))).code).toBe("not_found");
+  });
+
+  test("files: stat, makeDirectory, move, list to a depth, watch", async () => {
+    expect(await bay.files.makeDirectory(sandboxId, "entries/deep/er")).toBe(true);
+    expect(await bay.files.makeDirectory(sandboxId, "entries/deep/er")).toBe(false);
+    await bay.files.write(sandboxId, "entries/a.txt", "a");
+    const moved = await bay.files.move(sandboxId, "entries/a.txt", "entries/deep/b.txt");
+    expectSchema(FileInfo, moved);
+    expect(moved).toMatchObject({ path: "entries/deep/b.txt", type: "file", size: 1 });
+    expectSchema(FileInfo, await bay.files.stat(sandboxId, "entries/deep"));
+    expect((await bay.files.list(sandboxId, "entries", 3)).map((entry) => entry.path)).toEqual(["entries/deep", "entries/deep/b.txt", "entries/deep/er"]);
+    const watch = bay.files.watch(sandboxId, "entries", { recursive: true });
+    expect((await watch.next()).value).toEqual({ event: "ready", data: { path: "entries", recursive: true } });
+    await bay.files.write(sandboxId, "entries/deep/c.txt", "c");
+    let change = (await watch.next()).value;
+    while (change && change.event !== "create") change = (await watch.next()).value;
+    expect(change).toEqual({ event: "create", data: { path: "entries/deep/c.txt" } });
+    await watch.return(undefined);
   });
 
   test("files: write, read, list, upload, download, delete", async () => {
