@@ -71,21 +71,64 @@ class _Stream:
         raise OSError("captured stream has no file descriptor")
 
 
-def _png_of(value):
-    method = getattr(value, "_repr_png_", None)
-    if method is None or isinstance(value, type):
+# What a result may carry besides text/plain, by the _repr_*_ method that makes it.
+_REPR_METHODS = (
+    ("text/html", "_repr_html_"),
+    ("text/markdown", "_repr_markdown_"),
+    ("image/svg+xml", "_repr_svg_"),
+    ("image/png", "_repr_png_"),
+    ("image/jpeg", "_repr_jpeg_"),
+    ("application/json", "_repr_json_"),
+    ("text/latex", "_repr_latex_"),
+)
+_SHOWN_TYPES = ("text/plain",) + tuple(mime for mime, _ in _REPR_METHODS)
+
+
+def _as_text(mime, value):
+    """Every MIME type travels as a string: images as base64, JSON as JSON text."""
+    if isinstance(value, tuple):
+        value = value[0]
+    if value is None:
         return None
-    try:
-        data = method()
-    except Exception:
-        return None
-    if isinstance(data, tuple):
-        data = data[0]
-    if isinstance(data, bytes):
-        return base64.b64encode(data).decode("ascii")
-    if isinstance(data, str):
-        return data
-    return None
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    if mime == "application/json" and not isinstance(value, str):
+        try:
+            return json.dumps(value)
+        except (TypeError, ValueError):
+            return None
+    return value if isinstance(value, str) else None
+
+
+def _mime_bundle(value):
+    """What IPython's formatters would show for a value, without IPython."""
+    bundle = {"text/plain": repr(value)}
+    if isinstance(value, type):
+        return bundle
+    method = getattr(value, "_repr_mimebundle_", None)
+    if method is not None:
+        try:
+            found = method()
+            if isinstance(found, tuple):
+                found = found[0]
+            for mime, data in (found or {}).items():
+                if mime in _SHOWN_TYPES:
+                    text = _as_text(mime, data)
+                    if text is not None:
+                        bundle[mime] = text
+        except Exception:
+            pass
+    for mime, name in _REPR_METHODS:
+        method = getattr(value, name, None)
+        if method is None or mime in bundle:
+            continue
+        try:
+            text = _as_text(mime, method())
+        except Exception:
+            continue
+        if text is not None:
+            bundle[mime] = text
+    return bundle
 
 
 class PlainExecutor:
@@ -114,11 +157,7 @@ class PlainExecutor:
                 value = eval(compile(last, filename, "eval"), self.namespace)
                 if value is not None:
                     self.namespace["_"] = value
-                    data = {"text/plain": repr(value)}
-                    png = _png_of(value)
-                    if png:
-                        data["image/png"] = png
-                    emit({"type": "result", "data": data})
+                    emit({"type": "result", "data": _mime_bundle(value)})
         except BaseException as error:  # noqa: BLE001 - user code may raise anything, SystemExit included
             if isinstance(error, SystemExit) and error.code in (None, 0):
                 return None
@@ -150,10 +189,10 @@ class IPythonExecutor:
         hook.start_displayhook = lambda *a, **k: None
         hook.finish_displayhook = lambda *a, **k: None
         hook.write_format_data = lambda format_dict, md_dict=None: emit(
-            {"type": "result", "data": _text_and_png(format_dict)}
+            {"type": "result", "data": _shown(format_dict)}
         )
         shell.display_pub.publish = lambda data, metadata=None, **kw: emit(
-            {"type": "display", "data": _text_and_png(data)}
+            {"type": "display", "data": _shown(data)}
         )
 
         def show(etype, evalue, stb):
@@ -200,12 +239,13 @@ def emit_open_figures():
     pyplot.close("all")
 
 
-def _text_and_png(data):
+def _shown(data):
     shown = {}
-    for key in ("text/plain", "image/png"):
-        if key in data:
-            value = data[key]
-            shown[key] = base64.b64encode(value).decode("ascii") if isinstance(value, bytes) else value
+    for mime in _SHOWN_TYPES:
+        if mime in data:
+            text = _as_text(mime, data[mime])
+            if text is not None:
+                shown[mime] = text
     return shown
 
 

@@ -15,6 +15,9 @@ export const PythonExecRequest = Type.Object(
         description: "Seconds before the code is interrupted",
       }),
     ),
+    context_id: Type.Optional(
+      Type.String({ pattern: "^(default|ctx-[0-9a-f]{12})$", description: "A context made with …/python/contexts; default: the sandbox's own kernel" }),
+    ),
     ...EXECUTION_HISTORY_FIELDS,
   },
   { additionalProperties: false },
@@ -32,6 +35,17 @@ export const PythonExecOutcome = Type.Object({
       text: Type.String(),
       images: Type.Array(Type.Record(Type.String(), Type.String()), { description: "[{\"image/png\": base64}]" }),
     }),
+    results: Type.Optional(
+      Type.Array(
+        Type.Object({
+          kind: Type.Union([Type.Literal("result"), Type.Literal("display")], { description: "result: the cell's value; display: display() calls and figures" }),
+          data: Type.Record(Type.String(), Type.String(), {
+            description: "MIME bundle: text/plain, text/html, text/markdown, image/svg+xml, image/png and image/jpeg (base64), application/json (JSON text), text/latex",
+          }),
+        }),
+        { description: "Every rich output in order, within the output byte limit" },
+      ),
+    ),
   }),
   execution_time_ms: Type.Integer(),
   truncated: Type.Optional(Type.Boolean()),
@@ -46,3 +60,21 @@ export const PythonExecResponse = Type.Composite([
     code: Type.Optional(Type.String({ description: "The code, when the request set include_code" })),
   }),
 ]);
+
+/** Contexts a sandbox may hold at once, the default one included. */
+export const MAX_PYTHON_CONTEXTS = 16;
+
+export const PythonContext = Type.Object({
+  id: Type.String({ description: "default, or ctx-… for one made here" }),
+  cwd: Type.String({ description: "Working directory, relative to /workspace" }),
+  created_at: Type.String({ format: "date-time" }),
+});
+export type PythonContext = Static<typeof PythonContext>;
+export const PythonContextList = Type.Object({ items: Type.Array(PythonContext) });
+export const CreateContextRequest = Type.Object(
+  { cwd: Type.Optional(Type.String({ description: "Working directory relative to /workspace (default: /workspace); made if missing" })) },
+  { additionalProperties: false },
+);
+export const ContextSelector = Type.Object({ id: Type.String({ pattern: "^(default|ctx-[0-9a-f]{12})$" }) }, { additionalProperties: false });
+export const NoInput = Type.Object({}, { additionalProperties: false });
+export const StatusOk = Type.Object({ status: Type.Literal("ok") });

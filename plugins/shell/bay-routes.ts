@@ -2,6 +2,7 @@ import { Elysia, t } from "elysia";
 import {
   BayError,
   EXECUTION_STREAM_DESCRIPTION,
+  answerWhenStopped,
   SandboxParams,
   bodyOperationHook,
   capabilityRouteErrors,
@@ -53,8 +54,7 @@ const processTags = ["processes"];
 /** A process lives only in a running session: asking about one never starts compute. */
 const noSuchProcess = (pid: number) => () =>
   new BayError("not_found", `process ${pid} not found: the sandbox has no running session (processes end with it)`, { pid });
-/** Listing a sandbox without a running session finds nothing; it starts nothing either. */
-const NO_SESSION = new Error("no running session");
+
 
 /**
  * Names that no shell could use are refused by name. (The request schema
@@ -71,12 +71,9 @@ function checkEnvironmentNames(env: Record<string, string> | undefined): void {
 
 export default function shellRoutes({ sandboxes, auth }: CapabilityRouteContext) {
   type Context = { principal: Principal; params: { id: string }; request: Request };
-  /** Calls the agent about processes; with `pid`, only while a session runs (the process cannot exist otherwise). */
-  const onAgent = <T>(context: Context, call: (agent: AgentClient) => Promise<T>, pid?: number | "list") =>
-    sandboxes.withAgent(context.principal.owner, context.params.id, "shell", call, {
-      maxStartWaitMs: maxStartWaitMs(context.request),
-      notRunning: pid === undefined ? undefined : pid === "list" ? () => NO_SESSION : noSuchProcess(pid),
-    });
+  /** Calls the agent about processes; with `notRunning`, only while a session runs (the process cannot exist otherwise). */
+  const onAgent = <T>(context: Context, call: (agent: AgentClient) => Promise<T>, notRunning?: () => Error) =>
+    sandboxes.withAgent(context.principal.owner, context.params.id, "shell", call, { maxStartWaitMs: maxStartWaitMs(context.request), notRunning });
   const timeout = { timeoutMs: PROCESS_CALL_TIMEOUT_MS };
 
   return new Elysia()
@@ -130,51 +127,44 @@ export default function shellRoutes({ sandboxes, auth }: CapabilityRouteContext)
     )
     .get(
       operationRoute(PROCESS_LIST_OPERATION),
-      async (context) => {
-        try {
-          return await onAgent(context, (agent) => agent.call(PROCESS_LIST, {}, timeout), "list");
-        } catch (error) {
-          if (error === NO_SESSION) return { items: [] };
-          throw error;
-        }
-      },
+      (context) => answerWhenStopped((notRunning) => onAgent(context, (agent) => agent.call(PROCESS_LIST, {}, timeout), notRunning), { items: [] }),
       queryOperationHook(PROCESS_LIST_OPERATION, { tags: processTags, description: "A sandbox without a running session has none (and none is started)." }),
     )
     .get(
       operationRoute(PROCESS_GET_OPERATION),
-      (context) => onAgent(context, (agent) => agent.call(PROCESS_STATUS, context.query, timeout), context.query.pid),
+      (context) => onAgent(context, (agent) => agent.call(PROCESS_STATUS, context.query, timeout), noSuchProcess(context.query.pid)),
       queryOperationHook(PROCESS_GET_OPERATION, { tags: processTags }),
     )
     .get(
       operationRoute(PROCESS_OUTPUT_OPERATION),
-      (context) => onAgent(context, (agent) => agent.call(PROCESS_OUTPUT, context.query, timeout), context.query.pid),
+      (context) => onAgent(context, (agent) => agent.call(PROCESS_OUTPUT, context.query, timeout), noSuchProcess(context.query.pid)),
       queryOperationHook(PROCESS_OUTPUT_OPERATION, { tags: processTags }),
     )
     .post(
       operationRoute(PROCESS_STDIN_OPERATION),
-      (context) => onAgent(context, (agent) => agent.call(PROCESS_STDIN, context.body, timeout), context.body.pid),
+      (context) => onAgent(context, (agent) => agent.call(PROCESS_STDIN, context.body, timeout), noSuchProcess(context.body.pid)),
       bodyOperationHook(PROCESS_STDIN_OPERATION, { tags: processTags, description: "409 conflict when the process has exited or its stdin is closed." }),
     )
     .post(
       operationRoute(PROCESS_CLOSE_STDIN_OPERATION),
-      (context) => onAgent(context, (agent) => agent.call(PROCESS_CLOSE_STDIN, context.body, timeout), context.body.pid),
+      (context) => onAgent(context, (agent) => agent.call(PROCESS_CLOSE_STDIN, context.body, timeout), noSuchProcess(context.body.pid)),
       bodyOperationHook(PROCESS_CLOSE_STDIN_OPERATION, { tags: processTags }),
     )
     .post(
       operationRoute(PROCESS_SIGNAL_OPERATION),
-      (context) => onAgent(context, (agent) => agent.call(PROCESS_SIGNAL, context.body, timeout), context.body.pid),
+      (context) => onAgent(context, (agent) => agent.call(PROCESS_SIGNAL, context.body, timeout), noSuchProcess(context.body.pid)),
       bodyOperationHook(PROCESS_SIGNAL_OPERATION, { tags: processTags, description: "409 conflict when the process has already exited." }),
     )
     .post(
       operationRoute(PROCESS_RESIZE_OPERATION),
-      (context) => onAgent(context, (agent) => agent.call(PROCESS_RESIZE, context.body, timeout), context.body.pid),
+      (context) => onAgent(context, (agent) => agent.call(PROCESS_RESIZE, context.body, timeout), noSuchProcess(context.body.pid)),
       bodyOperationHook(PROCESS_RESIZE_OPERATION, { tags: processTags, description: "409 conflict for a process without a terminal." }),
     )
     .post(
       operationRoute(PROCESS_WAIT_OPERATION),
       (context) => {
         const waitMs = (context.body.timeout ?? 30) * 1000;
-        return onAgent(context, (agent) => agent.call(PROCESS_WAIT, context.body, { timeoutMs: waitMs + PROCESS_CALL_TIMEOUT_MS }), context.body.pid);
+        return onAgent(context, (agent) => agent.call(PROCESS_WAIT, context.body, { timeoutMs: waitMs + PROCESS_CALL_TIMEOUT_MS }), noSuchProcess(context.body.pid));
       },
       bodyOperationHook(PROCESS_WAIT_OPERATION, { tags: processTags }),
     )

@@ -16,6 +16,8 @@ export interface ExecutionCall {
   responseHeaders: Record<string, string>;
   /** From Prefer: wait=N; see prefer-wait.ts. */
   maxStartWaitMs?: number;
+  /** For code that needs something only a running session has (a Python context): never start one, fail with this. */
+  notRunning?: () => Error;
   /** Adds what only Bay knows to the agent's summary (e.g. that an earlier session's state is gone). */
   annotate?: (summary: Record<string, unknown>, session: SessionFacts) => Record<string, unknown>;
   /** Request fields the answer repeats (the code, for a client that asked with include_code). */
@@ -86,7 +88,7 @@ export async function executeForJson<T extends object>(call: ExecutionCall): Pro
       });
       return finalAnswer(call, summary as Record<string, unknown>, session, newId("execution"));
     },
-    { maxStartWaitMs: call.maxStartWaitMs },
+    { maxStartWaitMs: call.maxStartWaitMs, notRunning: call.notRunning },
   );
   return outcome as T & { execution_id: string };
 }
@@ -109,7 +111,7 @@ export async function executeAsEventStream(call: ExecutionCall): Promise<Respons
       });
       return eventStreamResponse((send, signal) => relayEvents(upstream, session, call, executionId, send, signal), call.responseHeaders);
     },
-    { maxStartWaitMs: call.maxStartWaitMs },
+    { maxStartWaitMs: call.maxStartWaitMs, notRunning: call.notRunning },
   );
 }
 

@@ -12,7 +12,13 @@ import {
   READ_FILE_OPERATION,
   WRITE_FILE_OPERATION,
 } from "../../plugins/filesystem/operations.ts";
-import { PYTHON_EXEC_OPERATION } from "../../plugins/python/operations.ts";
+import {
+  CONTEXT_CREATE_OPERATION,
+  CONTEXT_DELETE_OPERATION,
+  CONTEXT_LIST_OPERATION,
+  CONTEXT_RESTART_OPERATION,
+  PYTHON_EXEC_OPERATION,
+} from "../../plugins/python/operations.ts";
 import {
   PROCESS_CLOSE_STDIN_OPERATION,
   PROCESS_GET_OPERATION,
@@ -46,6 +52,7 @@ import type {
   ProcessSignal,
   ProcessStartInput,
   ProcessStreamInput,
+  PythonContext,
   PythonExecInput,
   PythonExecResult,
   Sandbox,
@@ -158,6 +165,15 @@ export class Bay {
     exec: (id: string, input: PythonExecInput): Promise<PythonExecResult> => this.run(PYTHON_EXEC_OPERATION, id, input),
     /** Live output as it is produced; the last event is `done` with the same answer as exec. */
     stream: (id: string, input: PythonExecInput): AsyncGenerator<ExecutionEvent<PythonExecResult>> => this.stream(PYTHON_EXEC_OPERATION, id, input),
+    /** Independent kernels: pass a context's id as `context_id` to exec and stream. */
+    contexts: {
+      create: (id: string, input: { cwd?: string } = {}): Promise<PythonContext> => this.run(CONTEXT_CREATE_OPERATION, id, input),
+      list: async (id: string): Promise<PythonContext[]> => (await this.run(CONTEXT_LIST_OPERATION, id, {})).items,
+      restart: (id: string, contextId: string): Promise<PythonContext> => this.run(CONTEXT_RESTART_OPERATION, id, { id: contextId }),
+      delete: async (id: string, contextId: string): Promise<void> => {
+        await this.run(CONTEXT_DELETE_OPERATION, id, { id: contextId });
+      },
+    },
   };
 
   readonly shell = {

@@ -22,6 +22,7 @@ export type ErrorBody = Static<typeof api.ErrorBody>;
 
 export type PythonExecInput = Static<typeof python.PythonExecRequest>;
 export type PythonExecResult = Static<typeof python.PythonExecResponse>;
+export type PythonContext = Static<typeof python.PythonContext>;
 export type ShellExecInput = Static<typeof shell.ShellExecRequest>;
 export type ShellExecResult = Static<typeof shell.ShellExecResponse>;
 

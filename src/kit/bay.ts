@@ -10,6 +10,7 @@ export { multipartBoundary, multipartParts, partText } from "../api/multipart-st
 export { bodyOperationHook, queryOperationHook, queryStringSchema } from "../api/operation-hooks.ts";
 export { maxStartWaitMs } from "../api/prefer-wait.ts";
 export { relayedResponse } from "../api/relayed-response.ts";
+export { answerWhenStopped } from "../api/when-stopped.ts";
 export { EXECUTION_STREAM_DESCRIPTION, SandboxParams, capabilityRouteErrors } from "../api/schemas.ts";
 export { streamOf, streamedBodyRoute } from "../api/streamed-body.ts";
 export type { AgentClient } from "../core/agent-client.ts";

@@ -175,7 +175,7 @@ describe("python and shell take shipyard-neo's history fields", () => {
   test("bay mcp's tools do not offer them: they are for shipyard-neo's clients", () => {
     const tools = Object.fromEntries(capabilityTools(CAPABILITIES).map((tool) => [tool.name, Object.keys(tool.inputSchema.properties).sort()]));
     expect({ run_python: tools.run_python, run_shell: tools.run_shell }).toEqual({
-      run_python: ["code", "sandbox_id", "timeout"],
+      run_python: ["code", "context_id", "sandbox_id", "timeout"],
       run_shell: ["command", "cwd", "env", "sandbox_id", "timeout"],
     });
   });

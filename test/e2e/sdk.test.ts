@@ -9,7 +9,7 @@ import { Value } from "@sinclair/typebox/value";
 import { Bay, BayError, type ExecutionEvent } from "../../src/client/index.ts";
 import { Bay as PackageBay } from "bay";
 import { Cargo, CargoPage, Health, Profile, Sandbox, SandboxPage, StatusOk, StatusStopped } from "../../src/api/schemas.ts";
-import { PythonExecResponse } from "../../plugins/python/schemas.ts";
+import { PythonContext, PythonExecResponse } from "../../plugins/python/schemas.ts";
 import { ProcessInfo, ProcessOutput, ShellExecResponse } from "../../plugins/shell/schemas.ts";
 import { DirectoryEntry, FileInfo, UploadResult } from "../../plugins/filesystem/schemas.ts";
 import { useServeProcess } from "../helpers/serve-process.ts";
@@ -122,6 +122,19 @@ describe("every SDK method against a live daemon", () => {
     const shell = await bay.shell.exec(sandboxId, { command: "echo out; echo err >&2; exit 3" });
     expectSchema(ShellExecResponse, shell);
     expect(shell).toMatchObject({ success: false, output: "out\n", error: "err\n", exit_code: 3 });
+  });
+
+  test("python contexts: create, exec in one, list, restart, delete", async () => {
+    const context = await bay.python.contexts.create(sandboxId, { cwd: "ctx" });
+    expectSchema(PythonContext, context);
+    await bay.python.exec(sandboxId, { code: "inside = 1", context_id: context.id });
+    expect((await bay.python.exec(sandboxId, { code: "print('inside' in globals())" })).output).toBe("False\n");
+    expect((await bay.python.exec(sandboxId, { code: "print(inside)", context_id: context.id })).output).toBe("1\n");
+    expect((await bay.python.contexts.list(sandboxId)).map((item) => item.id)).toEqual(["default", context.id]);
+    await bay.python.contexts.restart(sandboxId, context.id);
+    expect((await bay.python.exec(sandboxId, { code: "print('inside' in globals())", context_id: context.id })).output).toBe("False\n");
+    await bay.python.contexts.delete(sandboxId, context.id);
+    expect((await rejectionOf(bay.python.exec(sandboxId, { code: "1", context_id: context.id }))).code).toBe("not_found");
   });
 
   test("processes: start, stream, stdin, wait, list, get, output, signal, resize", async () => {

@@ -147,6 +147,10 @@ const SANDBOX_ATTEMPTS: Record<string, Attempt[]> = {
   "POST /v1/sandboxes/{id}/files/write": [{ label: "files/write", body: { path: SECRET_PATH, content: "bob was here" } }],
   "POST /v1/sandboxes/{id}/files/list": [{ label: "files/list", body: { path: "." } }],
   "POST /v1/sandboxes/{id}/files/delete": [{ label: "files/delete", body: { path: SECRET_PATH } }],
+  "POST /v1/sandboxes/{id}/python/contexts": [{ label: "create context", body: { cwd: "." } }],
+  "GET /v1/sandboxes/{id}/python/contexts": [{ label: "list contexts" }],
+  "POST /v1/sandboxes/{id}/python/contexts/restart": [{ label: "restart default context", body: { id: "default" } }],
+  "DELETE /v1/sandboxes/{id}/python/contexts": [{ label: "delete context", query: "id=ctx-000000000000" }],
   // Alice's background process is real (started before the attempts), so a leak would answer 200, not 404.
   "POST /v1/sandboxes/{id}/processes": [{ label: "start process", body: { command: `cat ${SECRET_PATH}` } }],
   "GET /v1/sandboxes/{id}/processes": [{ label: "list processes" }],
