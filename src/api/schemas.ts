@@ -32,6 +32,7 @@ export const Sandbox = t.Object({
   }),
   state_reset_reason: t.Union([t.String(), t.Null()]),
   status_detail: t.Union([t.String(), t.Null()], { description: "While starting: what the start is busy with, when slow (pulling the image)" }),
+  metadata: t.Record(t.String(), t.String(), { description: "The labels given at create" }),
   containers: t.Array(
     t.Object({
       name: t.String({ description: "ship: the one container serving python, shell and filesystem" }),
@@ -59,6 +60,16 @@ export const CreateSandboxBody = t.Object({
         "limit to a create without ttl",
     }),
   ),
+  metadata: t.Optional(
+    t.Record(t.String({ minLength: 1, maxLength: 128 }), t.String({ maxLength: 1024 }), {
+      description: "Labels of yours (at most 64), shown in the view and filtered on in lists",
+    }),
+  ),
+  env: t.Optional(
+    t.Record(t.String({ minLength: 1, maxLength: 256 }), t.String({ maxLength: 32768 }), {
+      description: "Variables for every process of the sandbox, over the profile's (at most 256); never shown again",
+    }),
+  ),
 });
 
 export const ExtendTtlBody = t.Object({
@@ -81,6 +92,7 @@ export const ListSandboxesQuery = t.Object({
   limit: t.Optional(PageLimit),
   cursor: t.Optional(t.String({ minLength: 1 })),
   status: t.Optional(SandboxStatusSchema),
+  metadata: t.Optional(t.String({ description: "Only sandboxes with all these labels: key=value pairs joined by &, URL-encoded (as E2B's API takes them)" })),
 });
 
 export const Profile = t.Object({

@@ -1,3 +1,4 @@
+import { parseStringMap } from "./sandbox-labels.ts";
 import type { ProfileConfig } from "./config/index.ts";
 import type { SessionContainerSpec } from "./driver.ts";
 import { bayLabels, containerName, volumeName } from "./labels.ts";
@@ -8,7 +9,8 @@ import { AGENT_SOCKET_DIR, AGENT_SOCKET_NAME, AGENT_TOKEN_ENV } from "../shared/
 /** Everything a session's container is made from; nothing here is looked up or created. */
 export interface ContainerSpecInputs {
   instanceId: string;
-  sandbox: { id: string; owner: string; cargoId: string };
+  /** `env`: the JSON object of variables given at create, if any. */
+  sandbox: { id: string; owner: string; cargoId: string; env?: string };
   session: { id: string; token: string };
   profile: ProfileConfig;
   /** The profile's network setting, resolved (names looked up). */
@@ -24,7 +26,9 @@ export function buildContainerSpec(inputs: ContainerSpecInputs): SessionContaine
   const { profile, sandbox, session, agent } = inputs;
   const agentArgs = ["ship", "--port", String(agent.port), "--max-output-bytes", String(agent.maxOutputBytes)];
   if (inputs.network.kind === "none") agentArgs.push("--socket", `${AGENT_SOCKET_DIR}/${AGENT_SOCKET_NAME}`);
-  const profileEnvNames = Object.keys(profile.env);
+  // The sandbox's own env (given at create) over the profile's; both reach every process and .bay_env.sh.
+  const env = { ...profile.env, ...parseStringMap(sandbox.env ?? "{}") };
+  const profileEnvNames = Object.keys(env);
   if (profileEnvNames.length > 0) agentArgs.push("--profile-env", profileEnvNames.join(","));
   return {
     name: containerName(session.id),
@@ -37,7 +41,7 @@ export function buildContainerSpec(inputs: ContainerSpecInputs): SessionContaine
       cargoId: sandbox.cargoId,
       profileId: profile.id,
     }),
-    env: { ...profile.env, [AGENT_TOKEN_ENV]: session.token },
+    env: { ...env, [AGENT_TOKEN_ENV]: session.token },
     volumeName: volumeName(sandbox.cargoId),
     agentBinaryPath: inputs.agentBinaryPath,
     agentPort: agent.port,

@@ -1,3 +1,4 @@
+import { checkMetadata, checkSandboxEnv, matchesMetadata, parseMetadataFilter, parseStringMap } from "./sandbox-labels.ts";
 import { consola } from "consola";
 import type { BayConfig, ProfileConfig } from "./config/index.ts";
 import type { Driver } from "./driver.ts";
@@ -33,11 +34,15 @@ export interface CreateSandboxInput {
   profile?: string;
   cargo_id?: string | null;
   ttl?: number | null;
+  metadata?: Record<string, string>;
+  env?: Record<string, string>;
 }
 
 export interface ListSandboxesInput {
   limit: number;
   cursor?: string;
+  /** key=value pairs joined by & (sandbox-labels.ts). */
+  metadata?: string;
   status?: SandboxStatus;
 }
 
@@ -101,13 +106,19 @@ export class SandboxService {
     const expiresAt = this.ttlLimit.expiryAtCreate(owner, input.ttl, now);
     // Checked before any engine work, and again where the row is written (concurrent creates).
     this.quotas.checkRoomForOne(owner, "max_sandboxes", this.store.countLiveSandboxes(owner));
-    if (!input.cargo_id && owner !== POOL_OWNER) {
+    const metadata = checkMetadata(input.metadata);
+    const env = checkSandboxEnv(input.env);
+    // A warm member's processes started without this sandbox's env: only a create without env may claim one.
+    if (!input.cargo_id && owner !== POOL_OWNER && Object.keys(env).length === 0) {
       // Quotas are checked again inside the claim's transaction, as for any create.
       const claimed = this.pool?.claim(owner, profile, now, expiresAt, {
         forSession: (active) => this.quotas.hasRoomForOne(owner, "max_running_sessions", active),
         forSandbox: (live) => this.quotas.hasRoomForOne(owner, "max_sandboxes", live),
       });
-      if (claimed) return this.view(claimed);
+      if (claimed) {
+        if (Object.keys(metadata).length > 0) this.store.setMetadata(claimed.id, JSON.stringify(metadata));
+        return this.view({ ...claimed, metadata: JSON.stringify(metadata) });
+      }
     }
     const sandboxId = newId("sandbox");
     let cargo: CargoRow;
@@ -149,6 +160,8 @@ export class SandboxService {
       lastStartError: null,
       stateResetAt: null,
       stateResetReason: null,
+      metadata: JSON.stringify(metadata),
+      env: JSON.stringify(env),
     };
     const writeRows = () =>
       this.store.insertSandbox(sandbox, newCargo, (live) => this.quotas.checkRoomForOne(owner, "max_sandboxes", live));
@@ -172,11 +185,13 @@ export class SandboxService {
   }
 
   list(owner: string, input: ListSandboxesInput): Page<SandboxView> {
+    const labels = parseMetadataFilter(input.metadata);
     return paginate(
       (after, limit) => this.store.listSandboxes(owner, after, limit),
       input.limit,
       input.cursor,
       (row) => {
+        if (!matchesMetadata(parseStringMap(row.metadata), labels)) return null;
         const view = this.view(row);
         return !input.status || view.status === input.status ? view : null;
       },

@@ -71,6 +71,10 @@ export class StateStore {
     this.db.update(sandboxes).set({ deletedAt: at }).where(and(eq(sandboxes.id, id), isNull(sandboxes.deletedAt))).run();
   }
 
+  setMetadata(sandboxId: string, metadata: string): void {
+    this.db.update(sandboxes).set({ metadata }).where(eq(sandboxes.id, sandboxId)).run();
+  }
+
   setExpiry(sandboxId: string, expiresAt: number): void {
     this.db.update(sandboxes).set({ expiresAt }).where(eq(sandboxes.id, sandboxId)).run();
   }

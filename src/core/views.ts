@@ -1,3 +1,4 @@
+import { parseStringMap } from "./sandbox-labels.ts";
 import { Type, type Static } from "@sinclair/typebox";
 import type { ProfileConfig } from "./config/index.ts";
 import { isoOrNull } from "./clock.ts";
@@ -28,6 +29,7 @@ export interface SandboxView {
   state_reset_reason: string | null;
   /** While starting: what the start is busy with when it is slow (e.g. pulling the image). */
   status_detail: string | null;
+  metadata: Record<string, string>;
   /** The compute behind it, as shipyard-neo lists it: Bay runs one container per session; empty while idle. */
   containers: ContainerView[];
 }
@@ -91,6 +93,7 @@ export function sandboxView(
     state_reset_at: isoOrNull(sandbox.stateResetAt),
     state_reset_reason: sandbox.stateResetReason,
     status_detail: session?.status === "starting" ? statusDetail : null,
+    metadata: parseStringMap(sandbox.metadata),
     containers: containerViews(session, profile),
   };
 }

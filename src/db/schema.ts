@@ -21,6 +21,10 @@ export const sandboxes = sqliteTable(
     /** When compute was lost without being asked to stop (container died, OOM, engine restart), and why. */
     stateResetAt: integer("state_reset_at"),
     stateResetReason: text("state_reset_reason"),
+    /** The caller's labels, a JSON object of strings; shown in the view and filtered on in lists. */
+    metadata: text("metadata").notNull().default("{}"),
+    /** Environment for every process of the sandbox, a JSON object of strings; never shown (it may hold secrets). */
+    env: text("env").notNull().default("{}"),
   },
   (table) => [
     index("sandboxes_owner_created").on(table.owner, table.createdAt, table.id),

@@ -70,6 +70,8 @@ function sandboxRow(overrides: Partial<SandboxRow> = {}): SandboxRow {
     lastStartError: null,
     stateResetAt: null,
     stateResetReason: null,
+    metadata: "{}",
+    env: "{}",
     ...overrides,
   };
 }
