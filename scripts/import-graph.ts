@@ -13,7 +13,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, relative, resolve } from "node:path";
 
 export const REPO_ROOT = resolve(import.meta.dir, "..");
-const SOURCE_GLOB = "{src,plugins,drivers}/**/*.ts";
+const SOURCE_GLOB = "{src,plugins,drivers,front-doors}/**/*.ts";
 const ARCHITECTURE_DOC = "docs/architecture.md";
 
 /** Module path (relative to the repository) → the modules it imports. */

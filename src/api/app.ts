@@ -3,8 +3,9 @@ import { openapi } from "@elysiajs/openapi";
 import type { BayCore } from "../core/bay-core.ts";
 import { enterRequest } from "../core/request-context.ts";
 import { VERSION } from "../shared/version.ts";
-import { authenticateBeforeBody, createAuthPlugin } from "./auth.ts";
+import { authenticateBeforeBody, createAuthPlugin, rememberPrincipal } from "./auth.ts";
 import type { BayRoutesSource } from "./capability-context.ts";
+import type { FrontDoorSource } from "./front-door-context.ts";
 import { checkBodySize, limitedBody, parseUndeclaredBody } from "./body-limit.ts";
 import { errorEnvelope, errorHeaders, logUnexpected, toBayError } from "./error-response.ts";
 import { requireObjectBody } from "./json-body.ts";
@@ -25,11 +26,24 @@ const OPENAPI_DOCUMENT_PATH = "/openapi/json";
 const requestStarts = new WeakMap<Request, number>();
 
 /** Builds the HTTP API over a core and the capabilities' routes; `bay serve` listens with it, tests call `app.handle`. */
-export async function createApp(core: BayCore, capabilities: readonly BayRoutesSource[]) {
+export async function createApp(core: BayCore, capabilities: readonly BayRoutesSource[], frontDoors: readonly FrontDoorSource[] = []) {
   const auth = createAuthPlugin(core.apiKeys);
   const capabilityRoutes = await Promise.all(
     capabilities.map(async (plugin) => (await plugin.loadBayRoutes())({ sandboxes: core.sandboxes, auth })),
   );
+  const doors = await Promise.all(
+    frontDoors
+      .filter((door) => door.enabled(core.config))
+      .map(async (door) => ({
+        prefix: door.prefix,
+        door: (await door.loadRoutes())({ sandboxes: core.sandboxes, apiKeys: core.apiKeys, auth, config: core.config }),
+      })),
+  );
+  /** The front door whose prefix a request is under, if any. */
+  const doorOf = (request: Request) => {
+    const path = new URL(request.url).pathname;
+    return doors.find(({ prefix }) => path === prefix || path.startsWith(`${prefix}/`))?.door;
+  };
 
   // The document describes the app being built here; the hook reads it once it exists.
   const built: { app?: AnyElysia } = {};
@@ -42,7 +56,9 @@ export async function createApp(core: BayCore, capabilities: readonly BayRoutesS
       set.headers["x-request-id"] = requestId;
       enterRequest(requestId);
       // The key first: a caller without one gets 401 before Bay reads, sizes or parses any of the body.
-      authenticateBeforeBody(core.apiKeys, request);
+      const door = doorOf(request);
+      if (door) rememberPrincipal(request, door.authenticate(request));
+      else authenticateBeforeBody(core.apiKeys, request);
       checkBodySize(request, core.config.server.max_body_bytes);
     })
     .onParse({ as: "global" }, ({ request, route }) =>
@@ -70,6 +86,12 @@ export async function createApp(core: BayCore, capabilities: readonly BayRoutesS
       const bayError = toBayError(code, error);
       set.status = bayError.status;
       logUnexpected(error, bayError, `${request.method} ${path}`);
+      const door = doorOf(request);
+      if (door) {
+        const answer = door.errorResponse(bayError, requestId);
+        answer.headers.set("x-request-id", requestId);
+        return answer;
+      }
       return Response.json(errorEnvelope(bayError, requestId), {
         status: bayError.status,
         headers: { "x-request-id": requestId, ...errorHeaders(bayError) },
@@ -103,6 +125,7 @@ export async function createApp(core: BayCore, capabilities: readonly BayRoutesS
     .use(adminRoutes(core.collector, auth))
     .use(metricsRoutes(core.metrics));
   for (const routes of capabilityRoutes) app.use(routes);
+  for (const { door } of doors) app.use(door.routes);
   built.app = app;
   return app;
 }

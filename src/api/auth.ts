@@ -15,6 +15,11 @@ function authenticate(apiKeys: ApiKeyRegistry, request: Request): Principal {
   return principal;
 }
 
+/** Records the principal a front door found for a request, for the auth plugin to hand its routes. */
+export function rememberPrincipal(request: Request, principal: Principal): void {
+  PRINCIPALS.set(request, principal);
+}
+
 /**
  * Runs when a request's headers have arrived (onRequest), before its body is
  * read: every route but the public ones answers 401 without a valid key,

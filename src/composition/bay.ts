@@ -9,7 +9,7 @@ import { createBayCore, type BayCore } from "../core/bay-core.ts";
 import { driverSettings, loadConfig, type BayConfig, type ConfigSources } from "../core/config/index.ts";
 import type { Driver } from "../core/driver.ts";
 import { configureLogging } from "../core/logging.ts";
-import { CAPABILITIES, CATALOG, driverPlugin } from "./registry.ts";
+import { CAPABILITIES, CATALOG, FRONT_DOORS, driverPlugin } from "./registry.ts";
 
 export function loadBayConfig(sources: ConfigSources = {}): BayConfig {
   return loadConfig(sources, CATALOG);
@@ -28,5 +28,5 @@ export async function createBay(config: BayConfig, driver?: Driver): Promise<Bay
 }
 
 export function createBayApp(core: BayCore): Promise<BayApp> {
-  return createApp(core, CAPABILITIES);
+  return createApp(core, CAPABILITIES, FRONT_DOORS);
 }

@@ -209,6 +209,34 @@ export class SandboxService {
     return this.view({ ...sandbox, expiresAt });
   }
 
+  /**
+   * expires_at = now + seconds, shorter or longer than before (E2B's
+   * setTimeout), within security.max_ttl_seconds.
+   */
+  setTimeout(owner: string, id: string, seconds: number): SandboxView {
+    const sandbox = this.requireLiveSandbox(owner, id);
+    const expiresAt = this.ttlLimit.expiryAtCreate(owner, seconds, Date.now());
+    this.store.setExpiry(sandbox.id, expiresAt!);
+    return this.view({ ...sandbox, expiresAt });
+  }
+
+  /** Starts the sandbox's compute now if none runs (a resume), and records the activity. */
+  async start(owner: string, id: string): Promise<SandboxView> {
+    const sandbox = this.requireLiveSandbox(owner, id);
+    const profile = this.profile(sandbox.profileId);
+    if (!profile) throw new BayError("capability_not_supported", `profile ${sandbox.profileId} of sandbox ${id} no longer exists`, { available: [] });
+    await this.sessions.ensureRunning(sandbox, profile);
+    this.sessions.touch(sandbox.id, profile);
+    return this.view(sandbox);
+  }
+
+  /** True when the sandbox's compute was last ended by a stop request (and none runs since). */
+  stoppedOnRequest(owner: string, id: string): boolean {
+    const sandbox = this.requireSandbox(owner, id);
+    const latest = this.store.latestSession(sandbox.id);
+    return latest?.status === "stopped" && latest.endReason === "stopped";
+  }
+
   keepalive(owner: string, id: string): void {
     const sandbox = this.requireLiveSandbox(owner, id);
     const profile = this.profile(sandbox.profileId);

@@ -187,6 +187,11 @@ export const BayConfigSchema = Type.Object(
       { ttl_hours: Type.Number({ exclusiveMinimum: 0, default: 24 }) },
       { ...Strict, default: {} },
     ),
+    /** The E2B-compatible front door under /e2b (docs/e2b.md); off until enabled. */
+    e2b: Type.Object(
+      { enabled: Type.Boolean({ default: false }) },
+      { ...Strict, default: {} },
+    ),
   },
   Strict,
 );
