@@ -1,5 +1,18 @@
 import { Elysia, t } from "elysia";
-import { BayError, DEFAULT_PROFILE_ID, type FrontDoorFactory, type Principal, type SandboxView } from "../../src/kit/front-door.ts";
+import {
+  BayError,
+  DEFAULT_PROFILE_ID,
+  streamOf,
+  streamedBodyRoute,
+  type FrontDoorFactory,
+  type Principal,
+  type SandboxView,
+} from "../../src/kit/front-door.ts";
+import { SandboxCalls } from "./bay-calls.ts";
+import { ConnectError, readRequestEnvelope, readUnaryRequest, streamAnswer, unaryAnswer, unaryError } from "./connect-protocol.ts";
+import { readFile, writeFiles } from "./envd-files.ts";
+import * as files from "./envd-filesystem.ts";
+import * as processes from "./envd-process.ts";
 import { controlErrorResponse, unauthorized } from "./errors.ts";
 import { createdShape, detailShape, type E2bState } from "./sandbox-shape.ts";
 
@@ -35,7 +48,12 @@ const Params = t.Object({ id: t.String({ minLength: 1 }) });
  * `envVars` Bay's own metadata and env, pause is Bay's stop (files kept,
  * memory not) and connect resumes. docs/e2b.md has the whole mapping.
  */
-const createE2bFrontDoor: FrontDoorFactory = ({ sandboxes, apiKeys, auth, config }) => {
+/** Where E2B's SDKs send in-sandbox traffic with E2B_SANDBOX_URL=http://HOST:8114/e2b/sandbox, told apart by headers. */
+const SANDBOX_PREFIX = "/e2b/sandbox";
+/** envd's port; the code interpreter's (49999) is not served yet. */
+const ENVD_PORT = "49983";
+
+const createE2bFrontDoor: FrontDoorFactory = ({ sandboxes, apiKeys, auth, config, callBay }) => {
   const profileFor = (template: string | undefined): string => {
     if (!template || DEFAULT_TEMPLATES.has(template)) return DEFAULT_PROFILE_ID;
     if (config.profiles.some((profile) => profile.id === template)) return template;
@@ -53,7 +71,7 @@ const createE2bFrontDoor: FrontDoorFactory = ({ sandboxes, apiKeys, auth, config
       env: body.envVars,
     });
     set.status = 201;
-    return createdShape(sandbox);
+    return createdShape(sandbox, sandboxes.issueAccessToken(principal.owner, sandbox.id));
   };
 
   /** Resumes a paused sandbox (201) or answers a running one (200); a timeout only ever lengthens its life. */
@@ -65,8 +83,54 @@ const createE2bFrontDoor: FrontDoorFactory = ({ sandboxes, apiKeys, auth, config
     if (expires < Date.now() + seconds * 1000) sandboxes.setTimeout(principal.owner, id, seconds);
     const started = await sandboxes.start(principal.owner, id);
     set.status = paused ? 201 : 200;
-    return createdShape(started);
+    return createdShape(started, sandboxes.issueAccessToken(principal.owner, id));
   };
+
+  /** The sandbox an in-sandbox request is for, as the E2b-Sandbox-Id header names it (its token was checked in authenticate). */
+  const callsFor = (principal: Principal, request: Request) => {
+    if (request.headers.get("e2b-sandbox-port") !== ENVD_PORT) {
+      throw new ConnectError("unimplemented", `port ${request.headers.get("e2b-sandbox-port")} is not served by Bay (only envd's, ${ENVD_PORT})`, 404);
+    }
+    return new SandboxCalls(callBay, principal, request.headers.get("e2b-sandbox-id") ?? "");
+  };
+  type RpcContext = { principal: Principal; request: Request; body: unknown };
+  type RpcHandler = (context: RpcContext) => Response | Promise<Response>;
+  const unary = (handler: (calls: SandboxCalls, message: Record<string, unknown>) => Promise<object>): RpcHandler =>
+    async ({ principal, request, body }) => {
+      try {
+        return unaryAnswer(await handler(callsFor(principal, request), await readUnaryRequest(streamOf(body))));
+      } catch (error) {
+        return unaryError(error);
+      }
+    };
+  const streaming = (
+    handler: (calls: SandboxCalls, message: Record<string, unknown>, request: Request, send: (message: object) => void, signal: AbortSignal) => Promise<void>,
+  ): RpcHandler =>
+    ({ principal, request, body }) =>
+      streamAnswer(async (send, signal) => handler(callsFor(principal, request), await readRequestEnvelope(streamOf(body)), request, send, signal));
+  const timeoutOf = (request: Request) => Number(request.headers.get("connect-timeout-ms") ?? 0) || 0;
+  const PROCESS: Record<string, RpcHandler> = {
+    Start: streaming((calls, message, request, send, signal) => processes.startProcess(calls, message, timeoutOf(request), send, signal)),
+    Connect: streaming((calls, message, _, send, signal) => processes.connectProcess(calls, message, send, signal)),
+    List: unary((calls) => processes.listProcesses(calls)),
+    SendInput: unary(processes.sendInput),
+    SendSignal: unary(processes.sendSignal),
+    CloseStdin: unary(processes.closeStdin),
+    Update: unary(processes.updateProcess),
+  };
+  const FILESYSTEM: Record<string, RpcHandler> = {
+    Stat: unary(files.stat),
+    ListDir: unary(files.listDirectory),
+    MakeDir: unary(files.makeDirectory),
+    Move: unary(files.move),
+    Remove: unary(files.remove),
+    WatchDir: streaming((calls, message, _, send, signal) => files.watchDirectory(calls, message, send, signal)),
+  };
+  const rpc = (methods: Record<string, RpcHandler>) =>
+    (context: RpcContext & { params: Record<string, string> }) => {
+      const handler = methods[context.params.method ?? ""];
+      return handler ? handler(context) : unaryError(new ConnectError("unimplemented", `${context.params.method} is not served by Bay`, 404));
+    };
 
   const routes = new Elysia({ prefix: "/e2b" })
     .use(auth)
@@ -111,19 +175,44 @@ const createE2bFrontDoor: FrontDoorFactory = ({ sandboxes, apiKeys, auth, config
     .get("/sandboxes/:id/metrics", ({ principal, params }) => {
       sandboxes.get(principal.owner, params.id);
       return [];
-    }, { params: Params });
+    }, { params: Params })
+    .post(streamedBodyRoute(`${SANDBOX_PREFIX}/process.Process/:method`).slice("/e2b".length), rpc(PROCESS), { params: t.Object({ method: t.String() }) })
+    .post(streamedBodyRoute(`${SANDBOX_PREFIX}/filesystem.Filesystem/:method`).slice("/e2b".length), rpc(FILESYSTEM), { params: t.Object({ method: t.String() }) })
+    .get(`${SANDBOX_PREFIX.slice("/e2b".length)}/health`, ({ set }) => {
+      set.status = 204;
+    })
+    .get(`${SANDBOX_PREFIX.slice("/e2b".length)}/files`, ({ principal, request }) => readFile(callsFor(principal, request), new URL(request.url)))
+    .post(streamedBodyRoute(`${SANDBOX_PREFIX}/files`).slice("/e2b".length), async ({ principal, request, body }) => {
+      const form = await new Response(streamOf(body), { headers: { "content-type": request.headers.get("content-type") ?? "" } }).formData();
+      return writeFiles(callsFor(principal, request), new URL(request.url), form as unknown as FormData);
+    });
 
   return {
     routes,
     authenticate(request) {
+      if (isSandboxTraffic(request)) {
+        const owner = sandboxes.ownerForAccessToken(request.headers.get("e2b-sandbox-id") ?? "", request.headers.get("x-access-token") ?? "");
+        if (!owner) throw new BayError("unauthorized", "missing or invalid X-Access-Token for the sandbox named by E2b-Sandbox-Id");
+        return { owner, admin: false };
+      }
       const key = request.headers.get("x-api-key");
       const principal = key ? apiKeys.authenticate(`Bearer ${key}`) : null;
       if (!principal) throw unauthorized();
       return principal;
     },
-    errorResponse: (error) => controlErrorResponse(error),
+    // envd's RPCs answer Connect errors; its /files and the control API answer {code, message}.
+    errorResponse: (error, _, request) => (isSandboxRpc(request) ? unaryError(error) : controlErrorResponse(error)),
   };
 };
+
+function isSandboxRpc(request: Request): boolean {
+  return isSandboxTraffic(request) && /\/(process\.Process|filesystem\.Filesystem)\//.test(new URL(request.url).pathname);
+}
+
+function isSandboxTraffic(request: Request): boolean {
+  const path = new URL(request.url).pathname;
+  return path === SANDBOX_PREFIX || path.startsWith(`${SANDBOX_PREFIX}/`);
+}
 
 /**
  * E2B's list filter: its SDKs encode each key and value, join the pairs as a

@@ -1,17 +1,19 @@
 import { parseMemory, type BayConfig, type SandboxView } from "../../src/kit/front-door.ts";
 
 /**
- * The envd protocol version E2B's SDKs are told. Their features switch on by
- * it (docs/e2b.md); it names the lowest version they accept because the
- * in-sandbox protocol is not served yet, and rises as it is.
+ * The envd protocol version E2B's SDKs are told; their features switch on by
+ * it (docs/e2b.md). 0.5.2: stdin and CloseStdin for commands, no default
+ * user sent, recursive watch; below 0.5.7, so uploads stay multipart, and
+ * below 0.6.2, so file metadata is refused by the SDK itself.
  */
-export const ENVD_VERSION = "0.1.0";
+export const ENVD_VERSION = "0.5.2";
 
 export type E2bState = "running" | "paused";
 
-/** What create and connect answer (E2B's `Sandbox`). */
-export function createdShape(sandbox: SandboxView) {
+/** What create and connect answer (E2B's `Sandbox`), with the sandbox's access token when one was just issued. */
+export function createdShape(sandbox: SandboxView, accessToken?: string) {
   return {
+    ...(accessToken ? { envdAccessToken: accessToken } : {}),
     sandboxID: sandbox.id,
     templateID: sandbox.profile,
     alias: sandbox.profile,

@@ -3,9 +3,9 @@ import { openapi } from "@elysiajs/openapi";
 import type { BayCore } from "../core/bay-core.ts";
 import { enterRequest } from "../core/request-context.ts";
 import { VERSION } from "../shared/version.ts";
-import { authenticateBeforeBody, createAuthPlugin, rememberPrincipal } from "./auth.ts";
+import { authenticateBeforeBody, createAuthPlugin, hasPrincipal, rememberPrincipal } from "./auth.ts";
 import type { BayRoutesSource } from "./capability-context.ts";
-import type { FrontDoorSource } from "./front-door-context.ts";
+import type { FrontDoorContext, FrontDoorSource } from "./front-door-context.ts";
 import { checkBodySize, limitedBody, parseUndeclaredBody } from "./body-limit.ts";
 import { errorEnvelope, errorHeaders, logUnexpected, toBayError } from "./error-response.ts";
 import { requireObjectBody } from "./json-body.ts";
@@ -31,12 +31,25 @@ export async function createApp(core: BayCore, capabilities: readonly BayRoutesS
   const capabilityRoutes = await Promise.all(
     capabilities.map(async (plugin) => (await plugin.loadBayRoutes())({ sandboxes: core.sandboxes, auth })),
   );
+  // The document describes the app being built here; the hook reads it once it exists.
+  const built: { app?: AnyElysia } = {};
+  const callBay: FrontDoorContext["callBay"] = async (principal, method, path, init = {}) => {
+    const headers = new Headers(init.headers);
+    if (init.json !== undefined) headers.set("content-type", "application/json");
+    const request = new Request(`http://bay.internal${path}`, {
+      method,
+      headers,
+      body: init.json !== undefined ? JSON.stringify(init.json) : init.body,
+    });
+    rememberPrincipal(request, principal);
+    return built.app!.handle(request);
+  };
   const doors = await Promise.all(
     frontDoors
       .filter((door) => door.enabled(core.config))
       .map(async (door) => ({
         prefix: door.prefix,
-        door: (await door.loadRoutes())({ sandboxes: core.sandboxes, apiKeys: core.apiKeys, auth, config: core.config }),
+        door: (await door.loadRoutes())({ sandboxes: core.sandboxes, apiKeys: core.apiKeys, auth, config: core.config, callBay }),
       })),
   );
   /** The front door whose prefix a request is under, if any. */
@@ -45,8 +58,6 @@ export async function createApp(core: BayCore, capabilities: readonly BayRoutesS
     return doors.find(({ prefix }) => path === prefix || path.startsWith(`${prefix}/`))?.door;
   };
 
-  // The document describes the app being built here; the hook reads it once it exists.
-  const built: { app?: AnyElysia } = {};
   const app = new Elysia()
     .onRequest(({ request, set, server }) => {
       requestStarts.set(request, performance.now());
@@ -57,7 +68,9 @@ export async function createApp(core: BayCore, capabilities: readonly BayRoutesS
       enterRequest(requestId);
       // The key first: a caller without one gets 401 before Bay reads, sizes or parses any of the body.
       const door = doorOf(request);
-      if (door) rememberPrincipal(request, door.authenticate(request));
+      if (hasPrincipal(request)) {
+        // A front door's own call into Bay's API: its caller was authenticated at the door.
+      } else if (door) rememberPrincipal(request, door.authenticate(request));
       else authenticateBeforeBody(core.apiKeys, request);
       checkBodySize(request, core.config.server.max_body_bytes);
     })
@@ -88,7 +101,7 @@ export async function createApp(core: BayCore, capabilities: readonly BayRoutesS
       logUnexpected(error, bayError, `${request.method} ${path}`);
       const door = doorOf(request);
       if (door) {
-        const answer = door.errorResponse(bayError, requestId);
+        const answer = door.errorResponse(bayError, requestId, request);
         answer.headers.set("x-request-id", requestId);
         return answer;
       }

@@ -15,6 +15,11 @@ function authenticate(apiKeys: ApiKeyRegistry, request: Request): Principal {
   return principal;
 }
 
+/** True for a request whose principal is already known (a front door's call into Bay's own API). */
+export function hasPrincipal(request: Request): boolean {
+  return PRINCIPALS.has(request);
+}
+
 /** Records the principal a front door found for a request, for the auth plugin to hand its routes. */
 export function rememberPrincipal(request: Request, principal: Principal): void {
   PRINCIPALS.set(request, principal);

@@ -18,7 +18,7 @@ export interface FrontDoor {
   /** Runs when a request's headers have arrived, before its body is read; throws a BayError (unauthorized) without a valid credential. */
   authenticate(request: Request): Principal;
   /** How an error of a request under the prefix is answered. */
-  errorResponse(error: BayError, requestId: string): Response;
+  errorResponse(error: BayError, requestId: string, request: Request): Response;
 }
 
 export interface FrontDoorContext {
@@ -27,6 +27,12 @@ export interface FrontDoorContext {
   /** Gives the door's routes the principal its `authenticate` found. */
   auth: AuthPlugin;
   config: BayConfig;
+  /**
+   * Calls Bay's own API in-process as `principal` (no key travels): a door
+   * translates its protocol onto Bay's routes, so every check and hold of
+   * Bay's API applies to it as well.
+   */
+  callBay(principal: Principal, method: string, path: string, init?: { json?: unknown; body?: FormData | Uint8Array | ReadableStream<Uint8Array> | string; headers?: Record<string, string> }): Promise<Response>;
 }
 
 export type FrontDoorFactory = (context: FrontDoorContext) => FrontDoor;

@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from "node:crypto";
 import { checkMetadata, checkSandboxEnv, matchesMetadata, parseMetadataFilter, parseStringMap } from "./sandbox-labels.ts";
 import { consola } from "consola";
 import type { BayConfig, ProfileConfig } from "./config/index.ts";
@@ -13,7 +14,7 @@ import {
   ValidationError,
 } from "../shared/errors.ts";
 import { DEFAULT_CARGO_SIZE_MB } from "./cargo-service.ts";
-import { newId } from "./ids.ts";
+import { newId, newSecretToken } from "./ids.ts";
 import { bayLabels, volumeName } from "./labels.ts";
 import { releasedWhenDone } from "./held-stream.ts";
 import { watchLiveness } from "./liveness.ts";
@@ -162,6 +163,7 @@ export class SandboxService {
       stateResetReason: null,
       metadata: JSON.stringify(metadata),
       env: JSON.stringify(env),
+      accessTokenHash: null,
     };
     const writeRows = () =>
       this.store.insertSandbox(sandbox, newCargo, (live) => this.quotas.checkRoomForOne(owner, "max_sandboxes", live));
@@ -218,6 +220,27 @@ export class SandboxService {
     const expiresAt = this.ttlLimit.expiryAtCreate(owner, seconds, Date.now());
     this.store.setExpiry(sandbox.id, expiresAt!);
     return this.view({ ...sandbox, expiresAt });
+  }
+
+  /**
+   * A new access token for the sandbox (the previous one stops working): a
+   * credential for traffic into this one sandbox that does not carry an API
+   * key, as E2B's in-sandbox calls need. Only its digest is kept.
+   */
+  issueAccessToken(owner: string, id: string): string {
+    const sandbox = this.requireLiveSandbox(owner, id);
+    const token = newSecretToken();
+    this.store.setAccessTokenHash(sandbox.id, sha256Hex(token));
+    return token;
+  }
+
+  /** The owner of a live sandbox whose access token this is, or null (compared as digests, in constant time). */
+  ownerForAccessToken(id: string, token: string): string | null {
+    const sandbox = this.store.findSandboxById(id);
+    if (!sandbox || sandbox.deletedAt || !sandbox.accessTokenHash) return null;
+    const given = Buffer.from(sha256Hex(token), "hex");
+    const kept = Buffer.from(sandbox.accessTokenHash, "hex");
+    return given.length === kept.length && timingSafeEqual(given, kept) ? sandbox.owner : null;
   }
 
   /** Starts the sandbox's compute now if none runs (a resume), and records the activity. */
@@ -437,6 +460,10 @@ export class SandboxService {
   private view(sandbox: SandboxRow): SandboxView {
     return sandboxView(sandbox, this.store.activeSession(sandbox.id), this.profile(sandbox.profileId), this.sessions.startDetail(sandbox.id));
   }
+}
+
+function sha256Hex(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
 }
 
 function throwError(error: Error): never {

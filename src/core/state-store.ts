@@ -71,6 +71,10 @@ export class StateStore {
     this.db.update(sandboxes).set({ deletedAt: at }).where(and(eq(sandboxes.id, id), isNull(sandboxes.deletedAt))).run();
   }
 
+  setAccessTokenHash(sandboxId: string, accessTokenHash: string): void {
+    this.db.update(sandboxes).set({ accessTokenHash }).where(eq(sandboxes.id, sandboxId)).run();
+  }
+
   setMetadata(sandboxId: string, metadata: string): void {
     this.db.update(sandboxes).set({ metadata }).where(eq(sandboxes.id, sandboxId)).run();
   }

@@ -25,6 +25,8 @@ export const sandboxes = sqliteTable(
     metadata: text("metadata").notNull().default("{}"),
     /** Environment for every process of the sandbox, a JSON object of strings; never shown (it may hold secrets). */
     env: text("env").notNull().default("{}"),
+    /** SHA-256 (hex) of the sandbox's access token, if one was issued: a credential for traffic into this one sandbox. */
+    accessTokenHash: text("access_token_hash"),
   },
   (table) => [
     index("sandboxes_owner_created").on(table.owner, table.createdAt, table.id),

@@ -72,6 +72,7 @@ function sandboxRow(overrides: Partial<SandboxRow> = {}): SandboxRow {
     stateResetReason: null,
     metadata: "{}",
     env: "{}",
+    accessTokenHash: null,
     ...overrides,
   };
 }

@@ -4,6 +4,7 @@ import initial from "./0000_initial.sql" with { type: "text" };
 import lifecycle from "./0001_lifecycle.sql" with { type: "text" };
 import runtimeVersion from "./0002_runtime_version.sql" with { type: "text" };
 import sandboxMetadataEnv from "./0003_sandbox_metadata_env.sql" with { type: "text" };
+import sandboxAccessToken from "./0004_sandbox_access_token.sql" with { type: "text" };
 
 export interface Migration {
   name: string;
@@ -15,4 +16,5 @@ export const MIGRATIONS: Migration[] = [
   { name: "0001_lifecycle", sql: lifecycle },
   { name: "0002_runtime_version", sql: runtimeVersion },
   { name: "0003_sandbox_metadata_env", sql: sandboxMetadataEnv },
+  { name: "0004_sandbox_access_token", sql: sandboxAccessToken },
 ];

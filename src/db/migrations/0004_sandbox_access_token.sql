@@ -1,0 +1,1 @@
+ALTER TABLE `sandboxes` ADD `access_token_hash` text;
