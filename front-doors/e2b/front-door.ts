@@ -10,6 +10,7 @@ import {
 } from "../../src/kit/front-door.ts";
 import { SandboxCalls } from "./bay-calls.ts";
 import { ConnectError, readRequestEnvelope, readUnaryRequest, streamAnswer, unaryAnswer, unaryError } from "./connect-protocol.ts";
+import * as interpreter from "./code-interpreter.ts";
 import { readFile, writeFiles } from "./envd-files.ts";
 import * as files from "./envd-filesystem.ts";
 import * as processes from "./envd-process.ts";
@@ -50,8 +51,9 @@ const Params = t.Object({ id: t.String({ minLength: 1 }) });
  */
 /** Where E2B's SDKs send in-sandbox traffic with E2B_SANDBOX_URL=http://HOST:8114/e2b/sandbox, told apart by headers. */
 const SANDBOX_PREFIX = "/e2b/sandbox";
-/** envd's port; the code interpreter's (49999) is not served yet. */
+/** envd's port, and the code interpreter's. */
 const ENVD_PORT = "49983";
+const INTERPRETER_PORT = "49999";
 
 const createE2bFrontDoor: FrontDoorFactory = ({ sandboxes, apiKeys, auth, config, callBay }) => {
   const profileFor = (template: string | undefined): string => {
@@ -87,9 +89,9 @@ const createE2bFrontDoor: FrontDoorFactory = ({ sandboxes, apiKeys, auth, config
   };
 
   /** The sandbox an in-sandbox request is for, as the E2b-Sandbox-Id header names it (its token was checked in authenticate). */
-  const callsFor = (principal: Principal, request: Request) => {
-    if (request.headers.get("e2b-sandbox-port") !== ENVD_PORT) {
-      throw new ConnectError("unimplemented", `port ${request.headers.get("e2b-sandbox-port")} is not served by Bay (only envd's, ${ENVD_PORT})`, 404);
+  const callsFor = (principal: Principal, request: Request, port = ENVD_PORT) => {
+    if (request.headers.get("e2b-sandbox-port") !== port) {
+      throw new ConnectError("unimplemented", `port ${request.headers.get("e2b-sandbox-port")} does not serve ${new URL(request.url).pathname}`, 404);
     }
     return new SandboxCalls(callBay, principal, request.headers.get("e2b-sandbox-id") ?? "");
   };
@@ -182,6 +184,22 @@ const createE2bFrontDoor: FrontDoorFactory = ({ sandboxes, apiKeys, auth, config
       set.status = 204;
     })
     .get(`${SANDBOX_PREFIX.slice("/e2b".length)}/files`, ({ principal, request }) => readFile(callsFor(principal, request), new URL(request.url)))
+    .post(`${SANDBOX_PREFIX.slice("/e2b".length)}/execute`, ({ principal, request, body }) =>
+      interpreter.execute(callsFor(principal, request, INTERPRETER_PORT), (body ?? {}) as Parameters<typeof interpreter.execute>[1]),
+    )
+    .post(`${SANDBOX_PREFIX.slice("/e2b".length)}/contexts`, ({ principal, request, body }) =>
+      interpreter.createContext(callsFor(principal, request, INTERPRETER_PORT), (body ?? {}) as { language?: string; cwd?: string }),
+    )
+    .get(`${SANDBOX_PREFIX.slice("/e2b".length)}/contexts`, ({ principal, request }) => interpreter.listContexts(callsFor(principal, request, INTERPRETER_PORT)))
+    .delete(`${SANDBOX_PREFIX.slice("/e2b".length)}/contexts/:context`, ({ principal, request, params }) =>
+      interpreter.removeContext(callsFor(principal, request, INTERPRETER_PORT), params.context),
+    )
+    // Its body is empty though it says JSON: read as a stream, never parsed.
+    .post(
+      streamedBodyRoute(`${SANDBOX_PREFIX}/contexts/:context/restart`).slice("/e2b".length),
+      ({ principal, request, params }) => interpreter.restartContext(callsFor(principal, request, INTERPRETER_PORT), params.context),
+      { params: t.Object({ context: t.String() }) },
+    )
     .post(streamedBodyRoute(`${SANDBOX_PREFIX}/files`).slice("/e2b".length), async ({ principal, request, body }) => {
       const form = await new Response(streamOf(body), { headers: { "content-type": request.headers.get("content-type") ?? "" } }).formData();
       return writeFiles(callsFor(principal, request), new URL(request.url), form as unknown as FormData);
@@ -191,7 +209,9 @@ const createE2bFrontDoor: FrontDoorFactory = ({ sandboxes, apiKeys, auth, config
     routes,
     authenticate(request) {
       if (isSandboxTraffic(request)) {
-        const owner = sandboxes.ownerForAccessToken(request.headers.get("e2b-sandbox-id") ?? "", request.headers.get("x-access-token") ?? "");
+        // The code interpreter sends only the traffic token on /contexts; both are the sandbox's one token.
+        const token = request.headers.get("x-access-token") ?? request.headers.get("e2b-traffic-access-token") ?? "";
+        const owner = sandboxes.ownerForAccessToken(request.headers.get("e2b-sandbox-id") ?? "", token);
         if (!owner) throw new BayError("unauthorized", "missing or invalid X-Access-Token for the sandbox named by E2b-Sandbox-Id");
         return { owner, admin: false };
       }

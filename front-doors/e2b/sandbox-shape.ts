@@ -13,13 +13,13 @@ export type E2bState = "running" | "paused";
 /** What create and connect answer (E2B's `Sandbox`), with the sandbox's access token when one was just issued. */
 export function createdShape(sandbox: SandboxView, accessToken?: string) {
   return {
-    ...(accessToken ? { envdAccessToken: accessToken } : {}),
+    // The code interpreter sends the traffic token (and on /execute the access token too): one token serves both.
+    ...(accessToken ? { envdAccessToken: accessToken, trafficAccessToken: accessToken } : { trafficAccessToken: null }),
     sandboxID: sandbox.id,
     templateID: sandbox.profile,
     alias: sandbox.profile,
     clientID: "bay",
     envdVersion: ENVD_VERSION,
-    trafficAccessToken: null,
     domain: null,
   };
 }

@@ -30,7 +30,7 @@ const createPythonAgent: AgentCapabilityFactory = async (context) => {
             if (event.type === "result" && event.data["text/plain"] !== undefined) output.append(`${event.data["text/plain"]}\n`);
             if (event.data["image/png"]) images.add(event.data["image/png"]);
             results.add(event.type, event.data);
-            emit("result", { data: event.data });
+            emit("result", { data: event.data, kind: event.type });
           });
           if (outcome.error) emit("error", { text: outcome.error });
           const text = output.toString();

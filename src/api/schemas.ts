@@ -156,7 +156,7 @@ export const capabilityRouteErrors = { ...sandboxRouteErrors, 400: ErrorBody, 50
 
 export const EXECUTION_STREAM_DESCRIPTION =
   "Send `Accept: text/event-stream` to receive Server-Sent Events while the code runs instead of one JSON answer: " +
-  "`stdout` and `stderr` ({text}), `result` ({data: {\"text/plain\", \"image/png\"}}: expression values, displays, figures), " +
+  "`stdout` and `stderr` ({text}), `result` ({data: MIME bundle, kind: result|display}: the cell's value, displays, figures), " +
   "`error` ({text}: the traceback or timeout; or {code, message} if the agent fails mid-stream), and a final `done` " +
   "carrying exactly the JSON answer. Comment lines (`: keep-alive`) are sent every 15 s of silence.";
 

@@ -52,6 +52,6 @@ export type GcStatus = Static<typeof api.GcStatus>;
 /** One Server-Sent Event of a streamed execution. */
 export type ExecutionEvent<Done> =
   | { event: "stdout" | "stderr"; data: { text: string } }
-  | { event: "result"; data: { data: Record<string, string> } }
+  | { event: "result"; data: { data: Record<string, string>; kind?: "result" | "display" } }
   | { event: "error"; data: { text?: string; code?: string; message?: string } }
   | { event: "done"; data: Done };

@@ -44,7 +44,7 @@ describe("execution output as Server-Sent Events", () => {
   test("done carries the same summary as the JSON answer; errors and results have their own events", async () => {
     const { events } = await stream("python", { code: "import sys\nprint('o')\nprint('e', file=sys.stderr)\n6 * 7" });
     expect(events.map((e) => e.event)).toEqual(["stdout", "stdout", "stderr", "stderr", "result", "done"]);
-    expect(events[4]!.data).toEqual({ data: { "text/plain": "42" } });
+    expect(events[4]!.data).toEqual({ data: { "text/plain": "42" }, kind: "result" });
     const done = events.at(-1)!.data as any;
     const json = (await bay.request("POST", `/v1/sandboxes/${sandbox.id}/python/exec`, { code: "import sys\nprint('o')\nprint('e', file=sys.stderr)\n6 * 7" })).body;
     expect(Object.keys(done).sort()).toEqual(Object.keys(json).sort());
