@@ -12,6 +12,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { randomBytes } from "node:crypto";
+import { Sandbox as E2bSandbox } from "@e2b/code-interpreter";
 import { Bay } from "../src/client/index.ts";
 
 const quick = process.argv.includes("--quick");
@@ -81,7 +82,7 @@ async function startDaemon(): Promise<{ url: string; key: string; pid: number; s
   const config = join(dataDir, "bay.yaml");
   await Bun.write(
     config,
-    `profiles:\n  - { id: python-default, image: "${image}" }\n  - { id: warm, image: "${image}", warm_pool_size: 2 }\nlog: { level: warn }\n`,
+    `profiles:\n  - { id: python-default, image: "${image}" }\n  - { id: warm, image: "${image}", warm_pool_size: 2 }\nlog: { level: warn }\ne2b: { enabled: true }\n`,
   );
   const child = Bun.spawn([binary, "serve", "--port", "0", "--config", config], {
     env: { ...process.env, BAY_DATA_DIR: dataDir, BAY_INSTANCE_ID: instanceId, BAY_API_KEY: key, BAY_LOG__LEVEL: "info" },
@@ -162,6 +163,28 @@ async function main(): Promise<void> {
     }
     record("warm start: create + first python/exec", "ms", warm, { target: "median ≤ 50 ms" });
 
+    // The same through E2B's own SDK and Bay's E2B front door (docs/e2b.md): create from the warm pool, first runCode.
+    const e2bOptions = { apiUrl: `${daemon.url}/e2b`, sandboxUrl: `${daemon.url}/e2b/sandbox`, apiKey: daemon.key };
+    const waitForPool = async () => {
+      for (let w = 0; w < 300; w++) {
+        if (/bay_warm_pool_ready\{profile="warm"\} 2/.test(await (await fetch(`${daemon.url}/metrics`)).text())) return;
+        await Bun.sleep(50);
+      }
+    };
+    const e2bWarm: number[] = [];
+    for (let i = 0; i < runs(10, 3); i++) {
+      await waitForPool();
+      let created: E2bSandbox | undefined;
+      e2bWarm.push(
+        await timed(async () => {
+          created = await E2bSandbox.create("warm", e2bOptions);
+          await created.runCode("1");
+        }),
+      );
+      await created?.kill();
+    }
+    record("E2B SDK: warm create + first runCode", "ms", e2bWarm, { baseline: { name: "Bay's API: warm create + first python/exec", samples: warm }, target: "median ≤ 50 ms" });
+
     // Warm exec latency: through Bay, straight to the agent, and docker exec.
     const sandbox = await bay.sandboxes.create();
     await bay.python.exec(sandbox.id, { code: "1" });
@@ -189,6 +212,11 @@ async function main(): Promise<void> {
     const shellDocker = await repeat(runs(20, 5), async () => sh("docker", "exec", session.container_id, "true"));
     record("shell/exec true through Bay", "ms", shellBay, { baseline: { name: "agent directly", samples: shellDirect } });
     record("shell/exec true through Bay vs docker exec", "ms", shellBay, { baseline: { name: "docker exec true", samples: shellDocker } });
+    const e2bSandbox = await E2bSandbox.create(e2bOptions);
+    await e2bSandbox.commands.run("true");
+    const e2bRun = await repeat(n, () => e2bSandbox.commands.run("true"));
+    record("E2B SDK: commands.run true", "ms", e2bRun, { baseline: { name: "Bay's API: shell/exec true", samples: shellBay }, target: "median ≤ 10 ms" });
+    await e2bSandbox.kill();
     record("per-sandbox memory (agent + kernel)", "MB", [parseMemory(sh("docker", "stats", "--no-stream", "--format", "{{.MemUsage}}", session.container_id))]);
 
     // File round trips.

@@ -30,7 +30,12 @@ interface DirectoryEntry {
 }
 
 const FILE_TYPES = { file: "FILE_TYPE_FILE", dir: "FILE_TYPE_DIRECTORY", symlink: "FILE_TYPE_SYMLINK", other: "FILE_TYPE_FILE" } as const;
-const CHANGE_TYPES: Record<string, string> = { create: "EVENT_TYPE_CREATE", write: "EVENT_TYPE_WRITE", remove: "EVENT_TYPE_REMOVE" };
+const CHANGE_TYPES: Record<string, string> = {
+  create: "EVENT_TYPE_CREATE",
+  write: "EVENT_TYPE_WRITE",
+  remove: "EVENT_TYPE_REMOVE",
+  rename: "EVENT_TYPE_RENAME",
+};
 
 const query = (path: unknown) => encodeURIComponent(workspacePath(path));
 
@@ -79,9 +84,11 @@ export async function watchDirectory(calls: SandboxCalls, request: Record<string
     if (event.event === "ready") send({ start: {} });
     const type = CHANGE_TYPES[event.event];
     if (!type) continue;
-    const changed = (event.data as { path: string }).path;
-    const name = path === "." ? changed : changed.slice(path.length + 1);
-    send({ filesystem: { name, type } });
+    const change = event.data as { path: string; destination?: string };
+    const nameOf = (changed: string) => (path === "." ? changed : changed.slice(path.length + 1));
+    send({ filesystem: { name: nameOf(change.path), type } });
+    // As envd reports a move: the old name renamed, the new one created.
+    if (change.destination !== undefined) send({ filesystem: { name: nameOf(change.destination), type: CHANGE_TYPES.create } });
   }
 }
 

@@ -6,13 +6,19 @@ import { statOrThrow } from "./entries.ts";
 /** Changes held for a slow reader; past this many the oldest are dropped and an `overflow` event says so. */
 const MAX_PENDING_CHANGES = 10_000;
 
-type Change = { type: "create" | "write" | "remove"; path: string };
+/**
+ * inotify reports a move as its two halves, one right after the other; a
+ * removal followed this soon by a creation is taken for one (a rename).
+ */
+const RENAME_WINDOW_MS = 10;
+
+type Change = { type: "create" | "write" | "remove" | "rename"; path: string; destination?: string; at: number };
 
 /**
  * Watches a directory (inotify, through fs.watch) and answers its changes as
  * server-sent events: `ready` once the watch is in place, then `create`,
- * `write` or `remove` with the path relative to /workspace (a rename is a
- * remove and a create). The watch ends when the reader goes away.
+ * `write`, `remove` or `rename` (with its `destination`) with paths relative
+ * to /workspace. The watch ends when the reader goes away.
  */
 export function watchResponse(workspace: Workspace, path: string, recursive: boolean): Response {
   const target = workspace.resolve(path);
@@ -26,11 +32,18 @@ export function watchResponse(workspace: Workspace, path: string, recursive: boo
       const name = filename.toString();
       const relative = target.relative === "." ? name : `${target.relative}/${name}`;
       const type = eventType === "change" ? "write" : existsSync(join(target.real, name)) ? "create" : "remove";
+      const now = Date.now();
+      const last = pending.at(-1);
+      if (type === "create" && last?.type === "remove" && now - last.at < RENAME_WINDOW_MS) {
+        Object.assign(last, { type: "rename", destination: relative });
+        wake?.();
+        return;
+      }
       if (pending.length >= MAX_PENDING_CHANGES) {
         pending.shift();
         dropped++;
       }
-      pending.push({ type, path: relative });
+      pending.push({ type, path: relative, at: now });
       wake?.();
     });
     // The directory went away (or the watch broke): the stream ends.
@@ -46,11 +59,16 @@ export function watchResponse(workspace: Workspace, path: string, recursive: boo
       while (!signal.aborted && !ended) {
         if (pending.length === 0 && !ended) await new Promise<void>((resolve) => (wake = resolve));
         wake = undefined;
+        // A removal is held for a moment: the creation that makes it a rename may follow.
+        const last = pending.at(-1);
+        if (last?.type === "remove") await Bun.sleep(Math.max(0, last.at + RENAME_WINDOW_MS - Date.now()));
         if (dropped > 0) {
           await send("overflow", { dropped });
           dropped = 0;
         }
-        for (const change of pending.splice(0)) await send(change.type, { path: change.path });
+        for (const change of pending.splice(0)) {
+          await send(change.type, change.destination === undefined ? { path: change.path } : { path: change.path, destination: change.destination });
+        }
       }
     } finally {
       signal.removeEventListener("abort", stop);

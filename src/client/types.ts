@@ -43,6 +43,7 @@ export type FileInfo = Static<typeof files.FileInfo>;
 export type WatchEvent =
   | { event: "ready"; data: { path: string; recursive: boolean } }
   | { event: "create" | "write" | "remove"; data: { path: string } }
+  | { event: "rename"; data: { path: string; destination: string } }
   | { event: "overflow"; data: { dropped: number } };
 export type UploadResult = Static<typeof files.UploadResult>;
 

@@ -112,11 +112,13 @@ describe("files", () => {
     const events: { name: string; type: string }[] = [];
     const watcher = await sandbox.files.watchDir("watched", (event) => void events.push({ name: event.name, type: event.type }), { recursive: true });
     // Apart in time: a change is told from a check of the path when it is seen (a file made and removed at once reads as two removes).
-    await sandbox.commands.run("echo x > watched/new.txt; sleep 0.3; echo y > watched/sub/deep.txt; sleep 0.3; rm watched/new.txt");
+    await sandbox.commands.run("echo x > watched/new.txt; sleep 0.3; echo y > watched/sub/deep.txt; sleep 0.3; mv watched/sub/deep.txt watched/moved.txt; sleep 0.3; rm watched/new.txt");
     for (let i = 0; i < 50 && !events.some((event) => event.type === "remove"); i++) await Bun.sleep(100);
     await watcher.stop();
     expect(events).toContainEqual({ name: "new.txt", type: "create" });
     expect(events).toContainEqual({ name: "sub/deep.txt", type: "create" });
+    expect(events).toContainEqual({ name: "sub/deep.txt", type: "rename" });
+    expect(events).toContainEqual({ name: "moved.txt", type: "create" });
     expect(events).toContainEqual({ name: "new.txt", type: "remove" });
   });
 });

@@ -85,7 +85,7 @@ describe("list with depth", () => {
 });
 
 describe("watch", () => {
-  test("create, write and remove are seen with their paths; recursive sees subdirectories; the stream ends when the client leaves", async () => {
+  test("create, write, rename and remove are seen with their paths; recursive sees subdirectories; the stream ends when the client leaves", async () => {
     await shell("mkdir -p watched/sub");
     const response = await bay.app.handle(
       new Request(`http://localhost${fs("/watch?path=watched&recursive=true")}`, { headers: { authorization: `Bearer ${TEST_API_KEY}` } }),
@@ -95,18 +95,22 @@ describe("watch", () => {
     const reading = (async () => {
       for await (const event of parseEventStream(response.body!)) {
         events.push(event);
-        if (event.event === "remove" && (event.data as { path: string }).path === "watched/sub/b.txt") return;
+        if (event.event === "remove" && (event.data as { path: string }).path === "watched/sub/c.txt") return;
       }
     })();
     for (let i = 0; i < 50 && events.length === 0; i++) await Bun.sleep(100);
     expect(events[0]).toEqual({ event: "ready", data: { path: "watched", recursive: true } });
-    await shell("echo a > watched/a.txt; sleep 0.2; echo more >> watched/a.txt; sleep 0.2; echo b > watched/sub/b.txt; sleep 0.2; rm watched/sub/b.txt");
+    await shell(
+      "echo a > watched/a.txt; sleep 0.2; echo more >> watched/a.txt; sleep 0.2; echo b > watched/sub/b.txt; sleep 0.2; " +
+        "mv watched/sub/b.txt watched/sub/c.txt; sleep 0.2; rm watched/sub/c.txt",
+    );
     await Promise.race([reading, Bun.sleep(15_000)]);
     const seen = events.slice(1).map((event) => `${event.event} ${(event.data as { path: string }).path}`);
     expect(seen).toContain("create watched/a.txt");
     expect(seen).toContain("write watched/a.txt");
     expect(seen).toContain("create watched/sub/b.txt");
-    expect(seen.at(-1)).toBe("remove watched/sub/b.txt");
+    expect(events).toContainEqual({ event: "rename", data: { path: "watched/sub/b.txt", destination: "watched/sub/c.txt" } });
+    expect(seen.at(-1)).toBe("remove watched/sub/c.txt");
   });
 
   test("watching a file or a missing directory is refused", async () => {
