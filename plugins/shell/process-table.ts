@@ -5,7 +5,11 @@ import { KEPT_FINISHED_PROCESSES, MAX_RUNNING_PROCESSES, type ProcessInfo } from
 
 export type OutputStream = "stdout" | "stderr" | "pty";
 
-/** One piece of a process's output, numbered so that a reader can resume after it. */
+/**
+ * One piece of a process's output. Its `seq` is the count of output bytes up
+ * to its end, so that a reader resumes after the last seq it got and can be
+ * told exactly how many bytes it missed if the buffer dropped them.
+ */
 export interface OutputChunk {
   readonly seq: number;
   readonly stream: OutputStream;
@@ -43,7 +47,6 @@ class ManagedProcess {
   private keptBytes = 0;
   private totalBytes = 0;
   private droppedBytes = 0;
-  private nextSeq = 1;
   private readonly listeners = new Set<() => void>();
   private stdinOpen: boolean;
   readonly exited: Promise<void>;
@@ -75,9 +78,9 @@ class ManagedProcess {
 
   append(stream: OutputStream, bytes: Uint8Array): void {
     if (bytes.length === 0) return;
-    this.chunks.push({ seq: this.nextSeq++, stream, bytes });
-    this.keptBytes += bytes.length;
     this.totalBytes += bytes.length;
+    this.chunks.push({ seq: this.totalBytes, stream, bytes });
+    this.keptBytes += bytes.length;
     // The oldest output goes first: whole chunks, then the head of the last one if it alone is over the limit.
     while (this.keptBytes > this.limitBytes) {
       const oldest = this.chunks[0]!;
@@ -91,11 +94,11 @@ class ManagedProcess {
     this.notify();
   }
 
-  /** The output kept after `after`, the bytes dropped before it if any, and whether the process has ended. */
+  /** The output kept after `after` (a byte count), and how many bytes after it are no longer kept. */
   since(after: number): { dropped: number; chunks: OutputChunk[] } {
-    const first = this.chunks[0]?.seq ?? this.nextSeq;
-    const missing = after + 1 < first ? this.droppedBytes : 0;
-    return { dropped: missing, chunks: this.chunks.filter((chunk) => chunk.seq > after) };
+    const oldest = this.chunks[0];
+    const firstKept = oldest ? oldest.seq - oldest.bytes.length : this.totalBytes;
+    return { dropped: Math.max(0, firstKept - after), chunks: this.chunks.filter((chunk) => chunk.seq > after) };
   }
 
   /** Resolves at the next output or exit. */

@@ -114,7 +114,9 @@ export const ProcessWaitRequest = Type.Object(
 export const ProcessStreamQuery = Type.Object(
   {
     pid: Type.Integer({ minimum: 1, maximum: 4194304 }),
-    after: Type.Optional(Type.Integer({ minimum: 0, description: "Resume after this event's seq (0 or absent: from the oldest output kept)" })),
+    after: Type.Optional(
+      Type.Integer({ minimum: 0, description: "Resume after this seq, the last one received (a seq counts the output's bytes up to its event's end; 0 or absent: from the oldest output kept)" }),
+    ),
     encoding: Type.Optional(Type.Union([Type.Literal("utf8"), Type.Literal("base64")], { default: "utf8", description: "How output bytes are carried in `data`" })),
     follow: Type.Optional(Type.Boolean({ default: true, description: "Stay until the process exits (false: only what is kept now)" })),
   },

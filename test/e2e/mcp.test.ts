@@ -75,7 +75,8 @@ describe("bay mcp through a real MCP client", () => {
       seen = textOf(await client.callTool({ name: "process_output", arguments: { pid } }));
     }
     expect(seen).toContain("from-background\n");
-    expect(seen).toContain(`[pid ${pid} running; last seq 1]`);
+    // A seq counts output bytes: the line is the first output.
+    expect(seen).toContain(`[pid ${pid} running; last seq ${"from-background\n".length}]`);
     await client.callTool({ name: "signal_process", arguments: { pid, signal: "SIGTERM" } });
     for (let i = 0; i < 50 && !seen.includes("exited"); i++, await Bun.sleep(100)) {
       seen = textOf(await client.callTool({ name: "process_output", arguments: { pid } }));

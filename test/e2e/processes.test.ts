@@ -101,6 +101,24 @@ describe("background processes", () => {
     expect(events[0]).toEqual({ event: "dropped", data: { bytes: kept.process.dropped_bytes } });
   });
 
+  test("a reader that resumes after the buffer moved on is told exactly how many bytes it missed", async () => {
+    // At most 65 536 bytes are kept: the As are read, then the Bs and Cs push the As and (some of) the Bs out.
+    const process = await start({ command: "head -c 40000 /dev/zero | tr '\\0' A; sleep 1; head -c 40000 /dev/zero | tr '\\0' B; head -c 40000 /dev/zero | tr '\\0' C" });
+    let early = await output(process.pid);
+    for (let i = 0; i < 50 && early.process.output_bytes < 40000; i++, await Bun.sleep(50)) early = await output(process.pid);
+    const readSoFar = early.chunks.map((chunk: { data: string }) => chunk.data).join("").length;
+    const lastSeq = early.chunks.at(-1).seq as number;
+    expect(lastSeq).toBe(readSoFar);
+    await wait(process.pid);
+    const resumed = await output(process.pid, lastSeq);
+    const rest = resumed.chunks.map((chunk: { data: string }) => chunk.data).join("");
+    expect(readSoFar + resumed.missed_bytes + rest.length).toBe(120000);
+    // What was missed is exactly the Bs no longer kept: the rest picks up where they end.
+    expect(readSoFar).toBe(40000);
+    expect(resumed.missed_bytes).toBeGreaterThan(0);
+    expect(rest).toBe("B".repeat(40000 - resumed.missed_bytes) + "C".repeat(40000));
+  });
+
   test("stdin: written bytes reach the process, and closing it ends its input", async () => {
     const process = await start({ command: "cat; echo '[eof]'", stdin: true });
     expect(process.stdin).toBe(true);
