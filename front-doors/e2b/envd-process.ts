@@ -1,5 +1,5 @@
 import { parseEventStream } from "../../src/kit/front-door.ts";
-import { SandboxCalls, workspacePath } from "./bay-calls.ts";
+import { SandboxCalls, sandboxPath, workspacePath } from "./bay-calls.ts";
 import { ConnectError } from "./connect-protocol.ts";
 
 /**
@@ -57,7 +57,7 @@ export async function listProcesses(calls: SandboxCalls) {
       .filter((item) => item.running)
       .map((item) => ({
         pid: item.pid,
-        config: { cmd: "/bin/bash", args: ["-c", item.command], envs: {}, cwd: item.cwd === "." ? "/workspace" : `/workspace/${item.cwd}` },
+        config: { cmd: "/bin/bash", args: ["-c", item.command], envs: {}, cwd: sandboxPath(item.cwd) },
         ...(item.tag ? { tag: item.tag } : {}),
       })),
   };

@@ -7,10 +7,9 @@
 export type { FrontDoor, FrontDoorContext, FrontDoorFactory, FrontDoorSource } from "../api/front-door-context.ts";
 export type { Principal } from "../core/api-keys.ts";
 export type { SandboxView } from "../core/views.ts";
-export { rememberPrincipal } from "../api/auth.ts";
 export { streamOf, streamedBodyRoute } from "../api/streamed-body.ts";
-export { BayError, NotFoundError, ValidationError } from "../shared/errors.ts";
+export { BayError } from "../shared/errors.ts";
 export { DEFAULT_PROFILE_ID } from "../core/config/index.ts";
-export type { BayConfig, ProfileConfig } from "../core/config/index.ts";
+export type { BayConfig } from "../core/config/index.ts";
 export { parseMemory } from "../core/resources.ts";
 export { parseEventStream } from "../shared/sse.ts";
