@@ -2,6 +2,7 @@ import { Elysia, t } from "elysia";
 import {
   BayError,
   EXECUTION_STREAM_DESCRIPTION,
+  checkEnvironmentNames,
   answerWhenStopped,
   SandboxParams,
   bodyOperationHook,
@@ -9,7 +10,6 @@ import {
   queryOperationHook,
   queryStringSchema,
   relayedResponse,
-  ValidationError,
   maxStartWaitMs,
   normalizeWorkspacePath,
   operationRoute,
@@ -45,7 +45,7 @@ import {
   PROCESS_STDIN_OPERATION,
   PROCESS_WAIT_OPERATION,
 } from "./operations.ts";
-import { ENVIRONMENT_NAME, ProcessStreamQuery, SHELL_DEFAULT_TIMEOUT_SECONDS, type ShellExecOutcome } from "./schemas.ts";
+import { ProcessStreamQuery, SHELL_DEFAULT_TIMEOUT_SECONDS, type ShellExecOutcome } from "./schemas.ts";
 
 /** Process calls answer at once, except wait (at most its own timeout) and the stream. */
 const PROCESS_CALL_TIMEOUT_MS = 30_000;
@@ -54,20 +54,6 @@ const processTags = ["processes"];
 /** A process lives only in a running session: asking about one never starts compute. */
 const noSuchProcess = (pid: number) => () =>
   new BayError("not_found", `process ${pid} not found: the sandbox has no running session (processes end with it)`, { pid });
-
-
-/**
- * Names that no shell could use are refused by name. (The request schema
- * says the same, but Elysia drops keys that fail a record's key pattern
- * instead of rejecting them.)
- */
-function checkEnvironmentNames(env: Record<string, string> | undefined): void {
-  for (const name of Object.keys(env ?? {})) {
-    if (!ENVIRONMENT_NAME.test(name)) {
-      throw new ValidationError(`env name ${JSON.stringify(name)} is not a valid variable name`, { field: `env.${name}` });
-    }
-  }
-}
 
 export default function shellRoutes({ sandboxes, auth }: CapabilityRouteContext) {
   type Context = { principal: Principal; params: { id: string }; request: Request };

@@ -1,10 +1,8 @@
 import { Type, type Static } from "@sinclair/typebox";
-import { EXECUTION_HISTORY_FIELDS } from "../../src/kit/capability.ts";
+import { ENVIRONMENT_NAME, EXECUTION_HISTORY_FIELDS } from "../../src/kit/capability.ts";
 
 export const SHELL_DEFAULT_TIMEOUT_SECONDS = 30;
 
-/** What a shell accepts as a variable name. */
-export const ENVIRONMENT_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** One source for Bay's validation, the agent's re-check and the OpenAPI document. */
 export const ShellExecRequest = Type.Object(

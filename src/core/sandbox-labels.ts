@@ -1,4 +1,5 @@
 import { AGENT_INTERNAL_ENV } from "../shared/agent-protocol.ts";
+import { checkEnvironmentNames } from "../shared/environment.ts";
 import { ValidationError } from "../shared/errors.ts";
 
 /**
@@ -11,7 +12,6 @@ export type StringMap = Record<string, string>;
 
 export const MAX_METADATA_ENTRIES = 64;
 export const MAX_ENV_ENTRIES = 256;
-export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 export function parseStringMap(json: string): StringMap {
   try {
@@ -26,8 +26,8 @@ export function parseStringMap(json: string): StringMap {
 export function checkSandboxEnv(env: StringMap | undefined): StringMap {
   const entries = Object.entries(env ?? {});
   if (entries.length > MAX_ENV_ENTRIES) throw new ValidationError(`env holds more than ${MAX_ENV_ENTRIES} variables`, { field: "env" });
+  checkEnvironmentNames(env);
   for (const [name] of entries) {
-    if (!ENV_NAME.test(name)) throw new ValidationError(`env name ${JSON.stringify(name)} is not a valid variable name`, { field: `env.${name}` });
     if (AGENT_INTERNAL_ENV.includes(name)) throw new ValidationError(`env name ${name} is Bay's own`, { field: `env.${name}` });
   }
   return Object.fromEntries(entries);

@@ -16,5 +16,6 @@ export { streamOf, streamedBodyRoute } from "../api/streamed-body.ts";
 export type { AgentClient } from "../core/agent-client.ts";
 export type { Principal } from "../core/api-keys.ts";
 export { AgentError, BayError, ValidationError } from "../shared/errors.ts";
+export { checkEnvironmentNames } from "../shared/environment.ts";
 export { operationRoute } from "../shared/sandbox-operation.ts";
 export { normalizeWorkspacePath } from "../shared/workspace-path.ts";
