@@ -246,8 +246,7 @@ export class SandboxService {
   /** Starts the sandbox's compute now if none runs (a resume), and records the activity. */
   async start(owner: string, id: string): Promise<SandboxView> {
     const sandbox = this.requireLiveSandbox(owner, id);
-    const profile = this.profile(sandbox.profileId);
-    if (!profile) throw new BayError("capability_not_supported", `profile ${sandbox.profileId} of sandbox ${id} no longer exists`, { available: [] });
+    const profile = this.requireProfile(sandbox);
     await this.sessions.ensureRunning(sandbox, profile);
     this.sessions.touch(sandbox.id, profile);
     return this.view(sandbox);
@@ -345,13 +344,7 @@ export class SandboxService {
     options: AgentCallPolicy = {},
   ): Promise<T> {
     const sandbox = this.requireLiveSandbox(owner, id);
-    const profile = this.profile(sandbox.profileId);
-    if (!profile) {
-      throw new BayError("capability_not_supported", `profile ${sandbox.profileId} of sandbox ${id} no longer exists`, {
-        capability,
-        available: [],
-      });
-    }
+    const profile = this.requireProfile(sandbox, { capability });
     if (!(profile.capabilities as string[]).includes(capability)) {
       throw new BayError("capability_not_supported", `profile ${profile.id} does not offer ${capability}`, {
         capability,
@@ -441,6 +434,18 @@ export class SandboxService {
       sandbox_id: sandboxId,
       reason: "connection_dropped",
     }, { cause: error });
+  }
+
+  /** The sandbox's profile; one removed from the config since the sandbox was made serves nothing. */
+  private requireProfile(sandbox: SandboxRow, details: Record<string, unknown> = {}): ProfileConfig {
+    const profile = this.profile(sandbox.profileId);
+    if (!profile) {
+      throw new BayError("capability_not_supported", `profile ${sandbox.profileId} of sandbox ${sandbox.id} no longer exists`, {
+        ...details,
+        available: [],
+      });
+    }
+    return profile;
   }
 
   private requireSandbox(owner: string, id: string): SandboxRow {
