@@ -13,12 +13,14 @@ import {
   partText,
   queryOperationHook,
   queryStringSchema,
+  relayedEventStream,
   relayedResponse,
   streamOf,
   streamedBodyRoute,
-  type AgentClient,
+  agentCaller,
+  callerOf,
+  type Caller,
   type CapabilityRouteContext,
-  type Principal,
 } from "../../src/kit/bay.ts";
 import {
   DELETE_FILE,
@@ -62,23 +64,9 @@ const FILE_CALL_TIMEOUT_MS = 60_000;
 const MAX_PATH_FIELD_BYTES = 64 * 1024;
 const tags = ["filesystem"];
 
-/** Who calls, on which sandbox, with which request (for Prefer: wait). */
-interface Caller {
-  owner: string;
-  id: string;
-  request: Request;
-}
-
-const callerOf = (context: { principal: Principal; params: { id: string }; request: Request }): Caller => ({
-  owner: context.principal.owner,
-  id: context.params.id,
-  request: context.request,
-});
-
 export default function filesystemRoutes({ sandboxes, auth }: CapabilityRouteContext) {
   /** Every path is checked by Bay (invalid_path) before any compute is started. */
-  const onAgent = <T>(caller: Caller, call: (agent: AgentClient) => Promise<T>) =>
-    sandboxes.withAgent(caller.owner, caller.id, "filesystem", call, { maxStartWaitMs: maxStartWaitMs(caller.request) });
+  const onAgent = agentCaller(sandboxes, "filesystem");
 
   const read = (caller: Caller, path: string) => {
     const checked = normalizeWorkspacePath(path);
@@ -174,7 +162,7 @@ export default function filesystemRoutes({ sandboxes, auth }: CapabilityRouteCon
           "filesystem",
           async (agent) => {
             const changes = await agent.openRoute(WATCH_DIRECTORY, { path, recursive: context.query.recursive }, { timeoutMs: FILE_CALL_TIMEOUT_MS });
-            return relayedResponse(changes, context.set.headers, ["content-type", "cache-control", "x-accel-buffering"]);
+            return relayedEventStream(changes, context.set.headers);
           },
           { maxStartWaitMs: maxStartWaitMs(caller.request) },
         );

@@ -10,10 +10,10 @@ import {
   operationRoute,
   respondToExecution,
   splitHistoryFields,
-  type AgentClient,
+  agentCaller,
+  callerOf,
   type CapabilityRouteContext,
   type ExecutionCall,
-  type Principal,
   type SessionFacts,
 } from "../../src/kit/bay.ts";
 import { CONTEXT_CREATE, CONTEXT_DELETE, CONTEXT_LIST, CONTEXT_RESTART, PYTHON_EXEC } from "./routes.ts";
@@ -44,9 +44,7 @@ const noSuchContext = (id: string) => () =>
   new BayError("not_found", `python context ${id} not found: the sandbox has no running session (contexts end with it)`, { context_id: id });
 
 export default function pythonRoutes({ sandboxes, auth }: CapabilityRouteContext) {
-  type Context = { principal: Principal; params: { id: string }; request: Request };
-  const onAgent = <T>(context: Context, call: (agent: AgentClient) => Promise<T>, notRunning?: () => Error) =>
-    sandboxes.withAgent(context.principal.owner, context.params.id, "python", call, { maxStartWaitMs: maxStartWaitMs(context.request), notRunning });
+  const onAgent = agentCaller(sandboxes, "python");
   const timeout = { timeoutMs: CONTEXT_CALL_TIMEOUT_MS };
 
   return new Elysia()
@@ -84,23 +82,23 @@ export default function pythonRoutes({ sandboxes, auth }: CapabilityRouteContext
       operationRoute(CONTEXT_CREATE_OPERATION),
       (context) => {
         const cwd = context.body.cwd === undefined ? undefined : normalizeWorkspacePath(context.body.cwd, "cwd");
-        return onAgent(context, (agent) => agent.call(CONTEXT_CREATE, { cwd }, timeout));
+        return onAgent(callerOf(context), (agent) => agent.call(CONTEXT_CREATE, { cwd }, timeout));
       },
       bodyOperationHook(CONTEXT_CREATE_OPERATION, { tags, description: "Starts the sandbox's compute if needed. At most 16 contexts (429 quota_exceeded)." }),
     )
     .get(
       operationRoute(CONTEXT_LIST_OPERATION),
-      (context) => answerWhenStopped((notRunning) => onAgent(context, (agent) => agent.call(CONTEXT_LIST, {}, timeout), notRunning), { items: [] }),
+      (context) => answerWhenStopped((notRunning) => onAgent(callerOf(context), (agent) => agent.call(CONTEXT_LIST, {}, timeout), notRunning), { items: [] }),
       queryOperationHook(CONTEXT_LIST_OPERATION, { tags }),
     )
     .post(
       operationRoute(CONTEXT_RESTART_OPERATION),
-      (context) => onAgent(context, (agent) => agent.call(CONTEXT_RESTART, context.body, timeout), noSuchContext(context.body.id)),
+      (context) => onAgent(callerOf(context), (agent) => agent.call(CONTEXT_RESTART, context.body, timeout), noSuchContext(context.body.id)),
       bodyOperationHook(CONTEXT_RESTART_OPERATION, { tags }),
     )
     .delete(
       operationRoute(CONTEXT_DELETE_OPERATION),
-      (context) => onAgent(context, (agent) => agent.call(CONTEXT_DELETE, context.query, timeout), noSuchContext(context.query.id)),
+      (context) => onAgent(callerOf(context), (agent) => agent.call(CONTEXT_DELETE, context.query, timeout), noSuchContext(context.query.id)),
       queryOperationHook(CONTEXT_DELETE_OPERATION, { tags, description: "409 conflict for the default context." }),
     );
 }

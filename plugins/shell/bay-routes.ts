@@ -9,17 +9,18 @@ import {
   capabilityRouteErrors,
   queryOperationHook,
   queryStringSchema,
-  relayedResponse,
+  relayedEventStream,
   maxStartWaitMs,
   normalizeWorkspacePath,
   operationRoute,
   respondToExecution,
   splitHistoryFields,
-  type AgentClient,
+  agentCaller,
+  callerOf,
   type CapabilityRouteContext,
   type ExecutionCall,
-  type Principal,
 } from "../../src/kit/bay.ts";
+import type { AgentRoute } from "../../src/kit/capability.ts";
 import {
   PROCESS_CLOSE_STDIN,
   PROCESS_LIST,
@@ -56,11 +57,15 @@ const noSuchProcess = (pid: number) => () =>
   new BayError("not_found", `process ${pid} not found: the sandbox has no running session (processes end with it)`, { pid });
 
 export default function shellRoutes({ sandboxes, auth }: CapabilityRouteContext) {
-  type Context = { principal: Principal; params: { id: string }; request: Request };
-  /** Calls the agent about processes; with `notRunning`, only while a session runs (the process cannot exist otherwise). */
-  const onAgent = <T>(context: Context, call: (agent: AgentClient) => Promise<T>, notRunning?: () => Error) =>
-    sandboxes.withAgent(context.principal.owner, context.params.id, "shell", call, { maxStartWaitMs: maxStartWaitMs(context.request), notRunning });
+  const onAgent = agentCaller(sandboxes, "shell");
   const timeout = { timeoutMs: PROCESS_CALL_TIMEOUT_MS };
+  /** A call about one existing process, whose pid its input (body or query) names: never made to a stopped sandbox, which has none. */
+  const aboutProcess =
+    (route: AgentRoute) =>
+    (context: Parameters<typeof callerOf>[0] & { body?: unknown; query?: unknown }) => {
+      const input = (context.body ?? context.query) as { pid: number };
+      return onAgent(callerOf(context), (agent) => agent.call(route, input as never, timeout), noSuchProcess(input.pid));
+    };
 
   return new Elysia()
     .use(auth)
@@ -101,7 +106,7 @@ export default function shellRoutes({ sandboxes, auth }: CapabilityRouteContext)
         const { body } = context;
         checkEnvironmentNames(body.env);
         const input = { ...body, cwd: body.cwd === undefined ? undefined : normalizeWorkspacePath(body.cwd, "cwd") };
-        return onAgent(context, (agent) => agent.call(PROCESS_START, input, timeout));
+        return onAgent(callerOf(context), (agent) => agent.call(PROCESS_START, input, timeout));
       },
       bodyOperationHook(PROCESS_START_OPERATION, {
         tags: processTags,
@@ -113,44 +118,44 @@ export default function shellRoutes({ sandboxes, auth }: CapabilityRouteContext)
     )
     .get(
       operationRoute(PROCESS_LIST_OPERATION),
-      (context) => answerWhenStopped((notRunning) => onAgent(context, (agent) => agent.call(PROCESS_LIST, {}, timeout), notRunning), { items: [] }),
+      (context) => answerWhenStopped((notRunning) => onAgent(callerOf(context), (agent) => agent.call(PROCESS_LIST, {}, timeout), notRunning), { items: [] }),
       queryOperationHook(PROCESS_LIST_OPERATION, { tags: processTags, description: "A sandbox without a running session has none (and none is started)." }),
     )
     .get(
       operationRoute(PROCESS_GET_OPERATION),
-      (context) => onAgent(context, (agent) => agent.call(PROCESS_STATUS, context.query, timeout), noSuchProcess(context.query.pid)),
+      aboutProcess(PROCESS_STATUS),
       queryOperationHook(PROCESS_GET_OPERATION, { tags: processTags }),
     )
     .get(
       operationRoute(PROCESS_OUTPUT_OPERATION),
-      (context) => onAgent(context, (agent) => agent.call(PROCESS_OUTPUT, context.query, timeout), noSuchProcess(context.query.pid)),
+      aboutProcess(PROCESS_OUTPUT),
       queryOperationHook(PROCESS_OUTPUT_OPERATION, { tags: processTags }),
     )
     .post(
       operationRoute(PROCESS_STDIN_OPERATION),
-      (context) => onAgent(context, (agent) => agent.call(PROCESS_STDIN, context.body, timeout), noSuchProcess(context.body.pid)),
+      aboutProcess(PROCESS_STDIN),
       bodyOperationHook(PROCESS_STDIN_OPERATION, { tags: processTags, description: "409 conflict when the process has exited or its stdin is closed." }),
     )
     .post(
       operationRoute(PROCESS_CLOSE_STDIN_OPERATION),
-      (context) => onAgent(context, (agent) => agent.call(PROCESS_CLOSE_STDIN, context.body, timeout), noSuchProcess(context.body.pid)),
+      aboutProcess(PROCESS_CLOSE_STDIN),
       bodyOperationHook(PROCESS_CLOSE_STDIN_OPERATION, { tags: processTags }),
     )
     .post(
       operationRoute(PROCESS_SIGNAL_OPERATION),
-      (context) => onAgent(context, (agent) => agent.call(PROCESS_SIGNAL, context.body, timeout), noSuchProcess(context.body.pid)),
+      aboutProcess(PROCESS_SIGNAL),
       bodyOperationHook(PROCESS_SIGNAL_OPERATION, { tags: processTags, description: "409 conflict when the process has already exited." }),
     )
     .post(
       operationRoute(PROCESS_RESIZE_OPERATION),
-      (context) => onAgent(context, (agent) => agent.call(PROCESS_RESIZE, context.body, timeout), noSuchProcess(context.body.pid)),
+      aboutProcess(PROCESS_RESIZE),
       bodyOperationHook(PROCESS_RESIZE_OPERATION, { tags: processTags, description: "409 conflict for a process without a terminal." }),
     )
     .post(
       operationRoute(PROCESS_WAIT_OPERATION),
       (context) => {
         const waitMs = (context.body.timeout ?? 30) * 1000;
-        return onAgent(context, (agent) => agent.call(PROCESS_WAIT, context.body, { timeoutMs: waitMs + PROCESS_CALL_TIMEOUT_MS }), noSuchProcess(context.body.pid));
+        return onAgent(callerOf(context), (agent) => agent.call(PROCESS_WAIT, context.body, { timeoutMs: waitMs + PROCESS_CALL_TIMEOUT_MS }), noSuchProcess(context.body.pid));
       },
       bodyOperationHook(PROCESS_WAIT_OPERATION, { tags: processTags }),
     )
@@ -163,10 +168,7 @@ export default function shellRoutes({ sandboxes, auth }: CapabilityRouteContext)
           principal.owner,
           params.id,
           "shell",
-          async (agent) => {
-            const stream = await agent.openRoute(PROCESS_STREAM, query, { timeoutMs: PROCESS_CALL_TIMEOUT_MS });
-            return relayedResponse(stream, context.set.headers, ["content-type", "cache-control", "x-accel-buffering"]);
-          },
+          async (agent) => relayedEventStream(await agent.openRoute(PROCESS_STREAM, query, { timeoutMs: PROCESS_CALL_TIMEOUT_MS }), context.set.headers),
           { notRunning: noSuchProcess(query.pid) },
         );
       },

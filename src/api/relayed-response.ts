@@ -1,3 +1,5 @@
+import { EVENT_STREAM_HEADERS } from "../shared/sse.ts";
+
 /**
  * An agent's streamed answer (a download, an event stream) as Bay sends it
  * on: its body untouched, the route's own headers (the request id), and the
@@ -11,4 +13,9 @@ export function relayedResponse(upstream: Response, routeHeaders: Record<string,
     if (value) headers.set(name, value);
   }
   return new Response(upstream.body, { status: 200, headers });
+}
+
+/** An agent's event stream relayed as it is, with the headers that keep proxies from buffering it. */
+export function relayedEventStream(upstream: Response, routeHeaders: Record<string, unknown>): Response {
+  return relayedResponse(upstream, routeHeaders, Object.keys(EVENT_STREAM_HEADERS));
 }

@@ -9,7 +9,8 @@ export { respondToExecution, splitHistoryFields, type ExecutionCall, type Sessio
 export { multipartBoundary, multipartParts, partText } from "../api/multipart-stream.ts";
 export { bodyOperationHook, queryOperationHook, queryStringSchema } from "../api/operation-hooks.ts";
 export { maxStartWaitMs } from "../api/prefer-wait.ts";
-export { relayedResponse } from "../api/relayed-response.ts";
+export { relayedEventStream, relayedResponse } from "../api/relayed-response.ts";
+export { agentCaller, callerOf, type Caller } from "../api/agent-caller.ts";
 export { answerWhenStopped } from "../api/when-stopped.ts";
 export { EXECUTION_STREAM_DESCRIPTION, SandboxParams, capabilityRouteErrors } from "../api/schemas.ts";
 export { streamOf, streamedBodyRoute } from "../api/streamed-body.ts";
