@@ -23,7 +23,7 @@ import {
 import { describePlacement, resolveConnectMode, type ConnectMode } from "./connect-mode.ts";
 import { EgressFirewall, runOnThisHost, type CommandRunner } from "./egress-firewall.ts";
 import { demultiplexLogs } from "./engine-streams.ts";
-import { EngineTimeoutError, ImageUnavailableError, engineFailure, engineMessage, statusOf } from "./errors.ts";
+import { EngineTimeoutError, ImageUnavailableError, engineFailure, engineMessage, statusOf, type EngineCall } from "./errors.ts";
 import { HostNetworkShell } from "./host-network-shell.ts";
 import { HostPaths } from "./host-paths.ts";
 import { findOwnContainer, type OwnContainer } from "./own-container.ts";
@@ -73,6 +73,8 @@ export class DockerDriver implements Driver {
   readonly endpoint: string;
   private readonly docker: Docker;
   private placementFound: Promise<Placement> | null = null;
+  /** `engine` as the driver's helpers take it. */
+  private readonly engineCall: EngineCall = (action, call) => this.engine(action, call);
   private readonly firewall: EgressFirewall | null;
   private readonly dataDir: string | undefined;
   private readonly networks: PolicyNetworks;
@@ -96,10 +98,10 @@ export class DockerDriver implements Driver {
     const onHost: CommandRunner = async (command, input) =>
       ((await this.placement()).hostNetworkShell?.run ?? runOnThisHost)(command, input);
     this.firewall = settings.egress_firewall === "iptables" ? new EgressFirewall({ extraDenied: settings.egress_deny, run: onHost }) : null;
-    this.networks = new PolicyNetworks(this.docker, (action, call) => this.engine(action, call), this.firewall);
+    this.networks = new PolicyNetworks(this.docker, this.engineCall, this.firewall);
     this.accountFiles = new SandboxAccountFiles(
       this.docker,
-      (action, call) => this.engine(action, call),
+      this.engineCall,
       this.dataDir ? join(this.dataDir, "account-files") : undefined,
     );
   }
@@ -134,15 +136,14 @@ export class DockerDriver implements Driver {
   }
 
   private async findPlacement(): Promise<Placement> {
-    const engine = <T>(action: string, call: () => Promise<T>) => this.engine(action, call);
-    const own = await findOwnContainer(this.docker, engine);
+    const own = await findOwnContainer(this.docker, this.engineCall);
     const connectMode = resolveConnectMode(this.settings, own);
     consola.info(`docker driver: ${describePlacement(connectMode, own)}`);
     return {
       own,
       connectMode,
       hostPaths: new HostPaths(own && own.mounts),
-      hostNetworkShell: own && !own.hostNetwork ? new HostNetworkShell(this.docker, engine, own) : null,
+      hostNetworkShell: own && !own.hostNetwork ? new HostNetworkShell(this.docker, this.engineCall, own) : null,
     };
   }
 

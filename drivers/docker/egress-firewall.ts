@@ -59,7 +59,7 @@ export class EgressFirewall {
     }
     await this.checkBridgeFiltering();
     await this.iptables(["iptables-restore", "-w", "5", "--noflush"], rules, "write the sandbox firewall chains");
-    for (const jump of jumpsOf(bridge)) await this.ensureJump(jump);
+    for (const jump of jumpsOf(bridge)) await this.ensureRule(jump, "-I");
     await this.fenceIPv6(bridge);
     this.applied.set(bridge, { rules, verifiedAt: Date.now() });
   }
@@ -108,10 +108,6 @@ export class EgressFirewall {
       if ((await this.run(["iptables", "-w", "5", "-C", ...jump])).code !== 0) return false;
     }
     return true;
-  }
-
-  private async ensureJump(rule: string[]): Promise<void> {
-    await this.ensureRule(rule, "-I");
   }
 
   /** Adds a rule that is not there yet: `-I` first in its chain (hooks), `-A` last (a chain's own rules). */

@@ -1,5 +1,8 @@
 import { BayError } from "../../src/kit/driver.ts";
 
+/** One engine call with the driver's deadline, its failure mapped to the contract (DockerDriver.engine). */
+export type EngineCall = <T>(action: string, call: () => Promise<T>) => Promise<T>;
+
 /** The engine cannot be reached at all: the socket is closed, absent or not ours to use. */
 export class DriverUnavailableError extends BayError {
   constructor(endpoint: string, cause?: unknown) {

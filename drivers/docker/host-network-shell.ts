@@ -3,10 +3,8 @@ import { consola } from "consola";
 import { KeyedMutex, LABEL } from "../../src/kit/driver.ts";
 import type { CommandRunner } from "./egress-firewall.ts";
 import { demultiplexLogs, streamBytes } from "./engine-streams.ts";
-import { statusOf } from "./errors.ts";
+import { statusOf, type EngineCall } from "./errors.ts";
 import type { OwnContainer } from "./own-container.ts";
-
-type Engine = <T>(action: string, call: () => Promise<T>) => Promise<T>;
 
 /** Marks a helper with the id of the Bay container it serves. */
 export const HOST_NETWORK_HELPER_LABEL = "bay.host_network_helper_for";
@@ -29,7 +27,7 @@ export class HostNetworkShell {
 
   constructor(
     private readonly docker: Docker,
-    private readonly engine: Engine,
+    private readonly engine: EngineCall,
     private readonly bay: OwnContainer,
   ) {}
 

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import type Docker from "dockerode";
-import { statusOf } from "./errors.ts";
+import { statusOf, type EngineCall } from "./errors.ts";
 
 /** A bridge network Bay's own container is attached to, with the host interface its packets leave by. */
 export interface OwnNetwork {
@@ -26,8 +26,6 @@ export interface OwnContainer {
   mounts: OwnMount[];
 }
 
-type Engine = <T>(action: string, call: () => Promise<T>) => Promise<T>;
-
 const CONTAINER_ID = /[0-9a-f]{64}/g;
 
 /**
@@ -38,7 +36,7 @@ const CONTAINER_ID = /[0-9a-f]{64}/g;
  * `/.dockerenv` alone proves nothing (machines built from container images
  * carry one).
  */
-export async function findOwnContainer(docker: Docker, engine: Engine, candidates = ownContainerCandidates()): Promise<OwnContainer | null> {
+export async function findOwnContainer(docker: Docker, engine: EngineCall, candidates = ownContainerCandidates()): Promise<OwnContainer | null> {
   for (const candidate of candidates) {
     const info = await engine("inspect Bay's own container", async () => {
       try {
@@ -71,7 +69,7 @@ export function ownContainerCandidates(read = (path: string) => readFileSync(pat
   return found;
 }
 
-async function describe(docker: Docker, engine: Engine, info: Docker.ContainerInspectInfo): Promise<OwnContainer> {
+async function describe(docker: Docker, engine: EngineCall, info: Docker.ContainerInspectInfo): Promise<OwnContainer> {
   const hostNetwork = info.HostConfig.NetworkMode === "host";
   const networks: OwnNetwork[] = [];
   for (const [name, endpoint] of Object.entries(info.NetworkSettings.Networks ?? {})) {

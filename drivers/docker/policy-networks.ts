@@ -1,7 +1,7 @@
 import type Docker from "dockerode";
 import { BayError, KeyedMutex, LABEL, type EgressPolicy } from "../../src/kit/driver.ts";
 import type { EgressFirewall } from "./egress-firewall.ts";
-import { statusOf } from "./errors.ts";
+import { statusOf, type EngineCall } from "./errors.ts";
 
 type FencedPolicy = Exclude<EgressPolicy, { kind: "none" }>;
 
@@ -33,7 +33,7 @@ export class PolicyNetworks {
 
   constructor(
     private readonly docker: Docker,
-    private readonly engine: <T>(action: string, call: () => Promise<T>) => Promise<T>,
+    private readonly engine: EngineCall,
     /** null when driver.docker.egress_firewall is off. */
     private readonly firewall: EgressFirewall | null,
   ) {}

@@ -4,15 +4,13 @@ import { join } from "node:path";
 import type Docker from "dockerode";
 import { BayError, SANDBOX_GID, SANDBOX_HOME, SANDBOX_UID, SANDBOX_USER_NAME, type Labels } from "../../src/kit/driver.ts";
 import { streamBytes } from "./engine-streams.ts";
-import { statusOf } from "./errors.ts";
+import { statusOf, type EngineCall } from "./errors.ts";
 
 /** Host paths of an image's account files, with the sandbox user in them, to mount read-only over /etc/passwd and /etc/group. */
 export interface AccountFiles {
   passwd: string;
   group: string;
 }
-
-type Engine = <T>(action: string, call: () => Promise<T>) => Promise<T>;
 
 /**
  * Gives the sandbox user (uid/gid 1000) a name and a home in any image:
@@ -25,7 +23,7 @@ type Engine = <T>(action: string, call: () => Promise<T>) => Promise<T>;
 export class SandboxAccountFiles {
   constructor(
     private readonly docker: Docker,
-    private readonly engine: Engine,
+    private readonly engine: EngineCall,
     private readonly directory = join(tmpdir(), "bay-account-files"),
   ) {}
 
