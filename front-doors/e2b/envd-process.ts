@@ -45,9 +45,10 @@ export async function startProcess(calls: SandboxCalls, request: Record<string, 
 /** Connect: the same events for a process already running, from now on. */
 export async function connectProcess(calls: SandboxCalls, request: Record<string, unknown>, send: Send, signal: AbortSignal) {
   const pid = await pidOf(calls, request.process as Selector);
-  const kept = await calls.json<{ chunks: { seq: number }[] }>("GET", `/processes/output?pid=${pid}`);
+  // A seq counts output bytes: the process's output so far is where "from now on" begins.
+  const { output_bytes: now } = await calls.json<{ output_bytes: number }>("GET", `/processes/status?pid=${pid}`);
   send({ event: { start: { pid } } });
-  await relayOutput(calls, pid, kept.chunks.at(-1)?.seq ?? 0, send, signal);
+  await relayOutput(calls, pid, now, send, signal);
 }
 
 export async function listProcesses(calls: SandboxCalls) {
