@@ -54,6 +54,8 @@ export async function createApp(core: BayCore, capabilities: readonly BayRoutesS
   );
   /** The front door whose prefix a request is under, if any. */
   const doorOf = (request: Request) => {
+    // Every request asks: with no door enabled, the URL is not even parsed.
+    if (doors.length === 0) return undefined;
     const path = new URL(request.url).pathname;
     return doors.find(({ prefix }) => path === prefix || path.startsWith(`${prefix}/`))?.door;
   };

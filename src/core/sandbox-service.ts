@@ -188,12 +188,13 @@ export class SandboxService {
 
   list(owner: string, input: ListSandboxesInput): Page<SandboxView> {
     const labels = parseMetadataFilter(input.metadata);
+    const filtered = Object.keys(labels).length > 0;
     return paginate(
       (after, limit) => this.store.listSandboxes(owner, after, limit),
       input.limit,
       input.cursor,
       (row) => {
-        if (!matchesMetadata(parseStringMap(row.metadata), labels)) return null;
+        if (filtered && !matchesMetadata(parseStringMap(row.metadata), labels)) return null;
         const view = this.view(row);
         return !input.status || view.status === input.status ? view : null;
       },
