@@ -88,12 +88,8 @@ export class SessionManager {
   }
 
   /** Pushes idle_expires_at forward for a running session; never starts one. */
-  touch(sandboxId: string, profile: ProfileConfig): SessionRow | undefined {
-    const session = this.options.store.activeSession(sandboxId);
-    if (session?.status !== "running") return undefined;
-    const patch = activity(profile, Date.now());
-    this.options.store.updateSession(session.id, patch);
-    return { ...session, ...patch };
+  touch(sandboxId: string, profile: ProfileConfig): void {
+    this.options.store.touchRunningSession(sandboxId, activity(profile, Date.now()));
   }
 
   /** Destroys the sandbox's compute, after any start in flight, so that no container is left behind. */

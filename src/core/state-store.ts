@@ -25,7 +25,39 @@ export type SessionEndReason = "stopped" | "idle" | "expired" | "deleted" | "die
  * synchronous (bun:sqlite); engine I/O never happens inside a transaction.
  */
 export class StateStore {
-  constructor(private readonly db: BayDatabase) {}
+  /**
+   * What every capability call reads and writes, built and prepared once:
+   * building a query costs about 100 µs, running a prepared one a few.
+   */
+  private readonly hot;
+
+  constructor(private readonly db: BayDatabase) {
+    const sandboxId = sql.placeholder("sandboxId");
+    this.hot = {
+      findSandbox: db
+        .select()
+        .from(sandboxes)
+        .where(and(eq(sandboxes.owner, sql.placeholder("owner")), eq(sandboxes.id, sandboxId)))
+        .prepare(),
+      findSandboxById: db.select().from(sandboxes).where(eq(sandboxes.id, sandboxId)).prepare(),
+      activeSessions: db
+        .select()
+        .from(sessions)
+        .where(and(eq(sessions.sandboxId, sandboxId), inArray(sessions.status, ACTIVE_SESSION_STATUSES)))
+        .orderBy(desc(sessions.createdAt))
+        .prepare(),
+      touchRunningSession: db
+        .update(sessions)
+        .set({ lastActiveAt: sql`${sql.placeholder("lastActiveAt")}`, idleExpiresAt: sql`${sql.placeholder("idleExpiresAt")}` })
+        .where(and(eq(sessions.sandboxId, sandboxId), eq(sessions.status, "running")))
+        .prepare(),
+      touchCargo: db
+        .update(cargos)
+        .set({ lastAccessedAt: sql`${sql.placeholder("at")}` })
+        .where(eq(cargos.id, sql.placeholder("id")))
+        .prepare(),
+    };
+  }
 
   /**
    * Inserts a sandbox with its new managed cargo, or attached to an existing
@@ -49,11 +81,7 @@ export class StateStore {
 
   /** Including soft-deleted rows; callers decide what a deleted sandbox means. */
   findSandbox(owner: string, id: string): SandboxRow | undefined {
-    return this.db
-      .select()
-      .from(sandboxes)
-      .where(and(eq(sandboxes.owner, owner), eq(sandboxes.id, id)))
-      .get();
+    return this.hot.findSandbox.get({ owner, sandboxId: id });
   }
 
   listSandboxes(owner: string, after: PageCursor | null, limit: number): Listed<SandboxRow>[] {
@@ -108,12 +136,7 @@ export class StateStore {
 
   /** Newest first; more than one only if a crash interrupted a replacement. */
   activeSessions(sandboxId: string): SessionRow[] {
-    return this.db
-      .select()
-      .from(sessions)
-      .where(and(eq(sessions.sandboxId, sandboxId), inArray(sessions.status, ACTIVE_SESSION_STATUSES)))
-      .orderBy(desc(sessions.createdAt))
-      .all();
+    return this.hot.activeSessions.all({ sandboxId });
   }
 
   /** `guard` sees how many sessions the sandbox's owner has starting or running, inside the transaction. */
@@ -203,6 +226,11 @@ export class StateStore {
     this.db.update(sessions).set(patch).where(eq(sessions.id, id)).run();
   }
 
+  /** The activity of the sandbox's running session, if it has one: when it was last used and when it may be reaped as idle. */
+  touchRunningSession(sandboxId: string, activity: Pick<SessionRow, "lastActiveAt" | "idleExpiresAt">): void {
+    this.hot.touchRunningSession.run({ sandboxId, ...activity });
+  }
+
   /** Marks a started session running and clears the sandbox's last start error, together. */
   markSessionRunning(session: SessionRow, patch: Partial<SessionRow>): void {
     this.db.transaction((tx) => {
@@ -288,7 +316,7 @@ export class StateStore {
   }
 
   findSandboxById(id: string): SandboxRow | undefined {
-    return this.db.select().from(sandboxes).where(eq(sandboxes.id, id)).get();
+    return this.hot.findSandboxById.get({ sandboxId: id });
   }
 
   findCargoById(id: string): CargoRow | undefined {
@@ -377,7 +405,7 @@ export class StateStore {
   }
 
   touchCargo(id: string, at: number): void {
-    this.db.update(cargos).set({ lastAccessedAt: at }).where(eq(cargos.id, id)).run();
+    this.hot.touchCargo.run({ id, at });
   }
 
   markCargoDeleted(id: string, at: number): void {

@@ -148,6 +148,27 @@ describe("state store", () => {
     expect(store.findSandbox("alice", ids[1]!)?.deletedAt).toBe(200);
   });
 
+  test("a call's prepared statements touch only the rows they name: the running session's activity, the cargo's access time", () => {
+    const store = freshStore();
+    store.insertCargo(cargoRow({ id: "ws-bbbbbbbbbbbb", volumeName: "bay-cargo-ws-bbbbbbbbbbbb" }));
+    store.insertSandbox(sandboxRow(), null);
+    store.insertSession({ ...sessionRow("stopped"), id: "sess-bbbbbbbbbbbb" });
+    store.touchRunningSession("sandbox-aaaaaaaaaaaa", { lastActiveAt: 4000, idleExpiresAt: 8000 });
+    expect(store.findSession("sess-bbbbbbbbbbbb")).toMatchObject({ lastActiveAt: 1000, idleExpiresAt: null });
+    store.insertSession(sessionRow("running"));
+    store.touchRunningSession("sandbox-aaaaaaaaaaaa", { lastActiveAt: 5000, idleExpiresAt: 9000 });
+    expect(store.findSession("sess-aaaaaaaaaaaa")).toMatchObject({ lastActiveAt: 5000, idleExpiresAt: 9000, status: "running" });
+    expect(store.findSession("sess-bbbbbbbbbbbb")).toMatchObject({ lastActiveAt: 1000, idleExpiresAt: null });
+    store.touchCargo("ws-aaaaaaaaaaaa", 7000);
+    expect(store.findCargo("alice", "ws-aaaaaaaaaaaa")?.lastAccessedAt).toBe(7000);
+    expect(store.findCargo("alice", "ws-bbbbbbbbbbbb")?.lastAccessedAt).toBe(1000);
+    // The same prepared lookups, asked again with other values, answer for those values.
+    expect(store.activeSessions("sandbox-aaaaaaaaaaaa").map((row) => row.id)).toEqual(["sess-aaaaaaaaaaaa"]);
+    expect(store.activeSessions("sandbox-000000000000")).toEqual([]);
+    expect(store.findSandbox("alice", "sandbox-aaaaaaaaaaaa")?.id).toBe("sandbox-aaaaaaaaaaaa");
+    expect(store.findSandbox("bob", "sandbox-aaaaaaaaaaaa")).toBeUndefined();
+  });
+
   test("a failed start stops the session and records the reason; a later success clears it", () => {
     const store = freshStore();
     store.insertSandbox(sandboxRow(), null);
