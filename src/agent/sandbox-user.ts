@@ -1,6 +1,7 @@
-import { chownSync, existsSync, lstatSync, mkdirSync, readFileSync } from "node:fs";
+import { chownSync, existsSync, lstatSync, mkdirSync, readFileSync, realpathSync, statSync } from "node:fs";
 import type { SpawnOptions, Subprocess, SyncSubprocess } from "bun";
 import { SANDBOX_GID, SANDBOX_UID, type UserIsolation } from "../shared/agent-protocol.ts";
+import { openThreadIdentity, type ThreadIdentity } from "./thread-identity.ts";
 
 const SETPRIV_PATHS = ["/usr/bin/setpriv", "/bin/setpriv"];
 const CAP_SETPCAP = 8n;
@@ -12,6 +13,12 @@ let isolation: UserIsolation = "same_as_agent";
 /** What runs in front of every command of user code. */
 let launcher: string[] = [];
 let hasChdirShell = false;
+/** The workspace's real path: the one directory root may enter for user code without the chdir shell. */
+let workspaceRoot: string | undefined;
+/** Switches the JS thread alone between root and the sandbox user (null: the process-wide calls do). */
+let threadIdentity: ThreadIdentity | null = null;
+/** The ids a spawn itself gives user code (none when setpriv in the launcher does). */
+let childIds: { uid?: number; gid?: number } = {};
 
 /**
  * Makes the agent the identity it keeps for its whole life: real uid 0 (so
@@ -29,12 +36,21 @@ export function settleAgentIdentity(workspace: string, cacheDir: string): UserIs
   chownSync(workspace, SANDBOX_UID, SANDBOX_GID);
   // Dropping root's group too: the effective identity must be exactly the sandbox user's.
   process.setgroups!([SANDBOX_GID]);
+  threadIdentity = openThreadIdentity();
   const setpriv = SETPRIV_PATHS.find((path) => existsSync(path));
-  isolation = setpriv && hasPermittedCapability(CAP_SETPCAP) ? "no_capabilities" : "uid_only";
-  launcher = isolation === "no_capabilities"
-    ? [setpriv!, `--reuid=${SANDBOX_UID}`, `--regid=${SANDBOX_GID}`, `--groups=${SANDBOX_GID}`, "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"]
-    : [];
+  const canDropBounds = hasPermittedCapability(CAP_SETPCAP);
+  if (canDropBounds && threadIdentity?.confineChildren()) {
+    // The spawning thread's bounds are what setpriv would set for each child: one program fewer per command.
+    isolation = "no_capabilities";
+  } else if (setpriv && canDropBounds) {
+    isolation = "no_capabilities";
+    launcher = [setpriv, `--reuid=${SANDBOX_UID}`, `--regid=${SANDBOX_GID}`, `--groups=${SANDBOX_GID}`, "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"];
+  } else {
+    isolation = "uid_only";
+  }
+  childIds = launcher.length === 0 ? { uid: SANDBOX_UID, gid: SANDBOX_GID } : {};
   hasChdirShell = existsSync(CHDIR_SHELL);
+  workspaceRoot = realpathSync(workspace);
   lowerToSandboxUser();
   return isolation;
 }
@@ -51,15 +67,35 @@ export function userIsolation(): UserIsolation {
 export function withRootPrivileges<T>(operation: () => T): T {
   // Nested: the outer call gives root back.
   if (isolation === "same_as_agent" || process.geteuid?.() === 0) return operation();
-  process.seteuid!(0);
-  process.setegid!(0);
-  try {
-    const result = operation();
-    if (result instanceof Promise) throw new Error("withRootPrivileges takes synchronous operations only");
-    return result;
-  } finally {
-    lowerToSandboxUser();
+  if (!threadIdentity) {
+    process.seteuid!(0);
+    process.setegid!(0);
+    try {
+      return synchronously(operation());
+    } finally {
+      lowerToSandboxUser();
+    }
   }
+  // Only the JS thread becomes root. A thread created meanwhile (by it) would stay root: then every thread is lowered.
+  const threadsBefore = threadIdentity.threads();
+  try {
+    threadIdentity.setEffective(0, 0, "uid-first");
+    return synchronously(operation());
+  } finally {
+    let everyThread = false;
+    try {
+      threadIdentity.setEffective(SANDBOX_UID, SANDBOX_GID, "gid-first");
+      everyThread = [...threadIdentity.threads()].some((thread) => !threadsBefore.has(thread));
+    } catch {
+      everyThread = true;
+    }
+    if (everyThread) lowerToSandboxUser();
+  }
+}
+
+function synchronously<T>(result: T): T {
+  if (result instanceof Promise) throw new Error("withRootPrivileges takes synchronous operations only");
+  return result;
 }
 
 type SandboxSpawnOptions<In extends SpawnOptions.Writable, Out extends SpawnOptions.Readable, Err extends SpawnOptions.Readable> =
@@ -73,6 +109,15 @@ export function spawnAsSandboxUser<
   const Out extends SpawnOptions.Readable = "pipe",
   const Err extends SpawnOptions.Readable = "inherit",
 >(argv: string[], options: SandboxSpawnOptions<In, Out, Err>): Subprocess<In, Out, Err> {
+  if (options.cwd !== undefined && options.cwd === workspaceRoot && searchableByAll(workspaceRoot)) {
+    // The mount point cannot be swapped for a link, so root may enter it itself: one program fewer to start.
+    try {
+      return withRootPrivileges(() => Bun.spawn([...launcher, ...argv], { ...options, ...childIds }));
+    } catch (error) {
+      // Made unsearchable meanwhile: the sandbox user enters it, as for any other directory.
+      if ((error as NodeJS.ErrnoException).code !== "EACCES") throw error;
+    }
+  }
   const launch = sandboxLaunch(argv, options.cwd);
   return withRootPrivileges(() => Bun.spawn(launch.argv, { ...options, ...launch.options }));
 }
@@ -109,10 +154,18 @@ export function signalSandboxProcess(pid: number, signal: NodeJS.Signals): boole
 
 function sandboxLaunch(argv: string[], cwd: string | undefined): { argv: string[]; options: { cwd?: string; uid?: number; gid?: number } } {
   if (isolation === "same_as_agent") return { argv, options: { cwd } };
-  // setpriv drops the identity itself; without it, the spawn does (and clears supplementary groups).
-  const ids = isolation === "uid_only" ? { uid: SANDBOX_UID, gid: SANDBOX_GID } : {};
+  const ids = childIds;
   if (cwd === undefined || !hasChdirShell) return { argv: [...launcher, ...argv], options: { cwd, ...ids } };
   return { argv: [...launcher, CHDIR_SHELL, "-c", CHDIR_SCRIPT, cwd, ...argv], options: { cwd: "/", ...ids } };
+}
+
+/** Whether root without the capabilities to bypass permissions may enter `dir` (it is not its owner). */
+function searchableByAll(dir: string): boolean {
+  try {
+    return (statSync(dir).mode & 0o001) !== 0;
+  } catch {
+    return false;
+  }
 }
 
 function lowerToSandboxUser(): void {

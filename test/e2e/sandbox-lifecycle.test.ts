@@ -98,7 +98,8 @@ describe("sandbox lifecycle on a real Docker engine", () => {
   });
 
   test("user code runs as an unprivileged user in /workspace", async () => {
-    const response = await exec(sandboxId, "import os\nprint(os.getuid(), os.getgid(), os.getgroups(), os.getcwd())");
+    // Its groups: its own, 1000, and no supplementary group besides (an empty list or [1000]).
+    const response = await exec(sandboxId, "import os\nprint(os.getuid(), os.getgid(), sorted(set(os.getgroups()) | {os.getgid()}), os.getcwd())");
     expect(response.body.output).toBe("1000 1000 [1000] /workspace\n");
   });
 

@@ -129,6 +129,45 @@ describe("user code runs apart from the agent", () => {
     expect(runningSession(id).id).toBe(before);
   });
 
+  test("after many commands, every thread of the agent still has the sandbox user's effective ids (root is only ever the spawning thread's, for the spawn)", async () => {
+    const id = await sandboxOf();
+    for (let i = 0; i < 20; i++) await shell(id, "true");
+    const started = await bay.request("POST", `/v1/sandboxes/${id}/processes`, { argv: ["sleep", "1"] });
+    expect(started.status).toBe(200);
+    const threads = await python(
+      id,
+      [
+        FIND_AGENT,
+        "import glob",
+        "for task in sorted(glob.glob(f'/proc/{agent}/task/*/status')):",
+        "    fields = dict(line.split(':', 1) for line in open(task).read().splitlines() if ':' in line)",
+        "    print(' '.join(fields['Uid'].split()), '|', ' '.join(fields['Gid'].split()))",
+      ].join("\n"),
+    );
+    const lines = threads.output.trim().split("\n");
+    expect(lines.length).toBeGreaterThan(1);
+    // Real and saved ids root (so user code cannot signal or trace it), effective and filesystem ids the sandbox user's.
+    expect(new Set(lines)).toEqual(new Set(["0 1000 0 1000 | 0 1000 0 1000"]));
+  });
+
+  test("a workspace its user made private still runs commands there and below it", async () => {
+    const id = await sandboxOf();
+    await shell(id, "mkdir -p deep/er && chmod 700 /workspace");
+    try {
+      expect((await shell(id, "pwd; id -u")).output).toBe("/workspace\n1000\n");
+      for (const [cwd, expected] of [[".", "/workspace"], ["deep/er", "/workspace/deep/er"]]) {
+        const started = await bay.request("POST", `/v1/sandboxes/${id}/processes`, { argv: ["pwd"], cwd });
+        expect([started.status, started.body.error?.message]).toEqual([200, undefined]);
+        const pid = started.body.pid as number;
+        await bay.request("POST", `/v1/sandboxes/${id}/processes/wait`, { pid });
+        const output = await bay.request("GET", `/v1/sandboxes/${id}/processes/output?pid=${pid}`);
+        expect(output.body.chunks.map((chunk: { data: string }) => chunk.data).join("")).toBe(`${expected}\n`);
+      }
+    } finally {
+      await shell(id, "chmod 755 /workspace");
+    }
+  });
+
   test("the session token is in nothing user code can read", async () => {
     const id = await sandboxOf();
     const token = runningSession(id).token;
