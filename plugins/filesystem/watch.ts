@@ -1,4 +1,4 @@
-import { existsSync, watch } from "node:fs";
+import { lstatSync, watch } from "node:fs";
 import { join } from "node:path";
 import { BayError, eventStreamResponse, type Workspace } from "../../src/kit/agent.ts";
 import { statOrThrow } from "./entries.ts";
@@ -31,7 +31,7 @@ export function watchResponse(workspace: Workspace, path: string, recursive: boo
       if (!filename) return;
       const name = filename.toString();
       const relative = target.relative === "." ? name : `${target.relative}/${name}`;
-      const type = eventType === "change" ? "write" : existsSync(join(target.real, name)) ? "create" : "remove";
+      const type = eventType === "change" ? "write" : lstatSync(join(target.real, name), { throwIfNoEntry: false }) ? "create" : "remove";
       const now = Date.now();
       const last = pending.at(-1);
       if (type === "create" && last?.type === "remove" && now - last.at < RENAME_WINDOW_MS) {

@@ -85,20 +85,27 @@ describe("list with depth", () => {
 });
 
 describe("watch", () => {
-  test("create, write, rename and remove are seen with their paths; recursive sees subdirectories; the stream ends when the client leaves", async () => {
-    await shell("mkdir -p watched/sub");
-    const response = await bay.app.handle(
-      new Request(`http://localhost${fs("/watch?path=watched&recursive=true")}`, { headers: { authorization: `Bearer ${TEST_API_KEY}` } }),
-    );
+  /** Opens a watch and reads its events in the background until `until` says stop; resolves once `ready` has come. */
+  async function watchUntil(query: string, until: (event: StreamEvent, all: StreamEvent[]) => boolean) {
+    const response = await bay.app.handle(new Request(`http://localhost${fs(`/watch?${query}`)}`, { headers: { authorization: `Bearer ${TEST_API_KEY}` } }));
     expect(response.status).toBe(200);
     const events: StreamEvent[] = [];
     const reading = (async () => {
       for await (const event of parseEventStream(response.body!)) {
         events.push(event);
-        if (event.event === "remove" && (event.data as { path: string }).path === "watched/sub/c.txt") return;
+        if (until(event, events)) return;
       }
     })();
     for (let i = 0; i < 50 && events.length === 0; i++) await Bun.sleep(100);
+    return { events, reading };
+  }
+
+  test("create, write, rename and remove are seen with their paths; recursive sees subdirectories; the stream ends when the client leaves", async () => {
+    await shell("mkdir -p watched/sub");
+    const { events, reading } = await watchUntil(
+      "path=watched&recursive=true",
+      (event) => event.event === "remove" && (event.data as { path: string }).path === "watched/sub/c.txt",
+    );
     expect(events[0]).toEqual({ event: "ready", data: { path: "watched", recursive: true } });
     await shell(
       "echo a > watched/a.txt; sleep 0.2; echo more >> watched/a.txt; sleep 0.2; echo b > watched/sub/b.txt; sleep 0.2; " +
@@ -111,6 +118,18 @@ describe("watch", () => {
     expect(seen).toContain("create watched/sub/b.txt");
     expect(events).toContainEqual({ event: "rename", data: { path: "watched/sub/b.txt", destination: "watched/sub/c.txt" } });
     expect(seen.at(-1)).toBe("remove watched/sub/c.txt");
+  });
+
+  test("in a workspace its user made private, a new file is still seen as created", async () => {
+    await shell("mkdir -p private-watch && chmod 700 /workspace");
+    try {
+      const { events, reading } = await watchUntil("path=private-watch", (_, all) => all.length === 2);
+      await shell("echo x > private-watch/new.txt");
+      await Promise.race([reading, Bun.sleep(15_000)]);
+      expect(events[1]).toEqual({ event: "create", data: { path: "private-watch/new.txt" } });
+    } finally {
+      await shell("chmod 755 /workspace");
+    }
   });
 
   test("watching a file or a missing directory is refused", async () => {
