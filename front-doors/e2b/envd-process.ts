@@ -11,6 +11,7 @@ import { ConnectError } from "./connect-protocol.ts";
 interface ProcessInfo {
   pid: number;
   command: string;
+  argv: string[] | null;
   cwd: string;
   tag: string | null;
   running: boolean;
@@ -22,24 +23,25 @@ type Selector = { pid?: number; tag?: string } | undefined;
 
 const SIGNALS: Record<string, string> = { SIGNAL_SIGKILL: "SIGKILL", SIGNAL_SIGTERM: "SIGTERM" };
 
-/** Start: the process, then its output as it comes, then its end. */
+/** Start: the process, then its output as it comes, then its end; one followed start on Bay's side. */
 export async function startProcess(calls: SandboxCalls, request: Record<string, unknown>, timeoutMs: number, send: Send, signal: AbortSignal) {
   const config = (request.process ?? {}) as { cmd?: string; args?: string[]; envs?: Record<string, string>; cwd?: string };
   if (!config.cmd) throw new ConnectError("invalid_argument", "process.cmd is required");
   const pty = (request.pty as { size?: { cols?: number; rows?: number } } | undefined)?.size;
-  const started = await calls.json<ProcessInfo>("POST", "/processes", {
+  const stream = await calls.raw("POST", "/processes", {
     json: {
-      command: ["exec", ...[config.cmd, ...(config.args ?? [])].map(shellQuote)].join(" "),
+      argv: [config.cmd, ...(config.args ?? [])],
       cwd: config.cwd === undefined ? undefined : workspacePath(config.cwd),
       env: config.envs,
       stdin: request.stdin === true,
       pty: pty ? { cols: pty.cols || 80, rows: pty.rows || 24 } : undefined,
       timeout: Math.ceil(timeoutMs / 1000),
       tag: typeof request.tag === "string" ? request.tag : undefined,
+      encoding: "base64",
     },
+    headers: { accept: "text/event-stream" },
   });
-  send({ event: { start: { pid: started.pid } } });
-  await relayOutput(calls, started.pid, 0, send, signal);
+  await relayEvents(stream, send, signal);
 }
 
 /** Connect: the same events for a process already running, from now on. */
@@ -48,7 +50,7 @@ export async function connectProcess(calls: SandboxCalls, request: Record<string
   // A seq counts output bytes: the process's output so far is where "from now on" begins.
   const { output_bytes: now } = await calls.json<{ output_bytes: number }>("GET", `/processes/status?pid=${pid}`);
   send({ event: { start: { pid } } });
-  await relayOutput(calls, pid, now, send, signal);
+  await relayEvents(await calls.raw("GET", `/processes/stream?pid=${pid}&after=${now}&encoding=base64`), send, signal);
 }
 
 export async function listProcesses(calls: SandboxCalls) {
@@ -58,7 +60,7 @@ export async function listProcesses(calls: SandboxCalls) {
       .filter((item) => item.running)
       .map((item) => ({
         pid: item.pid,
-        config: { cmd: "/bin/bash", args: ["-c", item.command], envs: {}, cwd: sandboxPath(item.cwd) },
+        config: { ...(item.argv ? { cmd: item.argv[0]!, args: item.argv.slice(1) } : { cmd: "/bin/bash", args: ["-c", item.command] }), envs: {}, cwd: sandboxPath(item.cwd) },
         ...(item.tag ? { tag: item.tag } : {}),
       })),
   };
@@ -98,11 +100,12 @@ export async function updateProcess(calls: SandboxCalls, request: Record<string,
   return {};
 }
 
-/** Follows Bay's event stream of a process and sends it as envd events, ending with `end`. */
-async function relayOutput(calls: SandboxCalls, pid: number, after: number, send: Send, signal: AbortSignal) {
-  const stream = await calls.raw("GET", `/processes/stream?pid=${pid}&after=${after}&encoding=base64`);
+/** Bay's event stream of a process (base64 output) as envd events, ending with `end`. */
+async function relayEvents(stream: Response, send: Send, signal: AbortSignal) {
   for await (const event of parseEventStream(stream.body!, { signal })) {
-    if (event.event === "stdout" || event.event === "stderr" || event.event === "pty") {
+    if (event.event === "start") {
+      send({ event: { start: { pid: (event.data as ProcessInfo).pid } } });
+    } else if (event.event === "stdout" || event.event === "stderr" || event.event === "pty") {
       send({ event: { data: { [event.event]: (event.data as { data: string }).data } } });
     } else if (event.event === "exit") {
       const exitCode = (event.data as ProcessInfo).exit_code ?? -1;
@@ -110,6 +113,8 @@ async function relayOutput(calls: SandboxCalls, pid: number, after: number, send
       return;
     }
   }
+  // The sandbox's session ended under the stream (a stop, a crash): the process went with it.
+  if (!signal.aborted) throw new ConnectError("unavailable", "the process's output stream ended before its exit (the sandbox's session ended)", 503);
 }
 
 async function pidOf(calls: SandboxCalls, selector: Selector): Promise<number> {
@@ -121,8 +126,4 @@ async function pidOf(calls: SandboxCalls, selector: Selector): Promise<number> {
     return tagged.pid;
   }
   throw new ConnectError("invalid_argument", "process.pid or process.tag is required");
-}
-
-function shellQuote(word: string): string {
-  return `'${word.replaceAll("'", `'\\''`)}'`;
 }

@@ -6,8 +6,10 @@ import {
   eventStreamResponse,
   executionResponse,
   handle,
+  wantsEventStream,
   type AgentCapabilityFactory,
 } from "../../src/kit/agent.ts";
+import { processCommandOf } from "./process-command.ts";
 import { runInProcessGroup } from "./process-group.ts";
 import { OutputDecoder, ProcessTable } from "./process-table.ts";
 import {
@@ -34,11 +36,34 @@ const createShellAgent: AgentCapabilityFactory = async (context) => {
   const processes = new ProcessTable(context.maxOutputBytes);
   const directory = (path: string | undefined) => {
     const cwd = workspace.resolve(path ?? ".", "cwd");
-    if (!existsSync(cwd.real)) throw new BayError("file_not_found", `cwd ${cwd.relative} does not exist`, { field: "cwd", path: cwd.relative });
-    if (!statSync(cwd.real).isDirectory()) throw new BayError("validation_error", `cwd ${cwd.relative} is not a directory`, { field: "cwd" });
+    // stat, not existsSync: access(2) would check as the agent's real uid, which cannot enter a private workspace.
+    const stat = statSync(cwd.real, { throwIfNoEntry: false });
+    if (!stat) throw new BayError("file_not_found", `cwd ${cwd.relative} does not exist`, { field: "cwd", path: cwd.relative });
+    if (!stat.isDirectory()) throw new BayError("validation_error", `cwd ${cwd.relative} is not a directory`, { field: "cwd" });
     return cwd;
   };
   const ok = { status: "ok" as const };
+  /** A process's output after `after` as events (`stdout`/`stderr`/`pty`, `dropped`), then `exit`. */
+  const sendProcessEvents = async (
+    pid: number,
+    after: number,
+    follow: boolean,
+    encoding: "utf8" | "base64" | undefined,
+    send: (event: string, data: unknown) => Promise<void>,
+    signal: AbortSignal,
+  ) => {
+    const decoder = new OutputDecoder();
+    for await (const event of processes.follow(pid, after, follow, signal)) {
+      if (event.kind === "output") {
+        const { seq, stream, bytes } = event.chunk;
+        await send(stream, { seq, data: encoding === "base64" ? Buffer.from(bytes).toString("base64") : decoder.text(event.chunk) });
+      } else if (event.kind === "dropped") {
+        await send("dropped", { bytes: event.bytes });
+      } else {
+        await send("exit", event.info);
+      }
+    }
+  };
 
   return {
     info: { shell },
@@ -79,18 +104,24 @@ const createShellAgent: AgentCapabilityFactory = async (context) => {
           return outcome;
         });
       }),
-      handle(PROCESS_START, async (body) =>
-        processes.start({
+      handle(PROCESS_START, async (body, request) => {
+        const started = processes.start({
           shell,
-          command: body.command,
+          run: processCommandOf(body),
           cwd: directory(body.cwd),
           env: { ...context.env, ...body.env },
           stdin: body.stdin ?? false,
           pty: body.pty,
           timeoutSeconds: body.timeout ?? 0,
           tag: body.tag,
-        }),
-      ),
+        });
+        if (!wantsEventStream(request)) return started;
+        // Started and followed in one call: what a client that runs a command to its end would otherwise need two for.
+        return eventStreamResponse(async (send, signal) => {
+          await send("start", started);
+          await sendProcessEvents(started.pid, 0, true, body.encoding, send, signal);
+        });
+      }),
       handle(PROCESS_LIST, async () => ({ items: processes.list() })),
       handle(PROCESS_STATUS, async (body) => processes.get(body.pid).info()),
       handle(PROCESS_OUTPUT, async (query) => {
@@ -123,20 +154,7 @@ const createShellAgent: AgentCapabilityFactory = async (context) => {
       handle(PROCESS_WAIT, async (body) => processes.wait(body.pid, (body.timeout ?? 30) * 1000)),
       handle(PROCESS_STREAM, async (query) => {
         processes.get(query.pid);
-        const base64 = query.encoding === "base64";
-        return eventStreamResponse(async (send, signal) => {
-          const decoder = new OutputDecoder();
-          for await (const event of processes.follow(query.pid, query.after ?? 0, query.follow ?? true, signal)) {
-            if (event.kind === "output") {
-              const { seq, stream, bytes } = event.chunk;
-              await send(stream, { seq, data: base64 ? Buffer.from(bytes).toString("base64") : decoder.text(event.chunk) });
-            } else if (event.kind === "dropped") {
-              await send("dropped", { bytes: event.bytes });
-            } else {
-              await send("exit", event.info);
-            }
-          }
-        });
+        return eventStreamResponse((send, signal) => sendProcessEvents(query.pid, query.after ?? 0, query.follow ?? true, query.encoding, send, signal));
       }),
     ],
     close: async () => processes.killAll(),

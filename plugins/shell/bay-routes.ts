@@ -17,6 +17,7 @@ import {
   splitHistoryFields,
   agentCaller,
   callerOf,
+  wantsEventStream,
   type CapabilityRouteContext,
   type ExecutionCall,
 } from "../../src/kit/bay.ts";
@@ -46,6 +47,7 @@ import {
   PROCESS_STDIN_OPERATION,
   PROCESS_WAIT_OPERATION,
 } from "./operations.ts";
+import { processCommandOf } from "./process-command.ts";
 import { ProcessStreamQuery, SHELL_DEFAULT_TIMEOUT_SECONDS, type ShellExecOutcome } from "./schemas.ts";
 
 /** Process calls answer at once, except wait (at most its own timeout) and the stream. */
@@ -103,17 +105,24 @@ export default function shellRoutes({ sandboxes, auth }: CapabilityRouteContext)
     .post(
       operationRoute(PROCESS_START_OPERATION),
       (context) => {
-        const { body } = context;
+        const { body, principal, params, request } = context;
         checkEnvironmentNames(body.env);
+        processCommandOf(body);
         const input = { ...body, cwd: body.cwd === undefined ? undefined : normalizeWorkspacePath(body.cwd, "cwd") };
-        return onAgent(callerOf(context), (agent) => agent.call(PROCESS_START, input, timeout));
+        if (!wantsEventStream(request)) return onAgent(callerOf(context), (agent) => agent.call(PROCESS_START, input, timeout));
+        return sandboxes.streamFromAgent(principal.owner, params.id, "shell", async (agent) =>
+          relayedEventStream(await agent.openRoute(PROCESS_START, input, { ...timeout, headers: { accept: "text/event-stream" } }), context.set.headers),
+          { maxStartWaitMs: maxStartWaitMs(request) },
+        );
       },
       bodyOperationHook(PROCESS_START_OPERATION, {
         tags: processTags,
         description:
-          "Starts the command as the sandbox user in a process group of its own (with `pty`: in a terminal) and answers at once. " +
+          "Starts `command` (by the shell) or `argv` (no shell) as the sandbox user in a process group of its own (with `pty`: in a terminal) and answers at once. " +
           "It runs until it exits, its `timeout` passes, or the sandbox's session ends (stop, idle timeout, delete). " +
-          "Its output is kept (the last ship.max_output_bytes of it) for …/processes/output and …/processes/stream.",
+          "Its output is kept (the last ship.max_output_bytes of it) for …/processes/output and …/processes/stream. " +
+          "With Accept: text/event-stream the answer follows it instead: a `start` event with the process, then the events of " +
+          "…/processes/stream until `exit`. Leaving the stream does not stop the process.",
       }),
     )
     .get(

@@ -1,6 +1,8 @@
 import type { FileSink, Subprocess, Terminal } from "bun";
 import { BayError, signalSandboxProcess, spawnAsSandboxUser } from "../../src/kit/agent.ts";
+import { argvAsCommand, type ProcessCommand } from "./process-command.ts";
 import { exitStatus } from "./process-group.ts";
+import { findProgram } from "./program-lookup.ts";
 import { KEPT_FINISHED_PROCESSES, MAX_RUNNING_PROCESSES, type ProcessInfo } from "./schemas.ts";
 
 export type OutputStream = "stdout" | "stderr" | "pty";
@@ -18,7 +20,8 @@ export interface OutputChunk {
 
 export interface StartOptions {
   shell: string;
-  command: string;
+  /** A shell command (run by `shell -c`) or a program's argv. */
+  run: ProcessCommand;
   /** The real directory, and how the caller named it (relative to /workspace). */
   cwd: { real: string; relative: string };
   env: Record<string, string>;
@@ -137,7 +140,8 @@ class ManagedProcess {
   info(): ProcessInfo {
     return {
       pid: this.pid,
-      command: this.options.command,
+      command: this.options.run.argv ? argvAsCommand(this.options.run.argv) : this.options.run.command,
+      argv: this.options.run.argv ?? null,
       cwd: this.options.cwd.relative,
       tag: this.options.tag ?? null,
       pty: this.terminal !== null,
@@ -175,17 +179,22 @@ export class ProcessTable {
     const onData = (stream: OutputStream) => (bytes: Uint8Array) => process.append(stream, new Uint8Array(bytes));
     let terminal: Terminal | null = null;
     let child: Subprocess<"pipe" | "ignore", "pipe", "pipe">;
+    const argv = options.run.argv ?? [options.shell, "-c", options.run.command];
+    // Looked up here, so that a missing program is refused alike whichever way the spawn enters the directory.
+    if (!findProgram(argv[0]!, options.env.PATH ?? "", options.cwd.real)) {
+      throw new BayError("validation_error", `${argv[0]}: no such program (looked up in PATH, or relative to cwd)`, { field: "argv" });
+    }
     try {
       if (options.pty) {
         const onTerminalData = onData("pty");
         terminal = new Bun.Terminal({ cols: options.pty.cols, rows: options.pty.rows, name: "xterm-256color", data: (_, bytes) => onTerminalData(bytes) });
-        child = spawnAsSandboxUser([options.shell, "-c", options.command], {
+        child = spawnAsSandboxUser(argv, {
           cwd: options.cwd.real,
           env: { TERM: "xterm-256color", ...options.env },
           terminal,
         } as never) as never;
       } else {
-        child = spawnAsSandboxUser([options.shell, "-c", options.command], {
+        child = spawnAsSandboxUser(argv, {
           cwd: options.cwd.real,
           env: options.env,
           detached: true,
@@ -194,8 +203,8 @@ export class ProcessTable {
       }
     } catch (error) {
       terminal?.close();
-      throw new BayError("validation_error", `could not start ${options.shell}: ${error instanceof Error ? error.message : String(error)}`, {
-        field: "command",
+      throw new BayError("validation_error", `could not start ${argv[0]}: ${error instanceof Error ? error.message : String(error)}`, {
+        field: options.run.argv ? "argv" : "command",
       });
     }
     const drained = terminal ? Bun.sleep(DRAIN_MS) : Promise.all([pump(child.stdout, onData("stdout")), pump(child.stderr, onData("stderr"))]);

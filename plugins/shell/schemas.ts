@@ -62,15 +62,25 @@ const TerminalSize = {
   rows: Type.Integer({ minimum: 1, maximum: 1000 }),
 };
 
+const outputEncoding = (description: string) => Type.Union([Type.Literal("utf8"), Type.Literal("base64")], { default: "utf8", description });
+
 export const ProcessStartRequest = Type.Object(
   {
-    command: Type.String({ minLength: 1, description: "Run by /bin/bash -c (or /bin/sh where bash is absent)" }),
+    command: Type.Optional(Type.String({ minLength: 1, description: "Run by /bin/bash -c (or /bin/sh where bash is absent); give this or `argv`" })),
+    argv: Type.Optional(
+      Type.Array(Type.String({ maxLength: 1024 * 1024 }), {
+        minItems: 1,
+        maxItems: 4096,
+        description: "The program and its arguments, run with no shell in between (the program is looked up in PATH); give this or `command`",
+      }),
+    ),
     cwd: Type.Optional(Type.String({ description: "Working directory relative to /workspace (default: /workspace)" })),
     env: Type.Optional(Type.Record(Type.String({ pattern: ENVIRONMENT_NAME.source }), Type.String(), { description: "Extra environment variables" })),
     stdin: Type.Optional(Type.Boolean({ default: false, description: "Keep stdin open for …/processes/stdin (otherwise it reads end of file)" })),
     pty: Type.Optional(Type.Object(TerminalSize, { additionalProperties: false, description: "Run in a terminal of this size: stdout and stderr merge into one `pty` stream, stdin is the keyboard" })),
     timeout: Type.Optional(Type.Integer({ minimum: 0, maximum: 86400, default: 0, description: "Seconds before the process group is killed; 0: until the sandbox's session ends" })),
     tag: Type.Optional(Type.String({ maxLength: 200, description: "A label of the caller's, shown in listings" })),
+    encoding: Type.Optional(outputEncoding("With Accept: text/event-stream: how output bytes are carried in the events' `data`")),
   },
   { additionalProperties: false },
 );
@@ -78,7 +88,8 @@ export type ProcessStartRequest = Static<typeof ProcessStartRequest>;
 
 export const ProcessInfo = Type.Object({
   pid: Pid,
-  command: Type.String(),
+  command: Type.String({ description: "The shell command, or the argv written as one (shell-quoted)" }),
+  argv: Type.Union([Type.Array(Type.String()), Type.Null()], { description: "The argv it was started with; null for a shell command" }),
   cwd: Type.String({ description: "Relative to /workspace" }),
   tag: Type.Union([Type.String(), Type.Null()]),
   pty: Type.Boolean(),
@@ -115,7 +126,7 @@ export const ProcessStreamQuery = Type.Object(
     after: Type.Optional(
       Type.Integer({ minimum: 0, description: "Resume after this seq, the last one received (a seq counts the output's bytes up to its event's end; 0 or absent: from the oldest output kept)" }),
     ),
-    encoding: Type.Optional(Type.Union([Type.Literal("utf8"), Type.Literal("base64")], { default: "utf8", description: "How output bytes are carried in `data`" })),
+    encoding: Type.Optional(outputEncoding("How output bytes are carried in `data`")),
     follow: Type.Optional(Type.Boolean({ default: true, description: "Stay until the process exits (false: only what is kept now)" })),
   },
   { additionalProperties: false },

@@ -1,5 +1,5 @@
-import { eventStreamResponse } from "../shared/sse.ts";
-import { jsonResponse, wantsEventStream } from "./http.ts";
+import { eventStreamResponse, wantsEventStream } from "../shared/sse.ts";
+import { jsonResponse } from "./http.ts";
 
 /** Sends one live event (stdout, stderr, result, error) while code runs. */
 export type EmitEvent = (event: "stdout" | "stderr" | "result" | "error", data: unknown) => void;

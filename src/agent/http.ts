@@ -37,7 +37,3 @@ export async function readBody<S extends TSchema>(request: Request, schema: S): 
   }
   return checkAgainst(schema, body);
 }
-
-export function wantsEventStream(request: Request): boolean {
-  return (request.headers.get("accept") ?? "").includes("text/event-stream");
-}

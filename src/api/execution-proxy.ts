@@ -1,6 +1,6 @@
 import type { SandboxService } from "../core/sandbox-service.ts";
 import { newId } from "../core/ids.ts";
-import { OversizedEventError, eventStreamResponse, parseEventStream } from "../shared/sse.ts";
+import { OversizedEventError, eventStreamResponse, parseEventStream, wantsEventStream } from "../shared/sse.ts";
 import { BayError } from "../shared/errors.ts";
 import type { AgentRoute } from "../shared/agent-route.ts";
 
@@ -52,10 +52,6 @@ function finalAnswer(call: ExecutionCall, summary: Record<string, unknown>, sess
 export interface SessionFacts {
   /** The session this one replaced (after a stop, an idle reap or a crash), if any. */
   previousSessionId: string | null;
-}
-
-export function wantsEventStream(request: Request): boolean {
-  return (request.headers.get("accept") ?? "").includes("text/event-stream");
 }
 
 /**

@@ -47,6 +47,7 @@ import type {
   ListSandboxesInput,
   Profile,
   ProcessEvent,
+  ProcessRunEvent,
   ProcessInfo,
   ProcessOutput,
   ProcessSignal,
@@ -184,6 +185,9 @@ export class Bay {
   /** Background processes and terminals: they run on after the call that started them, until they exit or the session ends. */
   readonly processes = {
     start: (id: string, input: ProcessStartInput): Promise<ProcessInfo> => this.run(PROCESS_START_OPERATION, id, input),
+    /** Starts and follows in one call: `start` with the process, its output, then `exit`. Leaving the loop leaves the process running. */
+    run: (id: string, input: ProcessStartInput): AsyncGenerator<ProcessRunEvent> =>
+      this.eventsOf<ProcessRunEvent>("POST", operationUrl(PROCESS_START_OPERATION, id), { body: input }),
     list: async (id: string): Promise<ProcessInfo[]> => (await this.run(PROCESS_LIST_OPERATION, id, {})).items,
     get: (id: string, pid: number): Promise<ProcessInfo> => this.run(PROCESS_GET_OPERATION, id, { pid }),
     /** The output kept so far, after `after` (the last seq read). */

@@ -36,6 +36,8 @@ export type ProcessEvent =
   | { event: "stdout" | "stderr" | "pty"; data: { seq: number; data: string } }
   | { event: "dropped"; data: { bytes: number } }
   | { event: "exit"; data: ProcessInfo };
+/** One event of a followed start (…/processes with Accept: text/event-stream): `start`, then those of …/processes/stream. */
+export type ProcessRunEvent = { event: "start"; data: ProcessInfo } | ProcessEvent;
 
 export type DirectoryEntry = Static<typeof files.DirectoryEntry>;
 export type FileInfo = Static<typeof files.FileInfo>;

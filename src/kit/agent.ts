@@ -9,5 +9,5 @@ export { OutputBuffer } from "../agent/output-buffer.ts";
 export { signalSandboxProcess, spawnAsSandboxUser, spawnSyncAsSandboxUser } from "../agent/sandbox-user.ts";
 export { Workspace, type ResolvedPath } from "../agent/workspace.ts";
 export { BayError } from "../shared/errors.ts";
-export { eventStreamResponse } from "../shared/sse.ts";
+export { eventStreamResponse, wantsEventStream } from "../shared/sse.ts";
 export { invalidPath } from "../shared/workspace-path.ts";

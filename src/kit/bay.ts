@@ -20,3 +20,4 @@ export { AgentError, BayError, ValidationError } from "../shared/errors.ts";
 export { checkEnvironmentNames } from "../shared/environment.ts";
 export { operationRoute } from "../shared/sandbox-operation.ts";
 export { normalizeWorkspacePath } from "../shared/workspace-path.ts";
+export { wantsEventStream } from "../shared/sse.ts";

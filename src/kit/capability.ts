@@ -6,6 +6,7 @@ import type { SandboxOperation } from "../shared/sandbox-operation.ts";
 export { agentRoute, type AgentRoute } from "../shared/agent-route.ts";
 export { sandboxOperation, type OperationTool, type SandboxOperation } from "../shared/sandbox-operation.ts";
 export { ENVIRONMENT_NAME } from "../shared/environment.ts";
+export { BayError } from "../shared/errors.ts";
 
 const historyNote = "Accepted for shipyard-neo's clients, which send it with every call; Bay keeps no execution history";
 

@@ -125,6 +125,11 @@ const STREAM_QUEUE_BYTES = 256 * 1024;
  * producer that awaits it (a relay) goes no faster than the reader. If the
  * client goes away, `produce` sees its signal abort.
  */
+/** A client that asked for an event stream (Accept: text/event-stream) rather than one JSON answer. */
+export function wantsEventStream(request: Request): boolean {
+  return (request.headers.get("accept") ?? "").includes("text/event-stream");
+}
+
 export function eventStreamResponse(
   produce: (send: (event: string, data: unknown) => Promise<void>, signal: AbortSignal) => Promise<void>,
   headers: Record<string, string> = {},

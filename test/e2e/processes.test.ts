@@ -165,6 +165,94 @@ describe("background processes", () => {
   });
 });
 
+describe("programs without a shell, and a start that follows its process", () => {
+  /** POST …/processes asking for an event stream; reads until `until` says stop (the body is then cancelled) or it ends. */
+  async function startFollowing(body: Record<string, unknown>, until: (event: StreamEvent) => boolean = () => false): Promise<StreamEvent[]> {
+    const response = await bay.app.handle(
+      new Request(`http://localhost${path("")}`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${TEST_API_KEY}`, "content-type": "application/json", accept: "text/event-stream" },
+        body: JSON.stringify(body),
+      }),
+    );
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-type")).toContain("text/event-stream");
+    const events: StreamEvent[] = [];
+    for await (const event of parseEventStream(response.body!)) {
+      events.push(event);
+      if (until(event)) break;
+    }
+    return events;
+  }
+
+  test("argv runs the program itself: words with spaces and quotes arrive as they are, no shell expands anything", async () => {
+    const argv = ["printf", "[%s]", "a b", "it's", "$HOME", "*"];
+    const process = (await start({ argv })) as unknown as { pid: number; argv: string[]; command: string };
+    expect(process.argv).toEqual(argv);
+    expect(process.command).toBe("printf '[%s]' 'a b' 'it'\\''s' '$HOME' '*'");
+    expect(await wait(process.pid)).toMatchObject({ running: false, exit_code: 0, argv });
+    expect((await output(process.pid)).chunks.map((chunk: { data: string }) => chunk.data).join("")).toBe("[a b][it's][$HOME][*]");
+    // A shell command is listed as one, without argv.
+    const shellProcess = (await start({ command: "true" })) as unknown as { argv: string[] | null; command: string };
+    expect(shellProcess).toMatchObject({ argv: null, command: "true" });
+  });
+
+  test("argv in a subdirectory and in the workspace run there, as the sandbox user", async () => {
+    await bay.request("POST", `/v1/sandboxes/${sandbox.id}/shell/exec`, { command: "mkdir -p sub/dir" });
+    for (const [cwd, expected] of [[undefined, "/workspace"], ["sub/dir", "/workspace/sub/dir"]] as const) {
+      const process = await start({ argv: ["sh", "-c", "pwd; id -u"], ...(cwd ? { cwd } : {}) });
+      await wait(process.pid);
+      expect((await output(process.pid)).chunks.map((chunk: { data: string }) => chunk.data).join("")).toBe(`${expected}\n1000\n`);
+    }
+  });
+
+  test("exactly one of command and argv; a program that is not there is refused before anything starts", async () => {
+    expectErrorShape(await bay.request("POST", path(""), { command: "true", argv: ["true"] }), 422, "validation_error");
+    expectErrorShape(await bay.request("POST", path(""), { cwd: "." }), 422, "validation_error");
+    expectErrorShape(await bay.request("POST", path(""), { argv: [] }), 422, "validation_error");
+    for (const cwd of [".", "sub/dir"]) {
+      const refused = await bay.request("POST", path(""), { argv: ["no-such-program-here", "x"], cwd });
+      expectErrorShape(refused, 422, "validation_error");
+      expect(refused.body.error.message).toContain("no-such-program-here");
+    }
+  });
+
+  test("with Accept: text/event-stream, start follows the process: start, its output, then exit", async () => {
+    const events = await startFollowing({ argv: ["sh", "-c", "echo out; echo err >&2; exit 3"], encoding: "base64" });
+    expect(events[0]!.event).toBe("start");
+    const started = events[0]!.data as { pid: number; running: boolean };
+    expect(started.pid).toBeGreaterThan(1);
+    const decoded = (stream: string) =>
+      events.filter((event) => event.event === stream).map((event) => Buffer.from((event.data as { data: string }).data, "base64").toString()).join("");
+    expect({ stdout: decoded("stdout"), stderr: decoded("stderr") }).toEqual({ stdout: "out\n", stderr: "err\n" });
+    expect(events.at(-1)).toMatchObject({ event: "exit", data: { pid: started.pid, running: false, exit_code: 3 } });
+  });
+
+  test("leaving a followed start leaves the process running, and its output is still there to read", async () => {
+    const events = await startFollowing({ command: "echo first; sleep 300" }, (event) => event.event === "stdout");
+    const pid = (events[0]!.data as { pid: number }).pid;
+    expect(text(events)).toBe("first\n");
+    expect((await bay.request("GET", path(`/status?pid=${pid}`))).body).toMatchObject({ running: true });
+    expect((await output(pid)).chunks.map((chunk: { data: string }) => chunk.data).join("")).toBe("first\n");
+    await bay.request("POST", path("/signal"), { pid, signal: "SIGKILL" });
+    expect(await wait(pid)).toMatchObject({ running: false, exit_code: 137 });
+  });
+
+  test("the SDK's processes.run yields the same events", async () => {
+    const { Bay } = await import("../../src/client/index.ts");
+    const client = new Bay({ apiKey: TEST_API_KEY, fetch: (request) => bay.app.handle(request) });
+    const seen: string[] = [];
+    let exitCode: number | null = null;
+    for await (const event of client.processes.run(sandbox.id, { argv: ["echo", "from sdk"] })) {
+      seen.push(event.event);
+      if (event.event === "stdout") expect(event.data.data).toBe("from sdk\n");
+      if (event.event === "exit") exitCode = event.data.exit_code;
+    }
+    expect(seen).toEqual(["start", "stdout", "exit"]);
+    expect(exitCode).toBe(0);
+  });
+});
+
 describe("terminals", () => {
   test("a pty process sees a terminal of the asked size, takes keyboard input, and is resized", async () => {
     const process = await start({ command: "tty -s && echo is-a-tty; stty size; read line; echo got:$line; stty size", pty: { cols: 100, rows: 30 } });
