@@ -70,10 +70,15 @@ export async function createApp(core: BayCore, capabilities: readonly BayRoutesS
       enterRequest(requestId);
       // The key first: a caller without one gets 401 before Bay reads, sizes or parses any of the body.
       const door = doorOf(request);
-      if (hasPrincipal(request)) {
-        // A front door's own call into Bay's API: its caller was authenticated at the door.
-      } else if (door) rememberPrincipal(request, door.authenticate(request));
-      else authenticateBeforeBody(core.apiKeys, request);
+      if (door && !hasPrincipal(request)) {
+        // A door may look its credential up in the state (an access token): the body waits for it.
+        return Promise.resolve(door.authenticate(request)).then((principal) => {
+          rememberPrincipal(request, principal);
+          checkBodySize(request, core.config.server.max_body_bytes);
+        });
+      }
+      // A front door's own call into Bay's API has its principal already: its caller was authenticated at the door.
+      if (!hasPrincipal(request)) authenticateBeforeBody(core.apiKeys, request);
       checkBodySize(request, core.config.server.max_body_bytes);
     })
     .onParse({ as: "global" }, ({ request, route }) =>

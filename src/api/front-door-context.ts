@@ -16,7 +16,7 @@ export interface FrontDoor {
   /** Bay's own routes for it, under `prefix`. */
   routes: AnyElysia;
   /** Runs when a request's headers have arrived, before its body is read; throws a BayError (unauthorized) without a valid credential. */
-  authenticate(request: Request): Principal;
+  authenticate(request: Request): Principal | Promise<Principal>;
   /** How an error of a request under the prefix is answered. */
   errorResponse(error: BayError, requestId: string, request: Request): Response;
 }

@@ -19,12 +19,15 @@ import { SandboxService } from "./sandbox-service.ts";
 import { SessionManager } from "./session-manager.ts";
 import { StateStore } from "./state-store.ts";
 import { TTL_CEILING_SECONDS } from "./ttl.ts";
-import { closeDatabase, openDatabase, type BayDatabase } from "../db/database.ts";
+import { openDatabase, sqliteState, type BayDatabase } from "../db/database.ts";
+import type { StateDatabase } from "../db/state-database.ts";
 
 /** Everything `bay serve` and `bay exec` share: state, driver and services. */
 export interface BayCore {
   config: BayConfig;
   instanceId: string;
+  /** The state backend; `db` is its drizzle database. */
+  state: StateDatabase;
   db: BayDatabase;
   driver: Driver;
   apiKeys: ApiKeyRegistry;
@@ -50,9 +53,10 @@ export async function createBayCore(config: BayConfig, driver: Driver): Promise<
   prepareDataDir(config.data_dir);
   const agentBinaryPath = resolveAgentBinary(config.ship.binary_path);
   const instanceId = resolveInstanceId(config.data_dir, config.instance_id);
-  const db = openDatabase(config.data_dir);
-  const store = new StateStore(db);
-  const capped = store.capExpiries(Date.now() + TTL_CEILING_SECONDS * 1000);
+  const state = sqliteState(openDatabase(config.data_dir));
+  const db = state.db;
+  const store = new StateStore(state);
+  const capped = await store.capExpiries(Date.now() + TTL_CEILING_SECONDS * 1000);
   if (capped > 0) consola.warn(`${capped} sandbox(es) had expires_at more than ten years ahead; brought back to ten years`);
   const quotas = new Quotas(config.quotas);
   const metrics = new Metrics();
@@ -62,8 +66,8 @@ export async function createBayCore(config: BayConfig, driver: Driver): Promise<
   const sandboxes = new SandboxService(config, store, driver, sessions, instanceId, quotas, pendingVolumes, pool);
   pool.attach(sandboxes);
   const cargos = new CargoService(store, driver, instanceId, pendingVolumes, quotas);
-  const idempotency = new IdempotencyService(db, config.idempotency.ttl_hours * 3600 * 1000);
-  const collector = new GarbageCollector({ db, store, driver, sandboxes, sessions, instanceId, pendingVolumes }, config.gc, metrics);
+  const idempotency = new IdempotencyService(state, config.idempotency.ttl_hours * 3600 * 1000);
+  const collector = new GarbageCollector({ store, idempotency, driver, sandboxes, sessions, instanceId, pendingVolumes }, config.gc, metrics);
   registerGauges(metrics, store, pool);
   const watcher = new EngineWatcher(driver, sessions, instanceId, () => collector.run({ tasks: ["lost_sessions", "orphan_containers"] }));
   const apiKeys = new ApiKeyRegistry(apiKeysWithGenerated(config), config.security.allow_anonymous);
@@ -71,6 +75,7 @@ export async function createBayCore(config: BayConfig, driver: Driver): Promise<
   return {
     config,
     instanceId,
+    state,
     db,
     driver,
     apiKeys,
@@ -92,24 +97,24 @@ export async function createBayCore(config: BayConfig, driver: Driver): Promise<
       watcher.stop();
       await collector.stop();
       await driver.close?.();
-      closeDatabase(db);
+      await state.close();
     },
   };
 }
 
 /** Gauges read at scrape time from the state database. */
 function registerGauges(metrics: Metrics, store: StateStore, pool: WarmPool): void {
-  metrics.gauge("bay_sandboxes", "Live sandboxes by status (warm pool members excluded)", () =>
-    Object.entries(store.sandboxStatusCounts(Date.now(), POOL_OWNER)).map(([status, value]) => ({ labels: { status }, value })),
+  metrics.gauge("bay_sandboxes", "Live sandboxes by status (warm pool members excluded)", async () =>
+    Object.entries(await store.sandboxStatusCounts(Date.now(), POOL_OWNER)).map(([status, value]) => ({ labels: { status }, value })),
   );
-  metrics.gauge("bay_running_sessions", "Sessions with a running container (warm pool members included)", () => [
-    { labels: {}, value: store.sessionsWithStatus("running").length },
+  metrics.gauge("bay_running_sessions", "Sessions with a running container (warm pool members included)", async () => [
+    { labels: {}, value: (await store.sessionsWithStatus("running")).length },
   ]);
-  metrics.gauge("bay_warm_pool_ready", "Warm pool members ready to be claimed, by profile", () =>
-    pool.readySizes().map((size) => ({ labels: { profile: size.profile }, value: size.ready })),
+  metrics.gauge("bay_warm_pool_ready", "Warm pool members ready to be claimed, by profile", async () =>
+    (await pool.readySizes()).map((size) => ({ labels: { profile: size.profile }, value: size.ready })),
   );
-  metrics.gauge("bay_warm_pool_target", "Configured warm pool size, by profile", () =>
-    pool.readySizes().map((size) => ({ labels: { profile: size.profile }, value: size.target })),
+  metrics.gauge("bay_warm_pool_target", "Configured warm pool size, by profile", async () =>
+    (await pool.readySizes()).map((size) => ({ labels: { profile: size.profile }, value: size.target })),
   );
 }
 

@@ -31,7 +31,7 @@ export class CargoService {
 
   async create(owner: string, input: { size_limit_mb?: number }): Promise<CargoView> {
     // Checked before any engine work, and again where the row is written (concurrent creates).
-    this.quotas.checkRoomForOne(owner, "max_cargos", this.store.countExternalCargos(owner));
+    this.quotas.checkRoomForOne(owner, "max_cargos", await this.store.countExternalCargos(owner));
     const now = Date.now();
     const id = newId("cargo");
     const cargo: CargoRow = {
@@ -52,13 +52,13 @@ export class CargoService {
     return cargoView(cargo);
   }
 
-  get(owner: string, id: string): CargoView {
-    const cargo = this.store.findCargo(owner, id);
+  async get(owner: string, id: string): Promise<CargoView> {
+    const cargo = await this.store.findCargo(owner, id);
     if (!cargo) throw new NotFoundError("cargo", id);
     return cargoView(cargo);
   }
 
-  list(owner: string, input: ListCargosInput): Page<CargoView> {
+  list(owner: string, input: ListCargosInput): Promise<Page<CargoView>> {
     return paginate(
       (after, limit) => this.store.listCargos(owner, input.managed ?? false, after, limit),
       input.limit,
@@ -69,10 +69,10 @@ export class CargoService {
 
   /** 409 while a live sandbox uses it; a repeated delete is a no-op. */
   async delete(owner: string, id: string): Promise<void> {
-    const cargo = this.store.findCargoRecord(owner, id);
+    const cargo = await this.store.findCargoRecord(owner, id);
     if (!cargo) throw new NotFoundError("cargo", id);
     if (!cargo.deletedAt) {
-      const { activeSandboxIds } = this.store.deleteCargoIfUnused(cargo.id, Date.now());
+      const { activeSandboxIds } = await this.store.deleteCargoIfUnused(cargo.id, Date.now());
       if (activeSandboxIds.length > 0) {
         throw new ConflictError(`cargo ${id} is in use by ${activeSandboxIds.length} sandbox(es)`, {
           cargo_id: id,

@@ -1,7 +1,6 @@
 import { createHash } from "node:crypto";
-import { and, eq } from "drizzle-orm";
-import type { BayDatabase } from "../db/database.ts";
-import { idempotencyKeys } from "../db/schema.ts";
+import { and, eq, lte } from "drizzle-orm";
+import type { StateDatabase } from "../db/state-database.ts";
 import { ConflictError } from "../shared/errors.ts";
 
 export const IDEMPOTENCY_KEY_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
@@ -32,7 +31,7 @@ export interface StoredResponse {
  */
 export class IdempotencyService {
   constructor(
-    private readonly db: BayDatabase,
+    private readonly state: StateDatabase,
     private readonly ttlMs: number,
   ) {}
 
@@ -52,7 +51,7 @@ export class IdempotencyService {
     const fingerprint = fingerprintOf(identity);
     const giveUpAt = Date.now() + WAIT_FOR_FIRST_USE_MS;
     for (;;) {
-      const existing = this.claim(owner, key, fingerprint);
+      const existing = await this.claim(owner, key, fingerprint);
       if (existing === "claimed") return { ...(await this.runClaimed(owner, key, run)), replayed: false };
       if (existing.fingerprint !== fingerprint) {
         throw new ConflictError("Idempotency-Key was already used with a different request", { idempotency_key: key });
@@ -69,38 +68,38 @@ export class IdempotencyService {
 
   /** Takes the key for this request, or returns the row of whoever has it. */
   private claim(owner: string, key: string, fingerprint: string) {
-    return this.db.transaction(
-      (tx) => {
-        const now = Date.now();
-        const where = and(eq(idempotencyKeys.owner, owner), eq(idempotencyKeys.key, key));
-        const row = tx.select().from(idempotencyKeys).where(where).get();
-        const abandoned = row && row.statusCode === null && now - row.createdAt > ABANDONED_AFTER_MS;
-        if (row && row.expiresAt > now && !abandoned) return row;
-        if (row) tx.delete(idempotencyKeys).where(where).run();
-        tx.insert(idempotencyKeys)
-          .values({ owner, key, fingerprint, statusCode: null, responseBody: null, createdAt: now, expiresAt: now + this.ttlMs })
-          .run();
-        return "claimed" as const;
-      },
-      { behavior: "immediate" },
-    );
+    const { idempotencyKeys } = this.state.tables;
+    return this.state.transaction([`idempotency:${owner}:${key}`], async (tx) => {
+      const now = Date.now();
+      const where = and(eq(idempotencyKeys.owner, owner), eq(idempotencyKeys.key, key));
+      const [row] = await tx.select().from(idempotencyKeys).where(where);
+      const abandoned = row && row.statusCode === null && now - row.createdAt > ABANDONED_AFTER_MS;
+      if (row && row.expiresAt > now && !abandoned) return row;
+      if (row) await tx.delete(idempotencyKeys).where(where);
+      await tx.insert(idempotencyKeys).values({ owner, key, fingerprint, statusCode: null, responseBody: null, createdAt: now, expiresAt: now + this.ttlMs });
+      return "claimed" as const;
+    });
+  }
+
+  /** Removes the keys past their TTL; returns how many. */
+  async removeExpired(now: number): Promise<number> {
+    const { idempotencyKeys } = this.state.tables;
+    const removed = await this.state.use((db) => db.delete(idempotencyKeys).where(lte(idempotencyKeys.expiresAt, now)).returning({ key: idempotencyKeys.key }));
+    return removed.length;
   }
 
   private async runClaimed(owner: string, key: string, run: () => Promise<StoredResponse>): Promise<StoredResponse> {
+    const { idempotencyKeys } = this.state.tables;
     const where = and(eq(idempotencyKeys.owner, owner), eq(idempotencyKeys.key, key));
     let response: StoredResponse;
     try {
       response = await run();
     } catch (error) {
       // Only successes are stored: a failed first use frees the key for a retry.
-      this.db.delete(idempotencyKeys).where(where).run();
+      await this.state.use((db) => db.delete(idempotencyKeys).where(where));
       throw error;
     }
-    this.db
-      .update(idempotencyKeys)
-      .set({ statusCode: response.status, responseBody: JSON.stringify(response.body) })
-      .where(where)
-      .run();
+    await this.state.use((db) => db.update(idempotencyKeys).set({ statusCode: response.status, responseBody: JSON.stringify(response.body) }).where(where));
     return response;
   }
 }

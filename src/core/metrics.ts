@@ -26,7 +26,7 @@ class Counter {
     this.values.set(key, entry);
   }
 
-  render(): string[] {
+  async render(): Promise<string[]> {
     return [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} counter`, ...[...this.values.values()].map((e) => `${this.name}${labelText(e.labels)} ${e.value}`)];
   }
 }
@@ -46,7 +46,7 @@ class Histogram {
     this.series.set(key, entry);
   }
 
-  render(): string[] {
+  async render(): Promise<string[]> {
     const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`];
     for (const entry of this.series.values()) {
       this.bounds.forEach((bound, i) => lines.push(`${this.name}_bucket${labelText({ ...entry.labels, le: String(bound) })} ${entry.buckets[i]}`));
@@ -60,10 +60,10 @@ class Histogram {
 
 /** A gauge whose values are read when scraped. */
 class Gauge {
-  constructor(readonly name: string, readonly help: string, private readonly read: () => { labels: Labels; value: number }[]) {}
+  constructor(readonly name: string, readonly help: string, private readonly read: () => Promise<{ labels: Labels; value: number }[]>) {}
 
-  render(): string[] {
-    return [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} gauge`, ...this.read().map((e) => `${this.name}${labelText(e.labels)} ${e.value}`)];
+  async render(): Promise<string[]> {
+    return [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} gauge`, ...(await this.read()).map((e) => `${this.name}${labelText(e.labels)} ${e.value}`)];
   }
 }
 
@@ -78,12 +78,12 @@ export class Metrics {
   private readonly gauges: Gauge[] = [];
 
   /** Registers a gauge read at scrape time (sandboxes by status, running sessions, pool sizes). */
-  gauge(name: string, help: string, read: () => { labels: Labels; value: number }[]): void {
+  gauge(name: string, help: string, read: () => Promise<{ labels: Labels; value: number }[]>): void {
     this.gauges.push(new Gauge(name, help, read));
   }
 
-  render(): string {
+  async render(): Promise<string> {
     const families = [this.httpRequests, this.httpDuration, this.containerStarts, this.containerStartFailures, this.warmPoolClaims, this.gcRuns, this.gcRemoved, ...this.gauges];
-    return `${families.flatMap((family) => family.render()).join("\n")}\n`;
+    return `${(await Promise.all(families.map((family) => family.render()))).flat().join("\n")}\n`;
   }
 }

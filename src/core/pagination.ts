@@ -13,25 +13,25 @@ export interface Page<T> {
  * to skip it (a filter on a computed field), so a page may take several reads.
  * Rows created while a client pages appear at the end; none is seen twice.
  */
-export function paginate<Row, Item>(
-  read: (after: PageCursor | null, limit: number) => Listed<Row>[],
+export async function paginate<Row, Item>(
+  read: (after: PageCursor | null, limit: number) => Promise<Listed<Row>[]>,
   limit: number,
   cursor: string | undefined,
-  present: (row: Row) => Item | null,
-): Page<Item> {
+  present: (row: Row) => Item | null | Promise<Item | null>,
+): Promise<Page<Item>> {
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_LIMIT) {
     throw new ValidationError(`limit must be an integer from 1 to ${MAX_PAGE_LIMIT} (got ${limit})`, { field: "limit" });
   }
   const items: Item[] = [];
   let after = cursor === undefined ? null : decodeCursor(cursor);
   for (;;) {
-    const rows = read(after, limit);
+    const rows = await read(after, limit);
     for (const row of rows) {
       after = row.position;
-      const item = present(row);
+      const item = await present(row);
       if (item !== null) items.push(item);
       if (items.length === limit) {
-        const more = read(after, 1).length > 0;
+        const more = (await read(after, 1)).length > 0;
         return { items, next_cursor: more ? encodeCursor(after) : null };
       }
     }

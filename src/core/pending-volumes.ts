@@ -15,12 +15,12 @@ export class PendingVolumes {
     return this.names.has(name);
   }
 
-  async createWithRows(name: string, labels: Labels, writeRows: () => void): Promise<void> {
+  async createWithRows(name: string, labels: Labels, writeRows: () => Promise<void>): Promise<void> {
     this.names.add(name);
     try {
       await this.driver.createVolume(name, labels);
       try {
-        writeRows();
+        await writeRows();
       } catch (error) {
         await this.driver.removeVolume(name).catch(() => undefined);
         throw error;

@@ -106,18 +106,18 @@ export class SandboxService {
     const now = Date.now();
     const expiresAt = this.ttlLimit.expiryAtCreate(owner, input.ttl, now);
     // Checked before any engine work, and again where the row is written (concurrent creates).
-    this.quotas.checkRoomForOne(owner, "max_sandboxes", this.store.countLiveSandboxes(owner));
+    this.quotas.checkRoomForOne(owner, "max_sandboxes", await this.store.countLiveSandboxes(owner));
     const metadata = checkMetadata(input.metadata);
     const env = checkSandboxEnv(input.env);
     // A warm member's processes started without this sandbox's env: only a create without env may claim one.
     if (!input.cargo_id && owner !== POOL_OWNER && Object.keys(env).length === 0) {
       // Quotas are checked again inside the claim's transaction, as for any create.
-      const claimed = this.pool?.claim(owner, profile, now, expiresAt, {
+      const claimed = await this.pool?.claim(owner, profile, now, expiresAt, {
         forSession: (active) => this.quotas.hasRoomForOne(owner, "max_running_sessions", active),
         forSandbox: (live) => this.quotas.hasRoomForOne(owner, "max_sandboxes", live),
       });
       if (claimed) {
-        if (Object.keys(metadata).length > 0) this.store.setMetadata(claimed.id, JSON.stringify(metadata));
+        if (Object.keys(metadata).length > 0) await this.store.setMetadata(claimed.id, JSON.stringify(metadata));
         return this.view({ ...claimed, metadata: JSON.stringify(metadata) });
       }
     }
@@ -126,7 +126,7 @@ export class SandboxService {
     let newCargo: CargoRow | null = null;
     let volumeLabels = {};
     if (input.cargo_id) {
-      const existing = this.store.findCargo(owner, input.cargo_id);
+      const existing = await this.store.findCargo(owner, input.cargo_id);
       if (!existing) throw new NotFoundError("cargo", input.cargo_id);
       if (existing.managed) {
         throw new ConflictError(`cargo ${existing.id} belongs to sandbox ${existing.managedBySandboxId}; attach an external cargo`, {
@@ -168,47 +168,47 @@ export class SandboxService {
     const writeRows = () =>
       this.store.insertSandbox(sandbox, newCargo, (live) => this.quotas.checkRoomForOne(owner, "max_sandboxes", live));
     if (newCargo) await this.pendingVolumes.createWithRows(newCargo.volumeName, volumeLabels, writeRows);
-    else writeRows();
+    else await writeRows();
     consola.info(`sandbox ${sandboxId} created (owner ${owner}, profile ${profileId}, cargo ${cargo.id})`);
     return this.view(sandbox);
   }
 
   /** Starts a new warm pool member's compute; its idle clock only starts once a caller claims it. */
   async startPoolMember(id: string): Promise<void> {
-    const sandbox = this.requireSandbox(POOL_OWNER, id);
+    const sandbox = await this.requireSandbox(POOL_OWNER, id);
     const profile = this.profile(sandbox.profileId);
     if (!profile) return;
     const { session } = await this.sessions.ensureRunning(sandbox, profile);
-    this.store.updateSession(session.id, { idleExpiresAt: null });
+    await this.store.updateSession(session.id, { idleExpiresAt: null });
   }
 
-  get(owner: string, id: string): SandboxView {
-    return this.view(this.requireSandbox(owner, id));
+  async get(owner: string, id: string): Promise<SandboxView> {
+    return this.view(await this.requireSandbox(owner, id));
   }
 
-  list(owner: string, input: ListSandboxesInput): Page<SandboxView> {
+  list(owner: string, input: ListSandboxesInput): Promise<Page<SandboxView>> {
     const labels = parseMetadataFilter(input.metadata);
     const filtered = Object.keys(labels).length > 0;
     return paginate(
       (after, limit) => this.store.listSandboxes(owner, after, limit),
       input.limit,
       input.cursor,
-      (row) => {
+      async (row) => {
         if (filtered && !matchesMetadata(parseStringMap(row.metadata), labels)) return null;
-        const view = this.view(row);
+        const view = await this.view(row);
         return !input.status || view.status === input.status ? view : null;
       },
     );
   }
 
   /** expires_at = max(expires_at, now) + extend_by (api.md §4), within security.max_ttl_seconds. */
-  extendTtl(owner: string, id: string, extendBySeconds: number): SandboxView {
-    const sandbox = this.requireLiveSandbox(owner, id);
+  async extendTtl(owner: string, id: string, extendBySeconds: number): Promise<SandboxView> {
+    const sandbox = await this.requireLiveSandbox(owner, id);
     if (sandbox.expiresAt === null) {
       throw new BayError("sandbox_ttl_infinite", `sandbox ${id} never expires; there is no TTL to extend`, { sandbox_id: id });
     }
     const expiresAt = this.ttlLimit.expiryAfterExtend(sandbox.expiresAt, extendBySeconds, Date.now());
-    this.store.setExpiry(sandbox.id, expiresAt);
+    await this.store.setExpiry(sandbox.id, expiresAt);
     return this.view({ ...sandbox, expiresAt });
   }
 
@@ -216,10 +216,10 @@ export class SandboxService {
    * expires_at = now + seconds, shorter or longer than before (E2B's
    * setTimeout), within security.max_ttl_seconds.
    */
-  setTimeout(owner: string, id: string, seconds: number): SandboxView {
-    const sandbox = this.requireLiveSandbox(owner, id);
+  async setTimeout(owner: string, id: string, seconds: number): Promise<SandboxView> {
+    const sandbox = await this.requireLiveSandbox(owner, id);
     const expiresAt = this.ttlLimit.expiryAtCreate(owner, seconds, Date.now());
-    this.store.setExpiry(sandbox.id, expiresAt!);
+    await this.store.setExpiry(sandbox.id, expiresAt!);
     return this.view({ ...sandbox, expiresAt });
   }
 
@@ -228,16 +228,16 @@ export class SandboxService {
    * credential for traffic into this one sandbox that does not carry an API
    * key, as E2B's in-sandbox calls need. Only its digest is kept.
    */
-  issueAccessToken(owner: string, id: string): string {
-    const sandbox = this.requireLiveSandbox(owner, id);
+  async issueAccessToken(owner: string, id: string): Promise<string> {
+    const sandbox = await this.requireLiveSandbox(owner, id);
     const token = newSecretToken();
-    this.store.setAccessTokenHash(sandbox.id, sha256Hex(token));
+    await this.store.setAccessTokenHash(sandbox.id, sha256Hex(token));
     return token;
   }
 
   /** The owner of a live sandbox whose access token this is, or null (compared as digests, in constant time). */
-  ownerForAccessToken(id: string, token: string): string | null {
-    const sandbox = this.store.findSandboxById(id);
+  async ownerForAccessToken(id: string, token: string): Promise<string | null> {
+    const sandbox = await this.store.findSandboxById(id);
     if (!sandbox || sandbox.deletedAt || !sandbox.accessTokenHash) return null;
     const given = Buffer.from(sha256Hex(token), "hex");
     const kept = Buffer.from(sandbox.accessTokenHash, "hex");
@@ -246,24 +246,24 @@ export class SandboxService {
 
   /** Starts the sandbox's compute now if none runs (a resume), and records the activity. */
   async start(owner: string, id: string): Promise<SandboxView> {
-    const sandbox = this.requireLiveSandbox(owner, id);
+    const sandbox = await this.requireLiveSandbox(owner, id);
     const profile = this.requireProfile(sandbox);
     await this.sessions.ensureRunning(sandbox, profile);
-    this.sessions.touch(sandbox.id, profile);
+    await this.sessions.touch(sandbox.id, profile);
     return this.view(sandbox);
   }
 
   /** True when the sandbox's compute was last ended by a stop request (and none runs since). */
-  stoppedOnRequest(owner: string, id: string): boolean {
-    const sandbox = this.requireSandbox(owner, id);
-    const latest = this.store.latestSession(sandbox.id);
+  async stoppedOnRequest(owner: string, id: string): Promise<boolean> {
+    const sandbox = await this.requireSandbox(owner, id);
+    const latest = await this.store.latestSession(sandbox.id);
     return latest?.status === "stopped" && latest.endReason === "stopped";
   }
 
-  keepalive(owner: string, id: string): void {
-    const sandbox = this.requireLiveSandbox(owner, id);
+  async keepalive(owner: string, id: string): Promise<void> {
+    const sandbox = await this.requireLiveSandbox(owner, id);
     const profile = this.profile(sandbox.profileId);
-    if (profile) this.sessions.touch(sandbox.id, profile);
+    if (profile) await this.sessions.touch(sandbox.id, profile);
   }
 
   /**
@@ -296,21 +296,23 @@ export class SandboxService {
     const leave = this.sessions.enterCall(id);
     return () => {
       leave();
-      const sandbox = this.store.findSandbox(owner, id);
-      const profile = sandbox && !sandbox.deletedAt ? this.profile(sandbox.profileId) : undefined;
-      if (sandbox && profile) this.sessions.touch(sandbox.id, profile);
+      void (async () => {
+        const sandbox = await this.store.findSandbox(owner, id);
+        const profile = sandbox && !sandbox.deletedAt ? this.profile(sandbox.profileId) : undefined;
+        if (sandbox && profile) await this.sessions.touch(sandbox.id, profile);
+      })().catch((error: Error) => consola.warn(`sandbox ${id}: recording activity failed: ${error.message}`));
     };
   }
 
   async stop(owner: string, id: string): Promise<void> {
-    const sandbox = this.requireSandbox(owner, id);
+    const sandbox = await this.requireSandbox(owner, id);
     await this.sessions.stop(sandbox.id);
     consola.info(`sandbox ${sandbox.id} stopped (owner ${owner})`);
   }
 
   /** Soft-deletes first, so the sandbox is gone for callers even if engine cleanup must be retried. */
   async delete(owner: string, id: string): Promise<void> {
-    const sandbox = this.store.findSandbox(owner, id);
+    const sandbox = await this.store.findSandbox(owner, id);
     if (!sandbox) throw new NotFoundError("sandbox", id);
     await this.remove(sandbox, "deleted");
   }
@@ -322,14 +324,14 @@ export class SandboxService {
    */
   async remove(sandbox: SandboxRow, reason: "deleted" | "expired"): Promise<void> {
     if (!sandbox.deletedAt) {
-      this.store.markSandboxDeleted(sandbox.id, Date.now());
+      await this.store.markSandboxDeleted(sandbox.id, Date.now());
       consola.info(`sandbox ${sandbox.id} ${reason} (owner ${sandbox.owner})`);
     }
     await this.sessions.stop(sandbox.id, reason);
-    const cargo = this.store.findCargo(sandbox.owner, sandbox.cargoId);
+    const cargo = await this.store.findCargo(sandbox.owner, sandbox.cargoId);
     if (cargo?.managed && cargo.managedBySandboxId === sandbox.id) {
       await this.driver.removeVolume(cargo.volumeName);
-      this.store.markCargoDeleted(cargo.id, Date.now());
+      await this.store.markCargoDeleted(cargo.id, Date.now());
     }
   }
 
@@ -344,7 +346,7 @@ export class SandboxService {
     call: (client: AgentClient, session: SessionRow) => Promise<T>,
     options: AgentCallPolicy = {},
   ): Promise<T> {
-    const sandbox = this.requireLiveSandbox(owner, id);
+    const sandbox = await this.requireLiveSandbox(owner, id);
     const profile = this.requireProfile(sandbox, { capability });
     if (!(profile.capabilities as string[]).includes(capability)) {
       throw new BayError("capability_not_supported", `profile ${profile.id} does not offer ${capability}`, {
@@ -354,30 +356,30 @@ export class SandboxService {
     }
     const leave = this.sessions.enterCall(sandbox.id);
     try {
-      this.store.touchCargo(sandbox.cargoId, Date.now());
+      await this.store.touchCargo(sandbox.cargoId, Date.now());
       for (let attempt = 1; ; attempt++) {
         // No idle clock to push here: a call in flight keeps the session from being reaped (enterCall).
         const { client, session } = options.notRunning
-          ? (this.sessions.running(sandbox.id) ?? throwError(options.notRunning()))
+          ? ((await this.sessions.running(sandbox.id)) ?? throwError(options.notRunning()))
           : await waitAtMost(this.sessions.ensureRunning(sandbox, profile), options.maxStartWaitMs, sandbox.id);
         const sentAt = Date.now();
         try {
           return await this.callWatched(sandbox.id, client, session, call);
         } catch (error) {
           if (!(error instanceof AgentError) || !lostAgent(error)) throw error;
-          const ended = (await this.sessions.releaseIfDead(session.id)) ? this.store.findSession(session.id) : undefined;
+          const ended = (await this.sessions.releaseIfDead(session.id)) ? await this.store.findSession(session.id) : undefined;
           // The address of a dead container may already belong to another one, whose agent refuses the token.
           if (!ended && !error.details.connection) throw error;
           // A container that had died before the request was sent (its port may still have been accepting) ran nothing.
           const ranNothing = !error.details.reached || error.details.runtime_status === 401;
           const diedBefore = ended?.endReason === "died" && (ranNothing || (ended.stoppedAt ?? Infinity) < sentAt);
           // Then a new container is started and the call tried once more.
-          if (!diedBefore || attempt > 1) throw this.droppedCallError(sandbox.id, session.id, error);
+          if (!diedBefore || attempt > 1) throw await this.droppedCallError(sandbox.id, session.id, error);
         }
       }
     } finally {
-      this.sessions.touch(sandbox.id, profile);
       leave();
+      await this.sessions.touch(sandbox.id, profile);
     }
   }
 
@@ -414,10 +416,10 @@ export class SandboxService {
   }
 
   /** What a call whose connection dropped is told: what became of its session, never the agent's internal routes. */
-  private droppedCallError(sandboxId: string, sessionId: string, error: AgentError): BayError {
-    const endReason = this.store.findSession(sessionId)?.endReason;
+  private async droppedCallError(sandboxId: string, sessionId: string, error: AgentError): Promise<BayError> {
+    const endReason = (await this.store.findSession(sessionId))?.endReason;
     if (endReason === "died") {
-      const resetReason = this.store.findSandboxById(sandboxId)?.stateResetReason ?? "unknown";
+      const resetReason = (await this.store.findSandboxById(sandboxId))?.stateResetReason ?? "unknown";
       return new AgentError(
         `sandbox ${sandboxId}'s container died while the call ran (${resetReason}); the next call starts a new one`,
         { sandbox_id: sandboxId, reason: "container_died", state_reset_reason: resetReason },
@@ -449,22 +451,22 @@ export class SandboxService {
     return profile;
   }
 
-  private requireSandbox(owner: string, id: string): SandboxRow {
-    const sandbox = this.store.findSandbox(owner, id);
+  private async requireSandbox(owner: string, id: string): Promise<SandboxRow> {
+    const sandbox = await this.store.findSandbox(owner, id);
     if (!sandbox || sandbox.deletedAt) throw new NotFoundError("sandbox", id);
     return sandbox;
   }
 
-  private requireLiveSandbox(owner: string, id: string): SandboxRow {
-    const sandbox = this.requireSandbox(owner, id);
+  private async requireLiveSandbox(owner: string, id: string): Promise<SandboxRow> {
+    const sandbox = await this.requireSandbox(owner, id);
     if (sandbox.expiresAt !== null && Date.now() > sandbox.expiresAt) {
       throw new SandboxExpiredError(id, new Date(sandbox.expiresAt).toISOString());
     }
     return sandbox;
   }
 
-  private view(sandbox: SandboxRow): SandboxView {
-    return sandboxView(sandbox, this.store.activeSession(sandbox.id), this.profile(sandbox.profileId), this.sessions.startDetail(sandbox.id));
+  private async view(sandbox: SandboxRow): Promise<SandboxView> {
+    return sandboxView(sandbox, await this.store.activeSession(sandbox.id), this.profile(sandbox.profileId), this.sessions.startDetail(sandbox.id));
   }
 }
 

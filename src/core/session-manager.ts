@@ -53,18 +53,18 @@ export class SessionManager {
     this.socketDirectories = new SocketDirectories(options.config.data_dir);
   }
 
-  ensureRunning(sandbox: SandboxRow, profile: ProfileConfig): Promise<RunningSession> {
-    const current = this.runningSession(sandbox.id);
-    if (current && !this.locks.isLocked(sandbox.id)) return Promise.resolve(current);
+  async ensureRunning(sandbox: SandboxRow, profile: ProfileConfig): Promise<RunningSession> {
+    const current = await this.runningSession(sandbox.id);
+    if (current && !this.locks.isLocked(sandbox.id)) return current;
     return this.locks.run(sandbox.id, async () => {
       // Whoever held the lock before may have started it already.
-      const started = this.runningSession(sandbox.id);
-      return started ?? this.start(sandbox, profile, this.options.store.activeSession(sandbox.id));
+      const started = await this.runningSession(sandbox.id);
+      return started ?? this.start(sandbox, profile, await this.options.store.activeSession(sandbox.id));
     });
   }
 
   /** The sandbox's running session, if one runs and no start or stop holds it; never starts one. */
-  running(sandboxId: string): RunningSession | null {
+  async running(sandboxId: string): Promise<RunningSession | null> {
     return this.locks.isLocked(sandboxId) ? null : this.runningSession(sandboxId);
   }
 
@@ -79,8 +79,8 @@ export class SessionManager {
   }
 
   /** Sandboxes that hold a running session. */
-  runningSandboxIds(): string[] {
-    return [...new Set(this.options.store.sessionsWithStatus("running").map((session) => session.sandboxId))];
+  async runningSandboxIds(): Promise<string[]> {
+    return [...new Set((await this.options.store.sessionsWithStatus("running")).map((session) => session.sandboxId))];
   }
 
   isBusy(sandboxId: string): boolean {
@@ -88,16 +88,16 @@ export class SessionManager {
   }
 
   /** Pushes idle_expires_at forward for a running session; never starts one. */
-  touch(sandboxId: string, profile: ProfileConfig): void {
-    this.options.store.touchRunningSession(sandboxId, activity(profile, Date.now()));
+  touch(sandboxId: string, profile: ProfileConfig): Promise<void> {
+    return this.options.store.touchRunningSession(sandboxId, activity(profile, Date.now()));
   }
 
   /** Destroys the sandbox's compute, after any start in flight, so that no container is left behind. */
   stop(sandboxId: string, reason: SessionEndReason = "stopped"): Promise<void> {
     return this.locks.run(sandboxId, async () => {
-      const sessions = this.options.store.activeSessions(sandboxId);
+      const sessions = await this.options.store.activeSessions(sandboxId);
       // Marked first, so that no call picks up a session while its container goes away.
-      for (const session of sessions) this.options.store.markSessionStopped(session.id, Date.now(), reason);
+      for (const session of sessions) await this.options.store.markSessionStopped(session.id, Date.now(), reason);
       const leftOver = [...(this.unremoved.get(sandboxId) ?? []), ...sessions];
       this.unremoved.delete(sandboxId);
       const failed: SessionRow[] = [];
@@ -110,7 +110,7 @@ export class SessionManager {
           firstError ??= error;
         }
       }
-      this.options.store.setLastStartError(sandboxId, null);
+      await this.options.store.setLastStartError(sandboxId, null);
       if (failed.length > 0) {
         this.unremoved.set(sandboxId, failed);
         throw firstError;
@@ -125,13 +125,13 @@ export class SessionManager {
   reapIfIdle(session: SessionRow, now: number): Promise<boolean> {
     if (this.isBusy(session.sandboxId)) return Promise.resolve(false);
     return this.locks.run(session.sandboxId, async () => {
-      const current = this.options.store.findSession(session.id);
+      const current = await this.options.store.findSession(session.id);
       if (current?.status !== "running" || (current.idleExpiresAt ?? Infinity) > now || this.callsInFlight.any(session.sandboxId)) {
         return false;
       }
-      this.options.store.markSessionStopped(current.id, Date.now(), "idle");
+      await this.options.store.markSessionStopped(current.id, Date.now(), "idle");
       await this.removeCompute(current);
-      consola.info(`${this.describe(current)} reaped: idle past its idle_timeout`);
+      consola.info(`${await this.describe(current)} reaped: idle past its idle_timeout`);
       return true;
     });
   }
@@ -142,15 +142,15 @@ export class SessionManager {
    * starts a new container on the same cargo. `endedAt` is when the engine
    * saw the container end, if it said.
    */
-  handleDeath(sessionId: string, reason: string, endedAt?: number): Promise<boolean> {
-    const known = this.options.store.findSession(sessionId);
-    if (!known) return Promise.resolve(false);
+  async handleDeath(sessionId: string, reason: string, endedAt?: number): Promise<boolean> {
+    const known = await this.options.store.findSession(sessionId);
+    if (!known) return false;
     return this.locks.run(known.sandboxId, async () => {
-      const session = this.options.store.findSession(sessionId);
+      const session = await this.options.store.findSession(sessionId);
       if (session?.status !== "running") return false;
-      this.options.store.markSessionDied(session, reason, endedAt ?? Date.now());
+      await this.options.store.markSessionDied(session, reason, endedAt ?? Date.now());
       await this.removeCompute(session);
-      consola.warn(`${this.describe(session)} lost its container (${reason}); the next call recovers on a new one`);
+      consola.warn(`${await this.describe(session)} lost its container (${reason}); the next call recovers on a new one`);
       return true;
     });
   }
@@ -166,7 +166,7 @@ export class SessionManager {
     const settleBy = Date.now() + DEATH_SETTLE_MS;
     let deadSince: number | null = null;
     for (;;) {
-      const session = this.options.store.findSession(sessionId);
+      const session = await this.options.store.findSession(sessionId);
       if (session?.status !== "running") return true;
       if (!session.containerId) return false;
       const info = await this.options.driver.inspectContainer(session.containerId).catch(() => undefined);
@@ -184,12 +184,12 @@ export class SessionManager {
 
   private async endSession(sessionId: string, reason: string, endedAt?: number): Promise<boolean> {
     await this.handleDeath(sessionId, reason, endedAt);
-    return this.options.store.findSession(sessionId)?.status !== "running";
+    return (await this.options.store.findSession(sessionId))?.status !== "running";
   }
 
   /** How log lines name a session: with its sandbox and owner. */
-  private describe(session: SessionRow): string {
-    const owner = this.options.store.findSandboxById(session.sandboxId)?.owner ?? "unknown";
+  private async describe(session: SessionRow): Promise<string> {
+    const owner = (await this.options.store.findSandboxById(session.sandboxId))?.owner ?? "unknown";
     return `session ${session.id} of sandbox ${session.sandboxId} (owner ${owner})`;
   }
 
@@ -199,8 +199,8 @@ export class SessionManager {
     this.socketDirectories.remove(session.id);
   }
 
-  private runningSession(sandboxId: string): RunningSession | null {
-    const session = this.options.store.activeSession(sandboxId);
+  private async runningSession(sandboxId: string): Promise<RunningSession | null> {
+    const session = await this.options.store.activeSession(sandboxId);
     return session?.status === "running" && session.endpoint ? { session, client: this.clientFor(session) } : null;
   }
 
@@ -212,7 +212,7 @@ export class SessionManager {
     const { store, driver, config } = this.options;
     // A session left "starting" by a process that died, or running without an endpoint, is replaced.
     if (stale) {
-      store.markSessionStopped(stale.id, Date.now(), "abandoned");
+      await store.markSessionStopped(stale.id, Date.now(), "abandoned");
       await this.removeCompute(stale);
     }
     const now = Date.now();
@@ -228,11 +228,11 @@ export class SessionManager {
       stoppedAt: null,
       lastActiveAt: now,
       idleExpiresAt: null,
-      previousSessionId: store.latestSession(sandbox.id)?.id ?? null,
+      previousSessionId: (await store.latestSession(sandbox.id))?.id ?? null,
       endReason: null,
       runtimeVersion: null,
     };
-    store.insertSession(session, (active) => this.options.quotas.checkRoomForOne(sandbox.owner, "max_running_sessions", active));
+    await store.insertSession(session, (active) => this.options.quotas.checkRoomForOne(sandbox.owner, "max_running_sessions", active));
     const startedAt = performance.now();
     let containerId: string | null = null;
     try {
@@ -251,7 +251,7 @@ export class SessionManager {
       const started = await driver.startSessionContainer({ ...spec, onProgress: (message) => this.startDetails.set(sandbox.id, message) });
       containerId = started.containerId;
       this.startDetails.delete(sandbox.id);
-      store.updateSession(session.id, { containerId, endpoint: started.endpoint });
+      await store.updateSession(session.id, { containerId, endpoint: started.endpoint });
       const client = new AgentClient(started.endpoint, session.token);
       await waitForAgent(client, driver, containerId, config.ship.ready_timeout_seconds);
       const meta = checkHandshake(await client.get("/meta", { timeoutMs: 10_000 }), profile.capabilities);
@@ -264,19 +264,19 @@ export class SessionManager {
         runtimeVersion: meta.runtime.version,
         ...activity(profile, readyAt),
       };
-      store.markSessionRunning(session, running);
+      await store.markSessionRunning(session, running);
       const startSeconds = (performance.now() - startedAt) / 1000;
       this.options.metrics.containerStarts.observe(startSeconds, { profile: profile.id });
-      consola.info(`${this.describe(session)} started in ${Math.round(startSeconds * 1000)} ms`);
+      consola.info(`${await this.describe(session)} started in ${Math.round(startSeconds * 1000)} ms`);
       return { session: { ...session, ...running, status: "running" }, client };
     } catch (error) {
       this.startDetails.delete(sandbox.id);
       await driver.removeContainer(containerId ?? containerName(session.id)).catch(() => undefined);
       this.socketDirectories.remove(session.id);
       const message = error instanceof Error ? error.message : String(error);
-      store.markSessionFailed(session, message, Date.now());
+      await store.markSessionFailed(session, message, Date.now());
       this.options.metrics.containerStartFailures.inc({ profile: profile.id });
-      consola.warn(`${this.describe(session)} failed to start: ${message}`);
+      consola.warn(`${await this.describe(session)} failed to start: ${message}`);
       throw error;
     }
   }

@@ -30,7 +30,7 @@ export async function shutdownGracefully(server: Server<unknown>, core: BayCore)
   const budgetMs = engineUp ? core.driver.callDeadlineMs + 1000 : UNREACHABLE_ENGINE_BUDGET_MS;
   if (core.config.server.drain_warm_pools_on_shutdown) await withinBudget(core.pool.drain(), budgetMs, "draining warm pools");
   if (core.config.server.stop_sessions_on_shutdown) {
-    const running = core.sessions.runningSandboxIds();
+    const running = await core.sessions.runningSandboxIds();
     const stopped = Promise.all(running.map((id) => core.sessions.stop(id, "shutdown").catch(() => undefined)));
     if (await withinBudget(stopped, budgetMs, "stopping sandbox containers")) {
       consola.info(`bay serve: stopped ${running.length} sandbox container(s)`);

@@ -1,16 +1,10 @@
-import { and, asc, desc, eq, getTableColumns, gt, inArray, isNotNull, isNull, lte, sql, type SQL } from "drizzle-orm";
+import { and, asc, count, desc, eq, getTableColumns, gt, inArray, isNotNull, isNull, lte, min, sql } from "drizzle-orm";
 import type { BayDatabase } from "../db/database.ts";
+import type { StateDatabase, StateTables } from "../db/state-database.ts";
+import type { CargoRow, SandboxRow, SessionRow } from "../db/schema.ts";
 import { NotFoundError } from "../shared/errors.ts";
-import {
-  cargos,
-  sandboxes,
-  sessions,
-  type CargoRow,
-  type SandboxRow,
-  type SessionRow,
-} from "../db/schema.ts";
 
-/** Lists follow insertion order: SQLite's rowid only grows, and rows are soft-deleted. */
+/** Lists follow insertion order (the backend's insertionOrder), and rows are soft-deleted. */
 export type PageCursor = number;
 
 export type Listed<T> = T & { position: PageCursor };
@@ -21,41 +15,46 @@ const ACTIVE_SESSION_STATUSES = ["starting", "running"] as const;
 export type SessionEndReason = "stopped" | "idle" | "expired" | "deleted" | "died" | "start_failed" | "abandoned" | "shutdown";
 
 /**
- * Every read and write of sandbox, session and cargo rows. Calls are
- * synchronous (bun:sqlite); engine I/O never happens inside a transaction.
+ * Every read and write of sandbox, session and cargo rows, on SQLite or
+ * Postgres (StateDatabase). Engine I/O never happens inside a transaction.
  */
 export class StateStore {
+  private readonly db: BayDatabase;
+  private readonly t: StateTables;
   /**
    * What every capability call reads and writes, built and prepared once:
    * building a query costs about 100 µs, running a prepared one a few.
    */
   private readonly hot;
+  /** A sandbox row's columns without a backend's own bookkeeping (Postgres's insertion sequence). */
+  private readonly sandboxColumns;
 
-  constructor(private readonly db: BayDatabase) {
+  constructor(private readonly state: StateDatabase) {
+    this.db = state.db;
+    this.t = state.tables;
+    const { sandboxes, sessions, cargos } = this.t;
     const sandboxId = sql.placeholder("sandboxId");
+    const { position: _position, ...sandboxColumns } = getTableColumns(sandboxes) as ReturnType<typeof getTableColumns<typeof sandboxes>> & { position?: unknown };
+    this.sandboxColumns = sandboxColumns;
     this.hot = {
-      findSandbox: db
-        .select()
-        .from(sandboxes)
-        .where(and(eq(sandboxes.owner, sql.placeholder("owner")), eq(sandboxes.id, sandboxId)))
-        .prepare(),
-      findSandboxById: db.select().from(sandboxes).where(eq(sandboxes.id, sandboxId)).prepare(),
-      activeSessions: db
-        .select()
-        .from(sessions)
-        .where(and(eq(sessions.sandboxId, sandboxId), inArray(sessions.status, ACTIVE_SESSION_STATUSES)))
-        .orderBy(desc(sessions.createdAt))
-        .prepare(),
-      touchRunningSession: db
-        .update(sessions)
-        .set({ lastActiveAt: sql`${sql.placeholder("lastActiveAt")}`, idleExpiresAt: sql`${sql.placeholder("idleExpiresAt")}` })
-        .where(and(eq(sessions.sandboxId, sandboxId), eq(sessions.status, "running")))
-        .prepare(),
-      touchCargo: db
-        .update(cargos)
-        .set({ lastAccessedAt: sql`${sql.placeholder("at")}` })
-        .where(eq(cargos.id, sql.placeholder("id")))
-        .prepare(),
+      findSandbox: prepared(this.db.select(sandboxColumns).from(sandboxes).where(and(eq(sandboxes.owner, sql.placeholder("owner")), eq(sandboxes.id, sandboxId))), "find_sandbox"),
+      findSandboxById: prepared(this.db.select(sandboxColumns).from(sandboxes).where(eq(sandboxes.id, sandboxId)), "find_sandbox_by_id"),
+      activeSessions: prepared(
+        this.db
+          .select()
+          .from(sessions)
+          .where(and(eq(sessions.sandboxId, sandboxId), inArray(sessions.status, ACTIVE_SESSION_STATUSES)))
+          .orderBy(desc(sessions.createdAt)),
+        "active_sessions",
+      ),
+      touchRunningSession: prepared(
+        this.db
+          .update(sessions)
+          .set({ lastActiveAt: sql`${sql.placeholder("lastActiveAt")}`, idleExpiresAt: sql`${sql.placeholder("idleExpiresAt")}` })
+          .where(and(eq(sessions.sandboxId, sandboxId), eq(sessions.status, "running"))),
+        "touch_running_session",
+      ),
+      touchCargo: prepared(this.db.update(cargos).set({ lastAccessedAt: sql`${sql.placeholder("at")}` }).where(eq(cargos.id, sql.placeholder("id"))), "touch_cargo"),
     };
   }
 
@@ -64,51 +63,58 @@ export class StateStore {
    * cargo, which must still exist when the row is written (a concurrent
    * cargo delete cannot slip in between).
    */
-  insertSandbox(sandbox: SandboxRow, newCargo: CargoRow | null, guard?: (liveSandboxesOfOwner: number) => void): void {
-    this.db.transaction((tx) => {
-      if (guard) {
-        guard(liveSandboxCount(tx, sandbox.owner));
-      }
+  insertSandbox(sandbox: SandboxRow, newCargo: CargoRow | null, guard?: (liveSandboxesOfOwner: number) => void): Promise<void> {
+    const { sandboxes, cargos } = this.t;
+    return this.state.transaction([ownerLock(sandbox.owner)], async (tx) => {
+      if (guard) guard(await liveSandboxCount(tx, this.t, sandbox.owner));
       if (newCargo) {
-        tx.insert(cargos).values(newCargo).run();
+        await tx.insert(cargos).values(newCargo);
       } else {
-        const cargo = tx.select({ id: cargos.id }).from(cargos).where(and(eq(cargos.id, sandbox.cargoId), isNull(cargos.deletedAt))).get();
+        const [cargo] = await tx.select({ id: cargos.id }).from(cargos).where(and(eq(cargos.id, sandbox.cargoId), isNull(cargos.deletedAt)));
         if (!cargo) throw new NotFoundError("cargo", sandbox.cargoId);
       }
-      tx.insert(sandboxes).values(sandbox).run();
+      await tx.insert(sandboxes).values(sandbox);
     });
   }
 
   /** Including soft-deleted rows; callers decide what a deleted sandbox means. */
-  findSandbox(owner: string, id: string): SandboxRow | undefined {
-    return this.hot.findSandbox.get({ owner, sandboxId: id });
+  async findSandbox(owner: string, id: string): Promise<SandboxRow | undefined> {
+    return (await this.state.use(() => this.hot.findSandbox.execute({ owner, sandboxId: id })))[0];
   }
 
-  listSandboxes(owner: string, after: PageCursor | null, limit: number): Listed<SandboxRow>[] {
-    const position: SQL<number> = sql<number>`${sandboxes}.rowid`;
-    return this.db
-      .select({ ...getTableColumns(sandboxes), position })
-      .from(sandboxes)
-      .where(and(eq(sandboxes.owner, owner), isNull(sandboxes.deletedAt), after === null ? undefined : gt(position, after)))
-      .orderBy(asc(position))
-      .limit(limit)
-      .all();
+  listSandboxes(owner: string, after: PageCursor | null, limit: number): Promise<Listed<SandboxRow>[]> {
+    const { sandboxes } = this.t;
+    const position = this.state.insertionOrder(sandboxes);
+    return this.state.use((db) =>
+      db
+        .select({ ...this.sandboxColumns, position })
+        .from(sandboxes)
+        .where(and(eq(sandboxes.owner, owner), isNull(sandboxes.deletedAt), after === null ? undefined : gt(position, after)))
+        .orderBy(asc(position))
+        .limit(limit)
+        .then(numericPositions),
+    );
   }
 
-  markSandboxDeleted(id: string, at: number): void {
-    this.db.update(sandboxes).set({ deletedAt: at }).where(and(eq(sandboxes.id, id), isNull(sandboxes.deletedAt))).run();
+  markSandboxDeleted(id: string, at: number): Promise<void> {
+    const { sandboxes } = this.t;
+    return this.write((db) => db.update(sandboxes).set({ deletedAt: at }).where(and(eq(sandboxes.id, id), isNull(sandboxes.deletedAt))));
   }
 
-  setAccessTokenHash(sandboxId: string, accessTokenHash: string): void {
-    this.db.update(sandboxes).set({ accessTokenHash }).where(eq(sandboxes.id, sandboxId)).run();
+  setAccessTokenHash(sandboxId: string, accessTokenHash: string): Promise<void> {
+    return this.updateSandbox(sandboxId, { accessTokenHash });
   }
 
-  setMetadata(sandboxId: string, metadata: string): void {
-    this.db.update(sandboxes).set({ metadata }).where(eq(sandboxes.id, sandboxId)).run();
+  setMetadata(sandboxId: string, metadata: string): Promise<void> {
+    return this.updateSandbox(sandboxId, { metadata });
   }
 
-  setExpiry(sandboxId: string, expiresAt: number): void {
-    this.db.update(sandboxes).set({ expiresAt }).where(eq(sandboxes.id, sandboxId)).run();
+  setExpiry(sandboxId: string, expiresAt: number): Promise<void> {
+    return this.updateSandbox(sandboxId, { expiresAt });
+  }
+
+  setLastStartError(sandboxId: string, message: string | null): Promise<void> {
+    return this.updateSandbox(sandboxId, { lastStartError: message });
   }
 
   /**
@@ -116,67 +122,67 @@ export class StateStore {
    * from before TTLs were bounded may lie past the largest date, which no
    * view can show.
    */
-  capExpiries(latest: number): number {
-    return this.db
-      .update(sandboxes)
-      .set({ expiresAt: latest })
-      .where(gt(sandboxes.expiresAt, latest))
-      .returning({ id: sandboxes.id })
-      .all().length;
-  }
-
-  setLastStartError(sandboxId: string, message: string | null): void {
-    this.db.update(sandboxes).set({ lastStartError: message }).where(eq(sandboxes.id, sandboxId)).run();
+  async capExpiries(latest: number): Promise<number> {
+    const { sandboxes } = this.t;
+    const capped = await this.state.use((db) => db.update(sandboxes).set({ expiresAt: latest }).where(gt(sandboxes.expiresAt, latest)).returning({ id: sandboxes.id }));
+    return capped.length;
   }
 
   /** The session that holds (or is getting) compute, if any. */
-  activeSession(sandboxId: string): SessionRow | undefined {
-    return this.activeSessions(sandboxId)[0];
+  async activeSession(sandboxId: string): Promise<SessionRow | undefined> {
+    return (await this.activeSessions(sandboxId))[0];
   }
 
   /** Newest first; more than one only if a crash interrupted a replacement. */
-  activeSessions(sandboxId: string): SessionRow[] {
-    return this.hot.activeSessions.all({ sandboxId });
+  activeSessions(sandboxId: string): Promise<SessionRow[]> {
+    return this.state.use(() => this.hot.activeSessions.execute({ sandboxId }));
   }
 
   /** `guard` sees how many sessions the sandbox's owner has starting or running, inside the transaction. */
-  insertSession(session: SessionRow, guard?: (activeSessionsOfOwner: number) => void): void {
-    this.db.transaction((tx) => {
-      if (guard) {
-        const owner = tx.select({ owner: sandboxes.owner }).from(sandboxes).where(eq(sandboxes.id, session.sandboxId)).get()?.owner;
-        guard(activeSessionCount(tx, owner ?? ""));
-      }
-      tx.insert(sessions).values(session).run();
+  async insertSession(session: SessionRow, guard?: (activeSessionsOfOwner: number) => void): Promise<void> {
+    const { sessions } = this.t;
+    const owner = (await this.findSandboxById(session.sandboxId))?.owner ?? "";
+    await this.state.transaction([ownerLock(owner)], async (tx) => {
+      if (guard) guard(await activeSessionCount(tx, this.t, owner));
+      await tx.insert(sessions).values(session);
     });
   }
 
   /** Live sandboxes by computed status (api.md §3), in one query, for metrics. */
-  sandboxStatusCounts(now: number, excludedOwner: string): Record<string, number> {
-    const rows = this.db.$client
-      .query<{ status: string; n: number }, [number, string]>(
-        `SELECT CASE
-           WHEN b.expires_at IS NOT NULL AND b.expires_at < ?1 THEN 'expired'
-           WHEN EXISTS (SELECT 1 FROM sessions s WHERE s.sandbox_id = b.id AND s.status = 'running') THEN 'ready'
-           WHEN EXISTS (SELECT 1 FROM sessions s WHERE s.sandbox_id = b.id AND s.status = 'starting') THEN 'starting'
-           WHEN b.last_start_error IS NOT NULL THEN 'failed'
-           ELSE 'idle' END AS status, count(*) AS n
-         FROM sandboxes b WHERE b.deleted_at IS NULL AND b.owner != ?2 GROUP BY 1`,
-      )
-      .all(now, excludedOwner);
-    return Object.fromEntries(rows.map((row) => [row.status, row.n]));
+  async sandboxStatusCounts(now: number, excludedOwner: string): Promise<Record<string, number>> {
+    const { sandboxes, sessions } = this.t;
+    const sessionIn = (status: string) => sql`EXISTS (SELECT 1 FROM ${sessions} WHERE ${sessions.sandboxId} = ${sandboxes.id} AND ${sessions.status} = ${status})`;
+    const status = sql<string>`CASE
+      WHEN ${sandboxes.expiresAt} IS NOT NULL AND ${sandboxes.expiresAt} < ${now} THEN 'expired'
+      WHEN ${sessionIn("running")} THEN 'ready'
+      WHEN ${sessionIn("starting")} THEN 'starting'
+      WHEN ${sandboxes.lastStartError} IS NOT NULL THEN 'failed'
+      ELSE 'idle' END`;
+    const rows = await this.state.use((db) =>
+      db
+        .select({ status, n: count() })
+        .from(sandboxes)
+        .where(and(isNull(sandboxes.deletedAt), sql`${sandboxes.owner} <> ${excludedOwner}`))
+        .groupBy(status),
+    );
+    return Object.fromEntries(rows.map((row) => [row.status, Number(row.n)]));
   }
 
   /** Live sandboxes of the pool owner for a profile, with whether their session is ready or starting. */
-  poolMembers(poolOwner: string, profileId: string): { sandbox: SandboxRow; ready: boolean; starting: boolean }[] {
-    return this.db
-      .select()
-      .from(sandboxes)
-      .where(and(eq(sandboxes.owner, poolOwner), eq(sandboxes.profileId, profileId), isNull(sandboxes.deletedAt)))
-      .all()
-      .map((sandbox) => {
-        const session = this.activeSession(sandbox.id);
+  async poolMembers(poolOwner: string, profileId: string): Promise<{ sandbox: SandboxRow; ready: boolean; starting: boolean }[]> {
+    const { sandboxes } = this.t;
+    const members = await this.state.use((db) =>
+      db
+        .select(this.sandboxColumns)
+        .from(sandboxes)
+        .where(and(eq(sandboxes.owner, poolOwner), eq(sandboxes.profileId, profileId), isNull(sandboxes.deletedAt))),
+    );
+    return Promise.all(
+      members.map(async (sandbox) => {
+        const session = await this.activeSession(sandbox.id);
         return { sandbox, ready: session?.status === "running" && session.endpoint !== null, starting: session?.status === "starting" };
-      });
+      }),
+    );
   }
 
   /**
@@ -194,258 +200,248 @@ export class StateStore {
     idleTimeoutMs: number,
     roomForSession: (activeSessionsOfOwner: number) => boolean,
     roomForSandbox: (liveSandboxesOfOwner: number) => boolean,
-  ): SandboxRow | null {
-    return this.db.transaction(
-      (tx) => {
-        const candidate = tx
-          .select({ sandbox: sandboxes, sessionId: sessions.id })
-          .from(sandboxes)
-          .innerJoin(sessions, and(eq(sessions.sandboxId, sandboxes.id), eq(sessions.status, "running")))
-          .where(and(eq(sandboxes.owner, poolOwner), eq(sandboxes.profileId, profileId), isNull(sandboxes.deletedAt), isNull(sessions.idleExpiresAt)))
-          .orderBy(asc(sql`${sandboxes}.rowid`))
-          .get();
-        if (!candidate) return null;
-        if (!roomForSession(activeSessionCount(tx, owner))) return null;
-        if (!roomForSandbox(liveSandboxCount(tx, owner))) return null;
-        const claimed: SandboxRow = { ...candidate.sandbox, owner, createdAt: now, expiresAt };
-        tx.delete(sandboxes).where(eq(sandboxes.id, claimed.id)).run();
-        tx.insert(sandboxes).values(claimed).run();
-        tx.update(cargos).set({ owner, createdAt: now, lastAccessedAt: now }).where(eq(cargos.id, claimed.cargoId)).run();
-        tx.update(sessions).set({ lastActiveAt: now, idleExpiresAt: now + idleTimeoutMs }).where(eq(sessions.id, candidate.sessionId)).run();
-        return claimed;
-      },
-      { behavior: "immediate" },
-    );
+  ): Promise<SandboxRow | null> {
+    const { sandboxes, sessions, cargos } = this.t;
+    // The pool's lock too: two owners claiming from one pool must not take the same member.
+    return this.state.transaction([ownerLock(owner), ownerLock(poolOwner)], async (tx) => {
+      const [candidate] = await tx
+        .select({ sandbox: this.sandboxColumns, sessionId: sessions.id })
+        .from(sandboxes)
+        .innerJoin(sessions, and(eq(sessions.sandboxId, sandboxes.id), eq(sessions.status, "running")))
+        .where(and(eq(sandboxes.owner, poolOwner), eq(sandboxes.profileId, profileId), isNull(sandboxes.deletedAt), isNull(sessions.idleExpiresAt)))
+        .orderBy(asc(this.state.insertionOrder(sandboxes)))
+        .limit(1);
+      if (!candidate) return null;
+      if (!roomForSession(await activeSessionCount(tx, this.t, owner))) return null;
+      if (!roomForSandbox(await liveSandboxCount(tx, this.t, owner))) return null;
+      const claimed: SandboxRow = { ...candidate.sandbox, owner, createdAt: now, expiresAt };
+      await tx.delete(sandboxes).where(eq(sandboxes.id, claimed.id));
+      await tx.insert(sandboxes).values(claimed);
+      await tx.update(cargos).set({ owner, createdAt: now, lastAccessedAt: now }).where(eq(cargos.id, claimed.cargoId));
+      await tx.update(sessions).set({ lastActiveAt: now, idleExpiresAt: now + idleTimeoutMs }).where(eq(sessions.id, candidate.sessionId));
+      return claimed;
+    });
   }
 
-  countLiveSandboxes(owner: string): number {
-    return liveSandboxCount(this.db, owner);
+  countLiveSandboxes(owner: string): Promise<number> {
+    return this.state.use((db) => liveSandboxCount(db, this.t, owner));
   }
 
-  updateSession(id: string, patch: Partial<SessionRow>): void {
-    this.db.update(sessions).set(patch).where(eq(sessions.id, id)).run();
+  updateSession(id: string, patch: Partial<SessionRow>): Promise<void> {
+    const { sessions } = this.t;
+    return this.write((db) => db.update(sessions).set(patch).where(eq(sessions.id, id)));
   }
 
   /** The activity of the sandbox's running session, if it has one: when it was last used and when it may be reaped as idle. */
-  touchRunningSession(sandboxId: string, activity: Pick<SessionRow, "lastActiveAt" | "idleExpiresAt">): void {
-    this.hot.touchRunningSession.run({ sandboxId, ...activity });
+  async touchRunningSession(sandboxId: string, activity: Pick<SessionRow, "lastActiveAt" | "idleExpiresAt">): Promise<void> {
+    await this.state.use(() => this.hot.touchRunningSession.execute({ sandboxId, ...activity }));
   }
 
   /** Marks a started session running and clears the sandbox's last start error, together. */
-  markSessionRunning(session: SessionRow, patch: Partial<SessionRow>): void {
-    this.db.transaction((tx) => {
-      tx.update(sessions).set({ ...patch, status: "running" }).where(eq(sessions.id, session.id)).run();
-      tx.update(sandboxes).set({ lastStartError: null }).where(eq(sandboxes.id, session.sandboxId)).run();
-    });
+  markSessionRunning(session: SessionRow, patch: Partial<SessionRow>): Promise<void> {
+    return this.endOrRun(session, { ...patch, status: "running" }, { lastStartError: null });
   }
 
-  markSessionFailed(session: SessionRow, message: string, at: number): void {
-    this.db.transaction((tx) => {
-      tx.update(sessions)
-        .set({ status: "stopped", stoppedAt: at, endpoint: null, endReason: "start_failed" })
-        .where(eq(sessions.id, session.id))
-        .run();
-      tx.update(sandboxes).set({ lastStartError: message }).where(eq(sandboxes.id, session.sandboxId)).run();
-    });
+  markSessionFailed(session: SessionRow, message: string, at: number): Promise<void> {
+    return this.endOrRun(session, { status: "stopped", stoppedAt: at, endpoint: null, endReason: "start_failed" }, { lastStartError: message });
   }
 
-  markSessionStopped(sessionId: string, at: number, reason: SessionEndReason): void {
-    this.db
-      .update(sessions)
-      .set({ status: "stopped", stoppedAt: at, endpoint: null, endReason: reason })
-      .where(eq(sessions.id, sessionId))
-      .run();
+  markSessionStopped(sessionId: string, at: number, reason: SessionEndReason): Promise<void> {
+    return this.updateSession(sessionId, { status: "stopped", stoppedAt: at, endpoint: null, endReason: reason });
   }
 
   /** Compute was lost without being asked to stop: the session ends and the sandbox shows when and why. */
-  markSessionDied(session: SessionRow, reason: string, at: number): void {
-    this.db.transaction((tx) => {
-      tx.update(sessions)
-        .set({ status: "stopped", stoppedAt: at, endpoint: null, endReason: "died" })
-        .where(eq(sessions.id, session.id))
-        .run();
-      tx.update(sandboxes).set({ stateResetAt: at, stateResetReason: reason }).where(eq(sandboxes.id, session.sandboxId)).run();
-    });
+  markSessionDied(session: SessionRow, reason: string, at: number): Promise<void> {
+    return this.endOrRun(session, { status: "stopped", stoppedAt: at, endpoint: null, endReason: "died" }, { stateResetAt: at, stateResetReason: reason });
   }
 
-  findSession(id: string): SessionRow | undefined {
-    return this.db.select().from(sessions).where(eq(sessions.id, id)).get();
+  async findSession(id: string): Promise<SessionRow | undefined> {
+    const { sessions } = this.t;
+    return (await this.state.use((db) => db.select().from(sessions).where(eq(sessions.id, id))))[0];
   }
 
   /** The most recent session of a sandbox, whatever its state. */
-  latestSession(sandboxId: string): SessionRow | undefined {
-    return this.db.select().from(sessions).where(eq(sessions.sandboxId, sandboxId)).orderBy(desc(sessions.createdAt)).get();
+  async latestSession(sandboxId: string): Promise<SessionRow | undefined> {
+    const { sessions } = this.t;
+    return (await this.state.use((db) => db.select().from(sessions).where(eq(sessions.sandboxId, sandboxId)).orderBy(desc(sessions.createdAt)).limit(1)))[0];
   }
 
-  sessionsWithStatus(status: SessionRow["status"]): SessionRow[] {
-    return this.db.select().from(sessions).where(eq(sessions.status, status)).all();
+  sessionsWithStatus(status: SessionRow["status"]): Promise<SessionRow[]> {
+    const { sessions } = this.t;
+    return this.state.use((db) => db.select().from(sessions).where(eq(sessions.status, status)));
   }
 
   /** Running sessions past their idle deadline. */
-  idleSessions(now: number): SessionRow[] {
-    return this.db
-      .select()
-      .from(sessions)
-      .where(and(eq(sessions.status, "running"), lte(sessions.idleExpiresAt, now)))
-      .all();
+  idleSessions(now: number): Promise<SessionRow[]> {
+    const { sessions } = this.t;
+    return this.state.use((db) => db.select().from(sessions).where(and(eq(sessions.status, "running"), lte(sessions.idleExpiresAt, now))));
   }
 
   /** Live (not deleted) sandboxes whose TTL has passed. */
-  expiredSandboxes(now: number): SandboxRow[] {
-    return this.db
-      .select()
-      .from(sandboxes)
-      .where(and(isNull(sandboxes.deletedAt), lte(sandboxes.expiresAt, now)))
-      .all();
+  expiredSandboxes(now: number): Promise<SandboxRow[]> {
+    const { sandboxes } = this.t;
+    return this.state.use((db) => db.select(this.sandboxColumns).from(sandboxes).where(and(isNull(sandboxes.deletedAt), lte(sandboxes.expiresAt, now))));
   }
 
   /** The earliest idle or expiry deadline after `now`, so the collector can wake for it. */
-  nextDeadline(now: number): number | null {
-    const idle = this.db
-      .select({ at: sql<number | null>`min(${sessions.idleExpiresAt})` })
-      .from(sessions)
-      .where(and(eq(sessions.status, "running"), gt(sessions.idleExpiresAt, now)))
-      .get()?.at;
-    const expiry = this.db
-      .select({ at: sql<number | null>`min(${sandboxes.expiresAt})` })
-      .from(sandboxes)
-      .where(and(isNull(sandboxes.deletedAt), gt(sandboxes.expiresAt, now)))
-      .get()?.at;
-    const deadlines = [idle, expiry].filter((at): at is number => typeof at === "number");
+  async nextDeadline(now: number): Promise<number | null> {
+    const { sandboxes, sessions } = this.t;
+    const [idle] = await this.state.use((db) =>
+      db.select({ at: min(sessions.idleExpiresAt) }).from(sessions).where(and(eq(sessions.status, "running"), gt(sessions.idleExpiresAt, now))),
+    );
+    const [expiry] = await this.state.use((db) =>
+      db.select({ at: min(sandboxes.expiresAt) }).from(sandboxes).where(and(isNull(sandboxes.deletedAt), gt(sandboxes.expiresAt, now))),
+    );
+    const deadlines = [idle?.at, expiry?.at].filter((at) => at !== null && at !== undefined).map(Number);
     return deadlines.length ? Math.min(...deadlines) : null;
   }
 
-  findSandboxById(id: string): SandboxRow | undefined {
-    return this.hot.findSandboxById.get({ sandboxId: id });
+  async findSandboxById(id: string): Promise<SandboxRow | undefined> {
+    return (await this.state.use(() => this.hot.findSandboxById.execute({ sandboxId: id })))[0];
   }
 
-  findCargoById(id: string): CargoRow | undefined {
-    return this.db.select().from(cargos).where(eq(cargos.id, id)).get();
+  async findCargoById(id: string): Promise<CargoRow | undefined> {
+    const { cargos } = this.t;
+    return (await this.state.use((db) => db.select(cargoColumns(cargos)).from(cargos).where(eq(cargos.id, id))))[0];
   }
 
   /** Deleted sandboxes whose managed cargo was not removed yet (a delete the engine interrupted). */
-  managedCargosOfDeletedSandboxes(): CargoRow[] {
-    return this.db
-      .select({ cargo: cargos })
-      .from(cargos)
-      .innerJoin(sandboxes, eq(sandboxes.id, cargos.managedBySandboxId))
-      .where(and(eq(cargos.managed, true), isNull(cargos.deletedAt), isNotNull(sandboxes.deletedAt)))
-      .all()
-      .map((row) => row.cargo);
+  async managedCargosOfDeletedSandboxes(): Promise<CargoRow[]> {
+    const { sandboxes, cargos } = this.t;
+    const rows = await this.state.use((db) =>
+      db
+        .select({ cargo: cargoColumns(cargos) })
+        .from(cargos)
+        .innerJoin(sandboxes, eq(sandboxes.id, cargos.managedBySandboxId))
+        .where(and(eq(cargos.managed, true), isNull(cargos.deletedAt), isNotNull(sandboxes.deletedAt))),
+    );
+    return rows.map((row) => row.cargo);
   }
 
   /** `guard` sees how many live external cargos the owner has, inside the transaction that inserts this one. */
-  insertCargo(cargo: CargoRow, guard?: (externalCargosOfOwner: number) => void): void {
-    this.db.transaction(
-      (tx) => {
-        if (guard) guard(externalCargoCount(tx, cargo.owner));
-        tx.insert(cargos).values(cargo).run();
-      },
-      // Takes the write lock before counting, so that another process cannot count the same room.
-      { behavior: "immediate" },
-    );
+  insertCargo(cargo: CargoRow, guard?: (externalCargosOfOwner: number) => void): Promise<void> {
+    const { cargos } = this.t;
+    return this.state.transaction([ownerLock(cargo.owner)], async (tx) => {
+      if (guard) guard(await externalCargoCount(tx, this.t, cargo.owner));
+      await tx.insert(cargos).values(cargo);
+    });
   }
 
-  countExternalCargos(owner: string): number {
-    return externalCargoCount(this.db, owner);
+  countExternalCargos(owner: string): Promise<number> {
+    return this.state.use((db) => externalCargoCount(db, this.t, owner));
   }
 
   /** Live cargos only. */
-  findCargo(owner: string, id: string): CargoRow | undefined {
-    return this.db
-      .select()
-      .from(cargos)
-      .where(and(eq(cargos.owner, owner), eq(cargos.id, id), isNull(cargos.deletedAt)))
-      .get();
+  async findCargo(owner: string, id: string): Promise<CargoRow | undefined> {
+    const { cargos } = this.t;
+    return (await this.state.use((db) => db.select(cargoColumns(cargos)).from(cargos).where(and(eq(cargos.owner, owner), eq(cargos.id, id), isNull(cargos.deletedAt)))))[0];
   }
 
   /** Including deleted ones, so that a repeated DELETE can answer 204. */
-  findCargoRecord(owner: string, id: string): CargoRow | undefined {
-    return this.db
-      .select()
-      .from(cargos)
-      .where(and(eq(cargos.owner, owner), eq(cargos.id, id)))
-      .get();
+  async findCargoRecord(owner: string, id: string): Promise<CargoRow | undefined> {
+    const { cargos } = this.t;
+    return (await this.state.use((db) => db.select(cargoColumns(cargos)).from(cargos).where(and(eq(cargos.owner, owner), eq(cargos.id, id)))))[0];
   }
 
-  listCargos(owner: string, managed: boolean, after: PageCursor | null, limit: number): Listed<CargoRow>[] {
-    const position: SQL<number> = sql<number>`${cargos}.rowid`;
-    return this.db
-      .select({ ...getTableColumns(cargos), position })
-      .from(cargos)
-      .where(
-        and(
-          eq(cargos.owner, owner),
-          eq(cargos.managed, managed),
-          isNull(cargos.deletedAt),
-          after === null ? undefined : gt(position, after),
-        ),
-      )
-      .orderBy(asc(position))
-      .limit(limit)
-      .all();
+  listCargos(owner: string, managed: boolean, after: PageCursor | null, limit: number): Promise<Listed<CargoRow>[]> {
+    const { cargos } = this.t;
+    const position = this.state.insertionOrder(cargos);
+    return this.state.use((db) =>
+      db
+        .select({ ...cargoColumns(cargos), position })
+        .from(cargos)
+        .where(and(eq(cargos.owner, owner), eq(cargos.managed, managed), isNull(cargos.deletedAt), after === null ? undefined : gt(position, after)))
+        .orderBy(asc(position))
+        .limit(limit)
+        .then(numericPositions),
+    );
   }
 
   /**
    * Marks the cargo deleted unless a live sandbox uses it; check and mark are
    * one transaction, so no sandbox can attach in between.
    */
-  deleteCargoIfUnused(cargoId: string, at: number): { activeSandboxIds: string[] } {
-    return this.db.transaction((tx) => {
-      const users = tx
+  deleteCargoIfUnused(cargoId: string, at: number): Promise<{ activeSandboxIds: string[] }> {
+    const { sandboxes, cargos } = this.t;
+    return this.state.transaction([`cargo:${cargoId}`], async (tx) => {
+      const users = await tx
         .select({ id: sandboxes.id })
         .from(sandboxes)
         .where(and(eq(sandboxes.cargoId, cargoId), isNull(sandboxes.deletedAt)))
-        .orderBy(asc(sql`${sandboxes}.rowid`))
-        .all()
-        .map((row) => row.id);
-      if (users.length === 0) tx.update(cargos).set({ deletedAt: at }).where(eq(cargos.id, cargoId)).run();
-      return { activeSandboxIds: users };
+        .orderBy(asc(this.state.insertionOrder(sandboxes)));
+      if (users.length === 0) await tx.update(cargos).set({ deletedAt: at }).where(eq(cargos.id, cargoId));
+      return { activeSandboxIds: users.map((row) => row.id) };
     });
   }
 
-  touchCargo(id: string, at: number): void {
-    this.hot.touchCargo.run({ id, at });
+  async touchCargo(id: string, at: number): Promise<void> {
+    await this.state.use(() => this.hot.touchCargo.execute({ id, at }));
   }
 
-  markCargoDeleted(id: string, at: number): void {
-    this.db.update(cargos).set({ deletedAt: at }).where(and(eq(cargos.id, id), isNull(cargos.deletedAt))).run();
+  markCargoDeleted(id: string, at: number): Promise<void> {
+    const { cargos } = this.t;
+    return this.write((db) => db.update(cargos).set({ deletedAt: at }).where(and(eq(cargos.id, id), isNull(cargos.deletedAt))));
+  }
+
+  private updateSandbox(sandboxId: string, patch: Partial<SandboxRow>): Promise<void> {
+    const { sandboxes } = this.t;
+    return this.write((db) => db.update(sandboxes).set(patch).where(eq(sandboxes.id, sandboxId)));
+  }
+
+  /** A session's new state and its sandbox's, together. */
+  private endOrRun(session: SessionRow, sessionPatch: Partial<SessionRow>, sandboxPatch: Partial<SandboxRow>): Promise<void> {
+    const { sandboxes, sessions } = this.t;
+    return this.state.transaction([`sandbox:${session.sandboxId}`], async (tx) => {
+      await tx.update(sessions).set(sessionPatch).where(eq(sessions.id, session.id));
+      await tx.update(sandboxes).set(sandboxPatch).where(eq(sandboxes.id, session.sandboxId));
+    });
+  }
+
+  /** One write statement (its result is not needed). */
+  private async write(statement: (db: BayDatabase) => PromiseLike<unknown>): Promise<void> {
+    await this.state.use(statement);
   }
 }
 
-/** The database or a transaction of it: the quota counts run in either. */
-type Reader = Pick<BayDatabase, "select">;
+/** The lock a transaction about an owner's quota takes (Postgres: an advisory lock on its hash). */
+function ownerLock(owner: string): string {
+  return `owner:${owner}`;
+}
+
+/** A query prepared once; Postgres names it, SQLite ignores the name. */
+function prepared<Q extends { prepare(): unknown }>(query: Q, name: string): { execute(values: Record<string, unknown>): Promise<any> } {
+  return (query as unknown as { prepare(name: string): { execute(values: Record<string, unknown>): Promise<any> } }).prepare(name);
+}
+
+/** A cargo row's columns (none of a backend's own bookkeeping). */
+function cargoColumns(cargos: StateTables["cargos"]) {
+  const { position: _position, ...columns } = getTableColumns(cargos) as ReturnType<typeof getTableColumns<typeof cargos>> & { position?: unknown };
+  return columns;
+}
+
+/** Postgres returns a bigint sequence as a string. */
+function numericPositions<T extends { position: unknown }>(rows: T[]): (T & { position: number })[] {
+  return rows.map((row) => ({ ...row, position: Number(row.position) }));
+}
 
 /** Sandboxes of the owner that are not deleted (quota max_sandboxes). */
-function liveSandboxCount(reader: Reader, owner: string): number {
-  return (
-    reader
-      .select({ n: sql<number>`count(*)` })
-      .from(sandboxes)
-      .where(and(eq(sandboxes.owner, owner), isNull(sandboxes.deletedAt)))
-      .get()?.n ?? 0
-  );
+async function liveSandboxCount(db: BayDatabase, { sandboxes }: StateTables, owner: string): Promise<number> {
+  const [row] = await db.select({ n: count() }).from(sandboxes).where(and(eq(sandboxes.owner, owner), isNull(sandboxes.deletedAt)));
+  return Number(row?.n ?? 0);
 }
 
 /** Sessions of the owner's sandboxes that are starting or running (quota max_running_sessions). */
-function activeSessionCount(reader: Reader, owner: string): number {
-  return (
-    reader
-      .select({ n: sql<number>`count(*)` })
-      .from(sessions)
-      .innerJoin(sandboxes, eq(sandboxes.id, sessions.sandboxId))
-      .where(and(eq(sandboxes.owner, owner), inArray(sessions.status, ACTIVE_SESSION_STATUSES)))
-      .get()?.n ?? 0
-  );
+async function activeSessionCount(db: BayDatabase, { sandboxes, sessions }: StateTables, owner: string): Promise<number> {
+  const [row] = await db
+    .select({ n: count() })
+    .from(sessions)
+    .innerJoin(sandboxes, eq(sandboxes.id, sessions.sandboxId))
+    .where(and(eq(sandboxes.owner, owner), inArray(sessions.status, ACTIVE_SESSION_STATUSES)));
+  return Number(row?.n ?? 0);
 }
 
 /** Cargos of the owner made through /v1/cargos and not deleted (quota max_cargos). */
-function externalCargoCount(reader: Reader, owner: string): number {
-  return (
-    reader
-      .select({ n: sql<number>`count(*)` })
-      .from(cargos)
-      .where(and(eq(cargos.owner, owner), eq(cargos.managed, false), isNull(cargos.deletedAt)))
-      .get()?.n ?? 0
-  );
+async function externalCargoCount(db: BayDatabase, { cargos }: StateTables, owner: string): Promise<number> {
+  const [row] = await db.select({ n: count() }).from(cargos).where(and(eq(cargos.owner, owner), eq(cargos.managed, false), isNull(cargos.deletedAt)));
+  return Number(row?.n ?? 0);
 }

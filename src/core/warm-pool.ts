@@ -49,15 +49,15 @@ export class WarmPool {
    * (the instant its expiry was computed from); null when none is ready (the
    * caller creates lazily).
    */
-  claim(
+  async claim(
     owner: string,
     profile: ProfileConfig,
     now: number,
     expiresAt: number | null,
     room: { forSession: (active: number) => boolean; forSandbox: (live: number) => boolean },
-  ): SandboxRow | null {
+  ): Promise<SandboxRow | null> {
     if (profile.warm_pool_size === 0) return null;
-    const claimed = this.store.claimPoolMember(
+    const claimed = await this.store.claimPoolMember(
       POOL_OWNER,
       owner,
       profile.id,
@@ -89,19 +89,21 @@ export class WarmPool {
   }
 
   /** Members per profile that are ready to be claimed. */
-  readySizes(): { profile: string; ready: number; target: number }[] {
-    return this.pooledProfiles().map((profile) => ({
-      profile: profile.id,
-      ready: this.store.poolMembers(POOL_OWNER, profile.id).filter((member) => member.ready).length,
-      target: profile.warm_pool_size,
-    }));
+  readySizes(): Promise<{ profile: string; ready: number; target: number }[]> {
+    return Promise.all(
+      this.pooledProfiles().map(async (profile) => ({
+        profile: profile.id,
+        ready: (await this.store.poolMembers(POOL_OWNER, profile.id)).filter((member) => member.ready).length,
+        target: profile.warm_pool_size,
+      })),
+    );
   }
 
   /** Deletes every member (shutdown with server.drain_warm_pools_on_shutdown). */
   async drain(): Promise<void> {
     await this.stop();
     for (const profile of this.pooledProfiles()) {
-      for (const member of this.store.poolMembers(POOL_OWNER, profile.id)) {
+      for (const member of await this.store.poolMembers(POOL_OWNER, profile.id)) {
         await this.sandboxes.delete(POOL_OWNER, member.sandbox.id).catch(() => undefined);
       }
     }
@@ -115,7 +117,7 @@ export class WarmPool {
 
   private async refillNow(): Promise<void> {
     for (const profile of this.pooledProfiles()) {
-      const members = this.store.poolMembers(POOL_OWNER, profile.id);
+      const members = await this.store.poolMembers(POOL_OWNER, profile.id);
       for (const member of members.filter((m) => !m.ready && !m.starting && !this.sessions.isBusy(m.sandbox.id))) {
         await this.sandboxes.delete(POOL_OWNER, member.sandbox.id).catch((error: Error) => consola.warn(`warm pool: ${error.message}`));
       }

@@ -1,11 +1,13 @@
 import { Database } from "bun:sqlite";
 import { join } from "node:path";
 import { securePrivateDir, securePrivateFiles } from "../shared/private-files.ts";
-import { drizzle, type BunSQLiteDatabase } from "drizzle-orm/bun-sqlite";
+import { sql } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/bun-sqlite";
 import { MIGRATIONS, type Migration } from "./migrations/index.ts";
 import * as schema from "./schema.ts";
+import type { BayDatabase, StateDatabase } from "./state-database.ts";
 
-export type BayDatabase = BunSQLiteDatabase<typeof schema> & { $client: Database };
+export type { BayDatabase };
 
 export const DATABASE_FILE = "bay.sqlite";
 /** The database with its WAL and shared-memory files: they hold the same data. */
@@ -51,4 +53,52 @@ export function applyMigrations(sqlite: Database, migrations: Migration[]): stri
 
 export function closeDatabase(db: BayDatabase): void {
   db.$client.close();
+}
+
+/**
+ * The embedded backend: one SQLite connection. A transaction takes the
+ * write lock (BEGIN IMMEDIATE, so another process such as `bay exec` waits
+ * for it); while one is open, this process's other statements queue behind
+ * it, since on one connection they would otherwise land inside it.
+ */
+export function sqliteState(db: BayDatabase): StateDatabase {
+  const sqlite = db.$client;
+  let queue: Promise<unknown> = Promise.resolve();
+  let transactionOpen = false;
+  const afterQueue = <T>(work: () => Promise<T>): Promise<T> => {
+    const result = queue.then(work, work);
+    queue = result.catch(() => undefined);
+    return result;
+  };
+  return {
+    dialect: "sqlite",
+    db,
+    tables: { sandboxes: schema.sandboxes, sessions: schema.sessions, cargos: schema.cargos, idempotencyKeys: schema.idempotencyKeys },
+    insertionOrder: (table) => sql<number>`${table}.rowid`,
+    transaction: (_locks, work) =>
+      afterQueue(async () => {
+        sqlite.exec("BEGIN IMMEDIATE");
+        transactionOpen = true;
+        try {
+          const result = await work(db);
+          sqlite.exec("COMMIT");
+          return result;
+        } catch (error) {
+          sqlite.exec("ROLLBACK");
+          throw error;
+        } finally {
+          transactionOpen = false;
+        }
+      }),
+    // Statements run at once unless a transaction is open (keep writes here to one statement: a transaction may open at an await).
+    use: (work) => {
+      if (transactionOpen) return afterQueue(async () => work(db));
+      try {
+        return Promise.resolve(work(db));
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    },
+    close: async () => sqlite.close(),
+  };
 }

@@ -21,7 +21,7 @@ const bay = useTestBay({
 
 async function poolIsFull(): Promise<boolean> {
   for (let i = 0; i < 600; i++) {
-    if (bay.core.pool.readySizes()[0]!.ready === POOL_SIZE) return true;
+    if ((await bay.core.pool.readySizes())[0]!.ready === POOL_SIZE) return true;
     await Bun.sleep(100);
   }
   return false;
@@ -91,7 +91,7 @@ describe("warm pools", () => {
     const again = await createBay(bay.config);
     try {
       await again.startBackground();
-      expect(again.pool.readySizes()[0]!.ready).toBe(POOL_SIZE);
+      expect((await again.pool.readySizes())[0]!.ready).toBe(POOL_SIZE);
       const containersAfter = poolMembers().flatMap((m) => containersWithLabel(`bay.sandbox_id=${m.id}`)).sort();
       expect(containersAfter).toEqual(containersBefore);
     } finally {

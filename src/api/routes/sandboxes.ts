@@ -44,8 +44,8 @@ export function sandboxRoutes(sandboxes: SandboxService, idempotency: Idempotenc
     })
     .post(
       "/v1/sandboxes/:id/keepalive",
-      ({ principal, params }) => {
-        sandboxes.keepalive(principal.owner, params.id);
+      async ({ principal, params }) => {
+        await sandboxes.keepalive(principal.owner, params.id);
         return { status: "ok" as const };
       },
       {

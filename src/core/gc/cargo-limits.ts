@@ -10,11 +10,15 @@ const MIB = 1024 * 1024;
  * the next run, it is stopped again.
  */
 export const cargoSizeLimits: GcTask = async ({ store, driver, sessions }) => {
-  const running = store.sessionsWithStatus("running").flatMap((session) => {
-    const sandbox = store.findSandboxById(session.sandboxId);
-    const cargo = sandbox ? store.findCargoById(sandbox.cargoId) : undefined;
-    return cargo ? [{ session, cargo }] : [];
-  });
+  const running = (
+    await Promise.all(
+      (await store.sessionsWithStatus("running")).map(async (session) => {
+        const sandbox = await store.findSandboxById(session.sandboxId);
+        const cargo = sandbox ? await store.findCargoById(sandbox.cargoId) : undefined;
+        return cargo ? [{ session, cargo }] : [];
+      }),
+    )
+  ).flat();
   if (running.length === 0) return { cleaned: 0, skipped: 0, errors: [] };
   const sizes = await driver.volumeSizes(running.map(({ cargo }) => cargo.volumeName));
   return forEachItem(running, async ({ session, cargo }) => {

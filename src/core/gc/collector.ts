@@ -83,7 +83,7 @@ export class GarbageCollector {
     if (!this.settings.enabled) return;
     this.stopped = false;
     this.nextFullRunAt = Date.now() + this.settings.interval_seconds * 1000;
-    this.schedule();
+    void this.schedule();
   }
 
   /** Stops the schedule and waits for a run in progress. */
@@ -94,10 +94,15 @@ export class GarbageCollector {
     await this.running?.catch(() => undefined);
   }
 
-  private schedule(): void {
+  private async schedule(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     const now = Date.now();
-    const deadline = this.context.store.nextDeadline(now);
+    const deadline = await this.context.store.nextDeadline(now).catch((error: Error) => {
+      consola.warn(`gc: reading the next deadline failed: ${error.message}`);
+      return null;
+    });
+    if (this.stopped) return;
+    if (this.timer) clearTimeout(this.timer);
     const wakeAt = Math.min(this.nextFullRunAt, now + DEADLINE_POLL_MS, deadline === null ? Infinity : deadline + 1);
     this.timer = setTimeout(() => void this.tick(), Math.max(0, wakeAt - now));
   }
@@ -111,7 +116,7 @@ export class GarbageCollector {
     } catch (error) {
       consola.error("gc: run failed", error);
     }
-    if (!this.stopped) this.schedule();
+    if (!this.stopped) await this.schedule();
   }
 
   private async runTasks(tasks: SelectedTask[], request: GcRunRequest): Promise<GcRunReport> {

@@ -1,14 +1,14 @@
-import type { BayDatabase } from "../../db/database.ts";
 import type { Driver } from "../driver.ts";
 import type { SandboxService } from "../sandbox-service.ts";
 import type { PendingVolumes } from "../pending-volumes.ts";
 import type { SessionManager } from "../session-manager.ts";
 import type { StateStore } from "../state-store.ts";
+import type { IdempotencyService } from "../idempotency.ts";
 
 /** What every collector task is: one kind of cleanup over the state and the engine. */
 export interface GcContext {
-  db: BayDatabase;
   store: StateStore;
+  idempotency: IdempotencyService;
   driver: Driver;
   sandboxes: SandboxService;
   sessions: SessionManager;

@@ -1,5 +1,3 @@
-import { and, lte } from "drizzle-orm";
-import { idempotencyKeys } from "../../db/schema.ts";
 import { lostContainerReason } from "../container-end.ts";
 import { instanceFilter, LABEL } from "../labels.ts";
 import { cargoSizeLimits } from "./cargo-limits.ts";
@@ -7,12 +5,12 @@ import { forEachItem, type GcTask, type TaskOutcome } from "./task.ts";
 import { preview, ValidationError } from "../../shared/errors.ts";
 
 /** Running sessions idle past idle_expires_at: container removed, cargo kept. Busy ones are left. */
-export const idleSessions: GcTask = ({ store, sessions }, { now }) =>
-  forEachItem(store.idleSessions(now), (session) => sessions.reapIfIdle(session, now));
+export const idleSessions: GcTask = async ({ store, sessions }, { now }) =>
+  forEachItem(await store.idleSessions(now), (session) => sessions.reapIfIdle(session, now));
 
 /** Sandboxes past expires_at: deleted with their compute and managed cargo. */
-export const expiredSandboxes: GcTask = ({ store, sandboxes }, { now }) =>
-  forEachItem(store.expiredSandboxes(now), async (sandbox) => {
+export const expiredSandboxes: GcTask = async ({ store, sandboxes }, { now }) =>
+  forEachItem(await store.expiredSandboxes(now), async (sandbox) => {
     await sandboxes.remove(sandbox, "expired");
     return true;
   });
@@ -24,7 +22,7 @@ export const expiredSandboxes: GcTask = ({ store, sandboxes }, { now }) =>
  * "starting" by a dead process is abandoned.
  */
 export const lostSessions: GcTask = async ({ store, driver, sessions }, { atStartup }) => {
-  const candidates = [...store.sessionsWithStatus("running"), ...(atStartup ? store.sessionsWithStatus("starting") : [])];
+  const candidates = [...(await store.sessionsWithStatus("running")), ...(atStartup ? await store.sessionsWithStatus("starting") : [])];
   return forEachItem(candidates, async (session) => {
     if (!atStartup && sessions.isBusy(session.sandboxId)) return false;
     const container = session.containerId ? await driver.inspectContainer(session.containerId) : null;
@@ -46,8 +44,8 @@ export const orphanContainers: GcTask = async ({ store, driver, sessions, instan
   return forEachItem(containers, async (container) => {
     if (now - container.createdAt < orphanGraceMs) return false;
     const sessionId = container.labels[LABEL.sessionId];
-    const session = sessionId ? store.findSession(sessionId) : undefined;
-    const sandbox = session ? store.findSandboxById(session.sandboxId) : undefined;
+    const session = sessionId ? await store.findSession(sessionId) : undefined;
+    const sandbox = session ? await store.findSandboxById(session.sandboxId) : undefined;
     const owned = session && session.status !== "stopped" && sandbox && !sandbox.deletedAt;
     if (owned) return false;
     if (session && !atStartup && sessions.isBusy(session.sandboxId)) return false;
@@ -67,14 +65,14 @@ export const orphanCargos: GcTask = async ({ store, driver, instanceId, pendingV
     if (pendingVolumes.has(volume.name)) return false;
     if (volume.createdAt && now - volume.createdAt < orphanGraceMs) return false;
     const cargoId = volume.labels[LABEL.cargoId];
-    const cargo = cargoId ? store.findCargoById(cargoId) : undefined;
+    const cargo = cargoId ? await store.findCargoById(cargoId) : undefined;
     if (cargo && !cargo.deletedAt) return false;
     await driver.removeVolume(volume.name);
     return true;
   });
-  const interruptedDeletes = await forEachItem(store.managedCargosOfDeletedSandboxes(), async (cargo) => {
+  const interruptedDeletes = await forEachItem(await store.managedCargosOfDeletedSandboxes(), async (cargo) => {
     await driver.removeVolume(cargo.volumeName);
-    store.markCargoDeleted(cargo.id, Date.now());
+    await store.markCargoDeleted(cargo.id, Date.now());
     return true;
   });
   return {
@@ -85,10 +83,11 @@ export const orphanCargos: GcTask = async ({ store, driver, instanceId, pendingV
 };
 
 /** Idempotency keys past their TTL. */
-export const expiredIdempotencyKeys: GcTask = async ({ db }, { now }) => {
-  const removed = db.delete(idempotencyKeys).where(and(lte(idempotencyKeys.expiresAt, now))).returning().all();
-  return { cleaned: removed.length, skipped: 0, errors: [] };
-};
+export const expiredIdempotencyKeys: GcTask = async ({ idempotency }, { now }) => ({
+  cleaned: await idempotency.removeExpired(now),
+  skipped: 0,
+  errors: [],
+});
 
 /** Tasks in the order a run performs them; the names are what /v1/admin/gc/run reports. */
 export const GC_TASKS: Record<string, GcTask> = {

@@ -5,7 +5,7 @@ import { bayLabels, containerName, LABEL, volumeName } from "../../../src/core/l
 import { newId } from "../../../src/core/ids.ts";
 import { AGENT_TOKEN_ENV } from "../../../src/shared/agent-protocol.ts";
 import { NotFoundError } from "../../../src/shared/errors.ts";
-import { thrownBy } from "../../helpers/thrown.ts";
+import { rejectedWith, thrownBy } from "../../helpers/thrown.ts";
 import { OWNER, execPython, useUnitBays, type UnitBay } from "./unit-bay.ts";
 
 const startBay = useUnitBays();
@@ -44,7 +44,7 @@ const anotherInstance = () => bayLabels({ instanceId: "another-bay", owner: OWNE
 async function runningSandbox(bay: UnitBay) {
   const sandbox = await bay.core.sandboxes.create(OWNER, {});
   expect((await execPython(bay, sandbox.id)).status).toBe(200);
-  return { sandbox, session: bay.store.activeSession(sandbox.id)! };
+  return { sandbox, session: (await bay.store.activeSession(sandbox.id))! };
 }
 
 const containerIds = (bay: UnitBay) => bay.driver.containers.map((container) => container.id);
@@ -56,7 +56,7 @@ describe("collector: orphans", () => {
     const live = await runningSandbox(bay);
     const { session: interrupted } = await runningSandbox(bay);
     // A stop that marked its session but died before removing the container.
-    bay.store.markSessionStopped(interrupted.id, Date.now(), "stopped");
+    await bay.store.markSessionStopped(interrupted.id, Date.now(), "stopped");
     const unknown = await strayContainer(bay, ours(bay));
     const foreign = await strayContainer(bay, anotherInstance());
 
@@ -99,14 +99,14 @@ describe("collector: deadlines", () => {
     const busy = await runningSandbox(bay);
     const callDone = Promise.withResolvers<void>();
     const inFlight = bay.core.sandboxes.withAgent(OWNER, busy.sandbox.id, "python", () => callDone.promise);
-    for (const { session } of [idle, busy]) bay.store.updateSession(session.id, { idleExpiresAt: Date.now() - 1 });
+    for (const { session } of [idle, busy]) await bay.store.updateSession(session.id, { idleExpiresAt: Date.now() - 1 });
 
     expect(cleanedBy(await bay.core.collector.run({ tasks: ["idle_sessions"] }), "idle_sessions")).toBe(1);
-    expect(bay.store.findSession(idle.session.id)?.endReason).toBe("idle");
+    expect((await bay.store.findSession(idle.session.id))?.endReason).toBe("idle");
     expect(bay.driver.containersOf(idle.sandbox.id)).toEqual([]);
     expect(volumeNames(bay)).toContain(volumeName(idle.sandbox.cargo_id));
-    expect(bay.core.sandboxes.get(OWNER, idle.sandbox.id).status).toBe("idle");
-    expect(bay.store.findSession(busy.session.id)?.status).toBe("running");
+    expect((await bay.core.sandboxes.get(OWNER, idle.sandbox.id)).status).toBe("idle");
+    expect((await bay.store.findSession(busy.session.id))?.status).toBe("running");
     expect(bay.driver.containersOf(busy.sandbox.id)).toHaveLength(1);
     callDone.resolve();
     await inFlight;
@@ -118,16 +118,16 @@ describe("collector: deadlines", () => {
     const external = await bay.core.cargos.create(OWNER, {});
     const onExternal = await bay.core.sandboxes.create(OWNER, { cargo_id: external.id });
     const live = await runningSandbox(bay);
-    for (const id of [expired.sandbox.id, onExternal.id]) bay.store.setExpiry(id, Date.now() - 1);
+    for (const id of [expired.sandbox.id, onExternal.id]) await bay.store.setExpiry(id, Date.now() - 1);
 
     expect(cleanedBy(await bay.core.collector.run({ tasks: ["expired_sandboxes"] }), "expired_sandboxes")).toBe(2);
     for (const id of [expired.sandbox.id, onExternal.id]) {
-      expect(thrownBy(NotFoundError, () => bay.core.sandboxes.get(OWNER, id)).code).toBe("not_found");
+      expect((await rejectedWith(NotFoundError, bay.core.sandboxes.get(OWNER, id))).code).toBe("not_found");
     }
     expect(bay.driver.containersOf(expired.sandbox.id)).toEqual([]);
-    expect(bay.store.findSession(expired.session.id)?.endReason).toBe("expired");
+    expect((await bay.store.findSession(expired.session.id))?.endReason).toBe("expired");
     expect(volumeNames(bay).sort()).toEqual([volumeName(external.id), volumeName(live.sandbox.cargo_id)].sort());
-    expect(bay.core.sandboxes.get(OWNER, live.sandbox.id).status).toBe("ready");
+    expect((await bay.core.sandboxes.get(OWNER, live.sandbox.id)).status).toBe("ready");
   });
 });
 
@@ -142,13 +142,13 @@ describe("collector: lost sessions", () => {
     bay.driver.pauseContainer(frozen.session.containerId!);
 
     expect(cleanedBy(await bay.core.collector.run({ tasks: ["lost_sessions"] }), "lost_sessions")).toBe(2);
-    expect(bay.core.sandboxes.get(OWNER, gone.sandbox.id).state_reset_reason).toBe("container disappeared");
-    expect(bay.core.sandboxes.get(OWNER, frozen.sandbox.id).state_reset_reason).toBe("container paused: its agent could not answer");
+    expect((await bay.core.sandboxes.get(OWNER, gone.sandbox.id)).state_reset_reason).toBe("container disappeared");
+    expect((await bay.core.sandboxes.get(OWNER, frozen.sandbox.id)).state_reset_reason).toBe("container paused: its agent could not answer");
     for (const lost of [gone, frozen]) {
-      expect(bay.store.findSession(lost.session.id)?.endReason).toBe("died");
+      expect((await bay.store.findSession(lost.session.id))?.endReason).toBe("died");
       expect(bay.driver.containersOf(lost.sandbox.id)).toEqual([]);
     }
-    expect(bay.core.sandboxes.get(OWNER, healthy.sandbox.id).status).toBe("ready");
+    expect((await bay.core.sandboxes.get(OWNER, healthy.sandbox.id)).status).toBe("ready");
     // The next call recovers on a new container.
     expect((await execPython(bay, gone.sandbox.id)).status).toBe(200);
   });
@@ -156,10 +156,10 @@ describe("collector: lost sessions", () => {
   test("at start-up a session left starting by a dead process is abandoned and its container removed", async () => {
     const bay = await startBay();
     const { sandbox, session } = await runningSandbox(bay);
-    bay.store.updateSession(session.id, { status: "starting" });
+    await bay.store.updateSession(session.id, { status: "starting" });
     expect(cleanedBy(await bay.core.collector.run({ tasks: ["lost_sessions"] }), "lost_sessions")).toBe(0);
     expect(cleanedBy(await bay.core.collector.run({ tasks: ["lost_sessions"], atStartup: true }), "lost_sessions")).toBe(1);
-    expect(bay.store.findSession(session.id)?.endReason).toBe("abandoned");
+    expect((await bay.store.findSession(session.id))?.endReason).toBe("abandoned");
     expect(bay.driver.containersOf(sandbox.id)).toEqual([]);
   });
 });

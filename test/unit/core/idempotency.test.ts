@@ -12,7 +12,7 @@ function createSandbox(bay: UnitBay, key: string, body: unknown, as?: string): P
   return bay.request("POST", "/v1/sandboxes", { body, headers: { "idempotency-key": key }, as });
 }
 
-const sandboxCount = (bay: UnitBay, owner = OWNER) => bay.core.sandboxes.list(owner, { limit: 100 }).items.length;
+const sandboxCount = async (bay: UnitBay, owner = OWNER) => (await bay.core.sandboxes.list(owner, { limit: 100 })).items.length;
 
 describe("Idempotency-Key on POST /v1/sandboxes", () => {
   test("a retry with the same key and body gets the first answer, marked replayed, and creates nothing", async () => {
@@ -23,7 +23,7 @@ describe("Idempotency-Key on POST /v1/sandboxes", () => {
     expect(first.headers.get("idempotent-replayed")).toBeNull();
     expect(retry.headers.get("idempotent-replayed")).toBe("true");
     expect(await retry.json()).toEqual(await first.json());
-    expect(sandboxCount(bay)).toBe(1);
+    expect((await sandboxCount(bay))).toBe(1);
     expect(bay.driver.volumes).toHaveLength(1);
   });
 
@@ -37,7 +37,7 @@ describe("Idempotency-Key on POST /v1/sandboxes", () => {
     const body = (await changed.json()) as ErrorEnvelope;
     expect(body.error.code).toBe("conflict");
     expect(body.error.details.idempotency_key).toBe("create-2");
-    expect(sandboxCount(bay)).toBe(1);
+    expect((await sandboxCount(bay))).toBe(1);
   });
 
   test("keys are per owner: two owners using one key each get their own sandbox", async () => {
@@ -47,7 +47,7 @@ describe("Idempotency-Key on POST /v1/sandboxes", () => {
     expect([mine.status, theirs.status]).toEqual([201, 201]);
     expect(theirs.headers.get("idempotent-replayed")).toBeNull();
     expect(((await mine.json()) as { id: string }).id).not.toBe(((await theirs.json()) as { id: string }).id);
-    expect([sandboxCount(bay, OWNER), sandboxCount(bay, OTHER_OWNER)]).toEqual([1, 1]);
+    expect([(await sandboxCount(bay, OWNER)), (await sandboxCount(bay, OTHER_OWNER))]).toEqual([1, 1]);
   });
 
   test("concurrent first uses of a key run the create once and all get its answer", async () => {
@@ -57,7 +57,7 @@ describe("Idempotency-Key on POST /v1/sandboxes", () => {
     const ids = await Promise.all(responses.map(async (response) => ((await response.json()) as { id: string }).id));
     expect(new Set(ids).size).toBe(1);
     expect(responses.filter((response) => response.headers.get("idempotent-replayed") === "true")).toHaveLength(7);
-    expect(sandboxCount(bay)).toBe(1);
+    expect((await sandboxCount(bay))).toBe(1);
     expect(bay.driver.volumes).toHaveLength(1);
   });
 
@@ -69,7 +69,7 @@ describe("Idempotency-Key on POST /v1/sandboxes", () => {
     const retry = await createSandbox(bay, "retry-key", {});
     expect(retry.status).toBe(201);
     expect(retry.headers.get("idempotent-replayed")).toBeNull();
-    expect(sandboxCount(bay)).toBe(1);
+    expect((await sandboxCount(bay))).toBe(1);
   });
 
   test("a malformed key is refused with 409 conflict (as shipyard-neo answers) before anything is created", async () => {
@@ -79,7 +79,7 @@ describe("Idempotency-Key on POST /v1/sandboxes", () => {
     const body = (await response.json()) as ErrorEnvelope;
     expect(body.error.code).toBe("conflict");
     expect(body.error.details.field).toBe("Idempotency-Key");
-    expect(sandboxCount(bay)).toBe(0);
+    expect((await sandboxCount(bay))).toBe(0);
     expect(bay.driver.volumes).toEqual([]);
   });
 });

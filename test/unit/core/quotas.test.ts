@@ -21,7 +21,7 @@ async function expectQuotaExceeded(response: Response, quota: string, limit: num
   expect(body.error.details).toMatchObject({ quota, limit, current: limit });
 }
 
-const sandboxCount = (bay: UnitBay, owner = OWNER) => bay.core.sandboxes.list(owner, { limit: 100 }).items.length;
+const sandboxCount = async (bay: UnitBay, owner = OWNER) => (await bay.core.sandboxes.list(owner, { limit: 100 })).items.length;
 
 describe("quotas", () => {
   test("max_sandboxes refuses the next create with 429 and leaves no row, volume or container; a delete makes room", async () => {
@@ -29,7 +29,7 @@ describe("quotas", () => {
     const first = await sandboxId(await createSandbox(bay));
     await sandboxId(await createSandbox(bay));
     await expectQuotaExceeded(await createSandbox(bay), "max_sandboxes", 2);
-    expect(sandboxCount(bay)).toBe(2);
+    expect((await sandboxCount(bay))).toBe(2);
     expect(bay.driver.volumes).toHaveLength(2);
     expect(bay.driver.containers).toEqual([]);
 
@@ -52,7 +52,7 @@ describe("quotas", () => {
     expect(statuses).toEqual([...Array(3).fill(201), ...Array(7).fill(429)]);
     // More than three got past the early check: the guard where the row is written is what held.
     expect(bay.driver.calls.filter((call) => call === "createVolume").length).toBeGreaterThan(3);
-    expect(sandboxCount(bay)).toBe(3);
+    expect((await sandboxCount(bay))).toBe(3);
     expect(bay.driver.volumes).toHaveLength(3);
   });
 
@@ -64,8 +64,8 @@ describe("quotas", () => {
     await expectQuotaExceeded(await execPython(bay, waiting), "max_running_sessions", 1);
     expect(bay.driver.starts).toBe(1);
     expect(bay.driver.containersOf(waiting)).toEqual([]);
-    expect(bay.store.latestSession(waiting)).toBeUndefined();
-    expect(bay.core.sandboxes.get(OWNER, waiting).status).toBe("idle");
+    expect(await bay.store.latestSession(waiting)).toBeUndefined();
+    expect((await bay.core.sandboxes.get(OWNER, waiting)).status).toBe("idle");
     // Another owner is not held back by this one's sessions.
     expect((await execPython(bay, await sandboxId(await createSandbox(bay, OTHER_OWNER)), "x = 1", OTHER_OWNER)).status).toBe(200);
 

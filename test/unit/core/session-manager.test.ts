@@ -27,7 +27,7 @@ describe("session start", () => {
     expect(responses.map((response) => response.status)).toEqual(Array(20).fill(200));
     expect(bay.driver.starts).toBe(1);
     expect(bay.driver.containersOf(sandbox.id)).toHaveLength(1);
-    expect(bay.core.sandboxes.get(OWNER, sandbox.id).status).toBe("ready");
+    expect((await bay.core.sandboxes.get(OWNER, sandbox.id)).status).toBe("ready");
   });
 
   test("a stop while a start is in flight waits for it, then leaves no container and no running session", async () => {
@@ -36,14 +36,14 @@ describe("session start", () => {
     const held = holdStarts(bay.driver);
     const call = touchCompute(bay, sandbox.id).catch((error: unknown) => error);
     await held.entered;
-    expect(bay.core.sandboxes.get(OWNER, sandbox.id).status).toBe("starting");
+    expect((await bay.core.sandboxes.get(OWNER, sandbox.id)).status).toBe("starting");
     const stopping = bay.core.sandboxes.stop(OWNER, sandbox.id);
     held.release();
     await Promise.all([stopping, call]);
     expect(bay.driver.containers).toEqual([]);
-    expect(bay.store.activeSession(sandbox.id)).toBeUndefined();
-    expect(bay.store.latestSession(sandbox.id)?.endReason).toBe("stopped");
-    expect(bay.core.sandboxes.get(OWNER, sandbox.id).status).toBe("idle");
+    expect(await bay.store.activeSession(sandbox.id)).toBeUndefined();
+    expect((await bay.store.latestSession(sandbox.id))?.endReason).toBe("stopped");
+    expect((await bay.core.sandboxes.get(OWNER, sandbox.id)).status).toBe("idle");
   });
 
   test("a start the engine refuses marks the sandbox failed, leaves no container, and the next call starts afresh", async () => {
@@ -52,14 +52,14 @@ describe("session start", () => {
     bay.driver.failNext("startSessionContainer", new BayError("ship_error", "the engine refused the container"));
     const error = await failure(touchCompute(bay, sandbox.id));
     expect(error.code).toBe("ship_error");
-    expect(bay.core.sandboxes.get(OWNER, sandbox.id).status).toBe("failed");
-    expect(bay.store.latestSession(sandbox.id)?.endReason).toBe("start_failed");
+    expect((await bay.core.sandboxes.get(OWNER, sandbox.id)).status).toBe("failed");
+    expect((await bay.store.latestSession(sandbox.id))?.endReason).toBe("start_failed");
     expect(bay.driver.containers).toEqual([]);
 
     await touchCompute(bay, sandbox.id);
     expect(bay.driver.starts).toBe(2);
-    expect(bay.core.sandboxes.get(OWNER, sandbox.id).status).toBe("ready");
-    expect(bay.store.findSandboxById(sandbox.id)?.lastStartError).toBeNull();
+    expect((await bay.core.sandboxes.get(OWNER, sandbox.id)).status).toBe("ready");
+    expect((await bay.store.findSandboxById(sandbox.id))?.lastStartError).toBeNull();
   });
 
   test("a profile whose image is missing fails every start with the image named, and each call tries again", async () => {
@@ -71,10 +71,10 @@ describe("session start", () => {
       expect(error.details.image).toBe("missing/python:1");
       expect(bay.driver.starts).toBe(attempt);
     }
-    expect(bay.core.sandboxes.get(OWNER, sandbox.id).status).toBe("failed");
+    expect((await bay.core.sandboxes.get(OWNER, sandbox.id)).status).toBe("failed");
     expect(bay.driver.containers).toEqual([]);
     // Both attempts left their session stopped; none holds compute.
-    expect(bay.store.activeSession(sandbox.id)).toBeUndefined();
+    expect(await bay.store.activeSession(sandbox.id)).toBeUndefined();
   });
 
   test("an agent that exits before it is ready fails the start with its last log lines, and its container goes", async () => {
@@ -90,7 +90,7 @@ describe("session start", () => {
     expect(error.message).toContain("cannot listen on port 8123");
     expect(error.details.container_logs).toContain("cannot listen on port 8123");
     expect(bay.driver.containers).toEqual([]);
-    expect(bay.core.sandboxes.get(OWNER, sandbox.id).status).toBe("failed");
+    expect((await bay.core.sandboxes.get(OWNER, sandbox.id)).status).toBe("failed");
   });
 
   test("an agent that never answers /health fails the start at ship.ready_timeout_seconds with 504 timeout", async () => {
@@ -109,7 +109,7 @@ describe("session start", () => {
     const bay = await startBay({ config: { profiles: [{ ...UNIT_PROFILE, network: "none" }] } });
     const sandbox = await bay.core.sandboxes.create(OWNER, {});
     expect((await execPython(bay, sandbox.id)).status).toBe(200);
-    const session = bay.store.activeSession(sandbox.id)!;
+    const session = (await bay.store.activeSession(sandbox.id))!;
     const socketDir = join(bay.dataDir, "sockets", session.id);
     expect(session.endpoint).toBe(`unix://${socketDir}/agent.sock`);
     expect(existsSync(socketDir)).toBe(true);
@@ -127,15 +127,15 @@ describe("session end", () => {
     const first = (await (await execPython(bay, sandbox.id)).json()) as { kernel_restarted?: boolean };
     expect(first.kernel_restarted).toBeUndefined();
     const [dead] = bay.driver.containersOf(sandbox.id);
-    const deadSession = bay.store.activeSession(sandbox.id)!;
+    const deadSession = (await bay.store.activeSession(sandbox.id))!;
 
     await bay.driver.endContainer(dead!.id, "out of memory", 137);
     await eventually(() => bay.driver.containersOf(sandbox.id).length === 0, "the dead container is removed");
-    const afterDeath = bay.core.sandboxes.get(OWNER, sandbox.id);
+    const afterDeath = await bay.core.sandboxes.get(OWNER, sandbox.id);
     expect(afterDeath.status).toBe("idle");
     expect(afterDeath.state_reset_reason).toBe("out of memory");
     expect(afterDeath.state_reset_at).not.toBeNull();
-    expect(bay.store.findSession(deadSession.id)?.endReason).toBe("died");
+    expect((await bay.store.findSession(deadSession.id))?.endReason).toBe("died");
 
     const second = await execPython(bay, sandbox.id);
     expect(second.status).toBe(200);
@@ -143,7 +143,7 @@ describe("session end", () => {
     const [replacement] = bay.driver.containersOf(sandbox.id);
     expect(replacement!.id).not.toBe(dead!.id);
     expect(replacement!.labels[LABEL.cargoId]).toBe(sandbox.cargo_id);
-    expect(bay.store.activeSession(sandbox.id)?.previousSessionId).toBe(deadSession.id);
+    expect((await bay.store.activeSession(sandbox.id))?.previousSessionId).toBe(deadSession.id);
   });
 
   test("a death missed while the engine's event stream was down is found by the reconciliation after it reconnects", async () => {
@@ -155,8 +155,8 @@ describe("session end", () => {
     bay.driver.closeEventStreams(new Error("engine restarting"));
     // Nobody is subscribed now: this end is reported to no one.
     await bay.driver.endContainer(container!.id, "exited", 137);
-    await eventually(() => bay.core.sandboxes.get(OWNER, sandbox.id).state_reset_reason !== null, "the reconciliation records the death");
-    expect(bay.core.sandboxes.get(OWNER, sandbox.id).state_reset_reason).toBe("container exited (code 137)");
+    await eventually(async () => (await bay.core.sandboxes.get(OWNER, sandbox.id)).state_reset_reason !== null, "the reconciliation records the death");
+    expect((await bay.core.sandboxes.get(OWNER, sandbox.id)).state_reset_reason).toBe("container exited (code 137)");
     expect(bay.driver.calls.filter((call) => call === "watchContainerEnds")).toHaveLength(2);
   });
 
@@ -171,7 +171,7 @@ describe("session end", () => {
     expect(response.status).toBe(200);
     expect(((await response.json()) as { kernel_restarted?: boolean }).kernel_restarted).toBe(true);
     expect(bay.driver.starts).toBe(2);
-    expect(bay.core.sandboxes.get(OWNER, sandbox.id).state_reset_reason).toBe("container exited (code 137)");
+    expect((await bay.core.sandboxes.get(OWNER, sandbox.id)).state_reset_reason).toBe("container exited (code 137)");
     expect(bay.driver.containers.map((container) => container.id)).not.toContain(dead!.id);
   });
 
@@ -180,8 +180,8 @@ describe("session end", () => {
     const sandbox = await bay.core.sandboxes.create(OWNER, {});
     const callDone = Promise.withResolvers<void>();
     const inFlight = bay.core.sandboxes.withAgent(OWNER, sandbox.id, "python", () => callDone.promise);
-    await eventually(() => bay.store.activeSession(sandbox.id)?.status === "running", "the session runs");
-    const session = bay.store.activeSession(sandbox.id)!;
+    await eventually(async () => (await bay.store.activeSession(sandbox.id))?.status === "running", "the session runs");
+    const session = (await bay.store.activeSession(sandbox.id))!;
     const pastDeadline = Date.now() + 2 * UNIT_PROFILE.idle_timeout * 1000;
 
     expect(await bay.core.sessions.reapIfIdle(session, pastDeadline)).toBe(false);
@@ -189,12 +189,12 @@ describe("session end", () => {
 
     callDone.resolve();
     await inFlight;
-    const idle = bay.store.findSession(session.id)!;
+    const idle = (await bay.store.findSession(session.id))!;
     expect(await bay.core.sessions.reapIfIdle(idle, Date.now())).toBe(false);
     expect(await bay.core.sessions.reapIfIdle(idle, pastDeadline)).toBe(true);
     expect(bay.driver.containersOf(sandbox.id)).toEqual([]);
-    expect(bay.store.findSession(session.id)?.endReason).toBe("idle");
-    expect(bay.core.sandboxes.get(OWNER, sandbox.id).status).toBe("idle");
+    expect((await bay.store.findSession(session.id))?.endReason).toBe("idle");
+    expect((await bay.core.sandboxes.get(OWNER, sandbox.id)).status).toBe("idle");
     // The cargo outlives its idle compute.
     expect(bay.driver.volumes.map((volume) => volume.labels[LABEL.cargoId])).toContain(sandbox.cargo_id);
   });

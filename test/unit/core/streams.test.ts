@@ -85,12 +85,12 @@ describe("a stream holds its sandbox busy", () => {
     const { reader, text } = await readFirst(response);
     expect(text).toContain("event: stdout");
     expect(bay.core.sessions.isBusy(sandboxId)).toBe(true);
-    const activeBefore = bay.store.activeSession(sandboxId)!.lastActiveAt;
+    const activeBefore = (await bay.store.activeSession(sandboxId))!.lastActiveAt;
     await Bun.sleep(5);
     gates[0]!.finish();
     expect(await readRest(reader)).toContain("event: done");
     await eventually(() => !bay.core.sessions.isBusy(sandboxId), "the stream's hold is released");
-    expect(bay.store.activeSession(sandboxId)!.lastActiveAt).toBeGreaterThan(activeBefore);
+    expect((await bay.store.activeSession(sandboxId))!.lastActiveAt).toBeGreaterThan(activeBefore);
   });
 
   test("an event stream the client leaves mid-way releases the sandbox", async () => {

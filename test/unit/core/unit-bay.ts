@@ -102,7 +102,7 @@ export async function startUnitBay(options: UnitBayOptions = {}): Promise<UnitBa
   return {
     core,
     driver,
-    store: new StateStore(core.db),
+    store: new StateStore(core.state),
     dataDir,
     async request(method, path, init = {}) {
       app ??= await createBayApp(core);

@@ -15,12 +15,12 @@ async function startPooledBay(config: Record<string, unknown> = {}): Promise<Uni
 const poolContainerIds = (bay: UnitBay) =>
   bay.driver.containers.filter((container) => container.running && container.labels[LABEL.owner] === POOL_OWNER).map((c) => c.id);
 
-const ready = (bay: UnitBay) => bay.core.pool.readySizes().find((size) => size.profile === WARM.id)?.ready;
+const ready = async (bay: UnitBay) => (await bay.core.pool.readySizes()).find((size) => size.profile === WARM.id)?.ready;
 
 describe("warm pool", () => {
   test("a refill starts warm_pool_size members of each pooled profile and none of the others", async () => {
     const bay = await startPooledBay();
-    expect(bay.core.pool.readySizes()).toEqual([{ profile: WARM.id, ready: 2, target: 2 }]);
+    expect(await bay.core.pool.readySizes()).toEqual([{ profile: WARM.id, ready: 2, target: 2 }]);
     expect(bay.driver.starts).toBe(2);
     expect(bay.driver.containers.map((c) => c.labels[LABEL.profileId])).toEqual([WARM.id, WARM.id]);
     // Already full: another refill starts nothing.
@@ -34,20 +34,20 @@ describe("warm pool", () => {
     const sandbox = await bay.core.sandboxes.create(OWNER, { profile: WARM.id });
     expect(sandbox.status).toBe("ready");
     expect(sandbox.idle_expires_at).not.toBeNull();
-    await eventually(() => ready(bay) === 2, "the claim refills the pool");
+    await eventually(async () => (await ready(bay)) === 2, "the claim refills the pool");
     expect(bay.driver.starts).toBe(3);
 
     expect((await execPython(bay, sandbox.id)).status).toBe(200);
     expect(bay.driver.starts).toBe(3);
     const [claimed] = bay.driver.containersOf(sandbox.id);
     expect(members).toContain(claimed!.id);
-    expect(bay.core.sandboxes.list(OWNER, { limit: 10 }).items.map((s) => s.id)).toEqual([sandbox.id]);
+    expect((await bay.core.sandboxes.list(OWNER, { limit: 10 })).items.map((s) => s.id)).toEqual([sandbox.id]);
   });
 
   test("members are invisible to callers: not listed, not found by id, not counted against max_sandboxes", async () => {
     const bay = await startPooledBay({ quotas: { default: { max_sandboxes: 1 } } });
-    const [member] = bay.store.poolMembers(POOL_OWNER, WARM.id);
-    expect(bay.core.sandboxes.list(OWNER, { limit: 10 }).items).toEqual([]);
+    const [member] = await bay.store.poolMembers(POOL_OWNER, WARM.id);
+    expect((await bay.core.sandboxes.list(OWNER, { limit: 10 })).items).toEqual([]);
     const listed = await bay.request("GET", "/v1/sandboxes");
     expect(((await listed.json()) as { items: unknown[] }).items).toEqual([]);
     expect((await bay.request("GET", `/v1/sandboxes/${member!.sandbox.id}`)).status).toBe(404);
@@ -60,21 +60,21 @@ describe("warm pool", () => {
     expect((await execPython(bay, busy.id)).status).toBe(200);
     const sandbox = await bay.core.sandboxes.create(OWNER, { profile: WARM.id });
     expect(sandbox.status).toBe("idle");
-    expect(ready(bay)).toBe(2);
+    expect(await ready(bay)).toBe(2);
     expect(bay.driver.containersOf(sandbox.id)).toEqual([]);
   });
 
   test("a member whose container died is replaced at the next refill, its cargo removed", async () => {
     const bay = await startPooledBay();
-    const [lost, kept] = bay.store.poolMembers(POOL_OWNER, WARM.id);
-    const session = bay.store.activeSession(lost!.sandbox.id)!;
+    const [lost, kept] = await bay.store.poolMembers(POOL_OWNER, WARM.id);
+    const session = (await bay.store.activeSession(lost!.sandbox.id))!;
     await bay.driver.endContainer(session.containerId!);
     await bay.core.sessions.handleDeath(session.id, "container exited (code 137)");
-    expect(ready(bay)).toBe(1);
+    expect(await ready(bay)).toBe(1);
 
     await bay.core.pool.refill();
-    expect(ready(bay)).toBe(2);
-    const members = bay.store.poolMembers(POOL_OWNER, WARM.id).map((member) => member.sandbox.id);
+    expect(await ready(bay)).toBe(2);
+    const members = (await bay.store.poolMembers(POOL_OWNER, WARM.id)).map((member) => member.sandbox.id);
     expect(members).toContain(kept!.sandbox.id);
     expect(members).not.toContain(lost!.sandbox.id);
     expect(bay.driver.volumes.map((volume) => volume.name)).not.toContain(volumeName(lost!.sandbox.cargoId));
@@ -85,8 +85,8 @@ describe("warm pool", () => {
     const bay = await startPooledBay();
     expect(bay.driver.volumes).toHaveLength(2);
     await bay.core.pool.drain();
-    expect(ready(bay)).toBe(0);
-    expect(bay.store.poolMembers(POOL_OWNER, WARM.id)).toEqual([]);
+    expect(await ready(bay)).toBe(0);
+    expect(await bay.store.poolMembers(POOL_OWNER, WARM.id)).toEqual([]);
     expect(bay.driver.containers).toEqual([]);
     expect(bay.driver.volumes).toEqual([]);
   });
