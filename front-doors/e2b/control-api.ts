@@ -42,7 +42,7 @@ export function controlRoutes({ sandboxes, auth, config }: FrontDoorContext) {
       template,
     });
   };
-  const stateOf = (owner: string, sandbox: SandboxView): E2bState => (sandboxes.stoppedOnRequest(owner, sandbox.id) ? "paused" : "running");
+  const stateOf = async (owner: string, sandbox: SandboxView): Promise<E2bState> => ((await sandboxes.stoppedOnRequest(owner, sandbox.id)) ? "paused" : "running");
 
   const create = async (principal: Principal, body: typeof CreateBody.static, set: { status?: number | string }) => {
     const sandbox = await sandboxes.create(principal.owner, {
@@ -52,19 +52,19 @@ export function controlRoutes({ sandboxes, auth, config }: FrontDoorContext) {
       env: body.envVars,
     });
     set.status = 201;
-    return createdShape(sandbox, sandboxes.issueAccessToken(principal.owner, sandbox.id));
+    return createdShape(sandbox, await sandboxes.issueAccessToken(principal.owner, sandbox.id));
   };
 
   /** Resumes a paused sandbox (201) or answers a running one (200); a timeout only ever lengthens its life. */
   const connect = async (principal: Principal, id: string, timeout: number | undefined, set: { status?: number | string }) => {
-    const current = sandboxes.get(principal.owner, id);
-    const paused = stateOf(principal.owner, current) === "paused";
+    const current = await sandboxes.get(principal.owner, id);
+    const paused = (await stateOf(principal.owner, current)) === "paused";
     const seconds = timeout || DEFAULT_TIMEOUT_SECONDS;
     const expires = current.expires_at === null ? Infinity : Date.parse(current.expires_at);
-    if (expires < Date.now() + seconds * 1000) sandboxes.setTimeout(principal.owner, id, seconds);
+    if (expires < Date.now() + seconds * 1000) await sandboxes.setTimeout(principal.owner, id, seconds);
     const started = await sandboxes.start(principal.owner, id);
     set.status = paused ? 201 : 200;
-    return createdShape(started, sandboxes.issueAccessToken(principal.owner, id));
+    return createdShape(started, await sandboxes.issueAccessToken(principal.owner, id));
   };
 
   return new Elysia({ prefix: "/e2b" })
@@ -73,42 +73,41 @@ export function controlRoutes({ sandboxes, auth, config }: FrontDoorContext) {
     .post("/v2/sandboxes", ({ principal, body, set }) => create(principal, body, set), { body: CreateBody })
     .post("/sandboxes/:id/connect", ({ principal, params, body, set }) => connect(principal, params.id, body?.timeout, set), { params: Params, body: ConnectBody })
     .post("/v2/sandboxes/:id/connect", ({ principal, params, body, set }) => connect(principal, params.id, body?.timeout, set), { params: Params, body: ConnectBody })
-    .get("/sandboxes/:id", ({ principal, params }) => {
-      const sandbox = sandboxes.get(principal.owner, params.id);
-      return detailShape(sandbox, stateOf(principal.owner, sandbox), config);
+    .get("/sandboxes/:id", async ({ principal, params }) => {
+      const sandbox = await sandboxes.get(principal.owner, params.id);
+      return detailShape(sandbox, await stateOf(principal.owner, sandbox), config);
     }, { params: Params })
-    .get("/v2/sandboxes", ({ principal, query, set }) => {
-      const page = sandboxes.list(principal.owner, {
+    .get("/v2/sandboxes", async ({ principal, query, set }) => {
+      const page = await sandboxes.list(principal.owner, {
         limit: query.limit ?? 100,
         cursor: query.nextToken || undefined,
         metadata: bayMetadataFilter(query.metadata),
       });
       const states = new Set((query.state ?? "running,paused").split(",").map((state) => state.trim()));
       if (page.next_cursor) set.headers["x-next-token"] = page.next_cursor;
-      return page.items
-        .map((sandbox) => detailShape(sandbox, stateOf(principal.owner, sandbox), config))
-        .filter((sandbox) => states.has(sandbox.state));
+      const shapes = await Promise.all(page.items.map(async (sandbox) => detailShape(sandbox, await stateOf(principal.owner, sandbox), config)));
+      return shapes.filter((sandbox) => states.has(sandbox.state));
     }, { query: ListQuery })
     .delete("/sandboxes/:id", async ({ principal, params, set }) => {
       // A sandbox already gone is E2B's 404, which its SDK's kill() answers with false.
-      sandboxes.get(principal.owner, params.id);
+      await sandboxes.get(principal.owner, params.id);
       await sandboxes.delete(principal.owner, params.id);
       set.status = 204;
     }, { params: Params })
-    .post("/sandboxes/:id/timeout", ({ principal, params, body, set }) => {
-      sandboxes.setTimeout(principal.owner, params.id, Math.max(1, body.timeout));
+    .post("/sandboxes/:id/timeout", async ({ principal, params, body, set }) => {
+      await sandboxes.setTimeout(principal.owner, params.id, Math.max(1, body.timeout));
       set.status = 204;
     }, { params: Params, body: TimeoutBody })
     .post("/sandboxes/:id/pause", async ({ principal, params, set }) => {
-      const sandbox = sandboxes.get(principal.owner, params.id);
-      if (stateOf(principal.owner, sandbox) === "paused") {
+      const sandbox = await sandboxes.get(principal.owner, params.id);
+      if ((await stateOf(principal.owner, sandbox)) === "paused") {
         throw new BayError("conflict", `sandbox ${params.id} is already paused`, { sandbox_id: params.id });
       }
       await sandboxes.stop(principal.owner, params.id);
       set.status = 204;
     }, { params: Params })
-    .get("/sandboxes/:id/metrics", ({ principal, params }) => {
-      sandboxes.get(principal.owner, params.id);
+    .get("/sandboxes/:id/metrics", async ({ principal, params }) => {
+      await sandboxes.get(principal.owner, params.id);
       return [];
     }, { params: Params });
 }

@@ -14,11 +14,11 @@ const createE2bFrontDoor: FrontDoorFactory = (context) => {
   const { sandboxes, apiKeys } = context;
   return {
     routes: new Elysia().use(controlRoutes(context)).use(sandboxRoutes(context)),
-    authenticate(request) {
+    async authenticate(request) {
       if (isSandboxTraffic(request)) {
         // The code interpreter sends only the traffic token on /contexts; both are the sandbox's one token.
         const token = request.headers.get("x-access-token") ?? request.headers.get("e2b-traffic-access-token") ?? "";
-        const owner = sandboxes.ownerForAccessToken(request.headers.get("e2b-sandbox-id") ?? "", token);
+        const owner = await sandboxes.ownerForAccessToken(request.headers.get("e2b-sandbox-id") ?? "", token);
         if (!owner) throw new BayError("unauthorized", "missing or invalid X-Access-Token for the sandbox named by E2b-Sandbox-Id");
         return { owner, admin: false };
       }
