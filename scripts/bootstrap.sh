@@ -52,6 +52,8 @@ command -v iptables >/dev/null 2>&1 || apt_install iptables
 if $with_test_images && ! command -v ip >/dev/null 2>&1; then apt_install iproute2; fi
 # The API reference test (test/e2e/openapi-page.test.ts) drives Debian's Chromium.
 if $with_test_images && ! command -v chromium >/dev/null 2>&1; then apt_install chromium; fi
+# The Postgres backend's tests start throwaway clusters with Debian's server (test/helpers/postgres.ts).
+if $with_test_images && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then apt_install postgresql; fi
 # Bay in a container (test/e2e/bay-in-container.test.ts) is started with compose.yaml.
 if $with_test_images && ! command -v docker-compose >/dev/null 2>&1; then apt_install docker-compose; fi
 

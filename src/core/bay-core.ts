@@ -21,6 +21,7 @@ import { StateStore } from "./state-store.ts";
 import { TTL_CEILING_SECONDS } from "./ttl.ts";
 import { openDatabase, sqliteState, type BayDatabase } from "../db/database.ts";
 import type { StateDatabase } from "../db/state-database.ts";
+import { openPostgresState } from "../db/postgres-state.ts";
 
 /** Everything `bay serve` and `bay exec` share: state, driver and services. */
 export interface BayCore {
@@ -53,7 +54,9 @@ export async function createBayCore(config: BayConfig, driver: Driver): Promise<
   prepareDataDir(config.data_dir);
   const agentBinaryPath = resolveAgentBinary(config.ship.binary_path);
   const instanceId = resolveInstanceId(config.data_dir, config.instance_id);
-  const state = sqliteState(openDatabase(config.data_dir));
+  const state = config.database.url
+    ? await openPostgresState(config.database.url, config.database.pool_size)
+    : sqliteState(openDatabase(config.data_dir));
   const db = state.db;
   const store = new StateStore(state);
   const capped = await store.capExpiries(Date.now() + TTL_CEILING_SECONDS * 1000);

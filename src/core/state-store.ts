@@ -163,7 +163,8 @@ export class StateStore {
         .select({ status, n: count() })
         .from(sandboxes)
         .where(and(isNull(sandboxes.deletedAt), sql`${sandboxes.owner} <> ${excludedOwner}`))
-        .groupBy(status),
+        // By position: the CASE again would carry its own placeholders, which Postgres does not see as the same expression.
+        .groupBy(sql`1`),
     );
     return Object.fromEntries(rows.map((row) => [row.status, Number(row.n)]));
   }

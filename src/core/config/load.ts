@@ -14,7 +14,7 @@ export const DEFAULT_PROFILE_ID = "python-default";
 export const DEFAULT_IMAGE = "python:3.12-slim";
 
 /** Variables that are shortcuts or belong to clients, not config paths. */
-const NON_PATH_VARIABLES = new Set(["BAY_CONFIG", "BAY_API_KEY", "BAY_DEFAULT_IMAGE", "BAY_URL"]);
+const NON_PATH_VARIABLES = new Set(["BAY_CONFIG", "BAY_API_KEY", "BAY_DEFAULT_IMAGE", "BAY_URL", "BAY_DATABASE_URL"]);
 
 type Plain = Record<string, unknown>;
 
@@ -105,6 +105,7 @@ function parseEnvironmentValue(raw: string): unknown {
 }
 
 function applyShortcuts(config: Plain, env: Record<string, string | undefined>): void {
+  if (env.BAY_DATABASE_URL) ((config.database ??= {}) as Plain).url = env.BAY_DATABASE_URL;
   if (env.BAY_API_KEY) {
     const security = (config.security ??= {}) as Plain;
     const keys = (security.api_keys ??= []) as unknown[];

@@ -120,6 +120,18 @@ export const BayConfigSchema = Type.Object(
       { ...Strict, default: {} },
     ),
     data_dir: Type.String({ minLength: 1, default: "~/.bay" }),
+    /**
+     * Where state lives: SQLite in data_dir unless `url` names a Postgres database (postgres://…), which several
+     * Bay replicas may share. BAY_DATABASE_URL sets `url` too.
+     */
+    database: Type.Object(
+      {
+        url: Type.Optional(Type.String({ pattern: "^postgres(ql)?://", description: "postgres://user:password@host:port/database" })),
+        /** Connections each Bay opens to Postgres at most. */
+        pool_size: Type.Integer({ minimum: 1, maximum: 200, default: 10 }),
+      },
+      { ...Strict, default: {} },
+    ),
     /** Labels every engine object; a Bay never touches another instance's objects. Generated and kept in data_dir when unset. */
     instance_id: Type.Optional(Type.String({ pattern: "^[a-z0-9][a-z0-9-]{0,62}$" })),
     log: Type.Object(
