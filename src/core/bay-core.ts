@@ -18,6 +18,7 @@ import { Quotas } from "./quotas.ts";
 import { SandboxService } from "./sandbox-service.ts";
 import { SessionManager } from "./session-manager.ts";
 import { StateStore } from "./state-store.ts";
+import { Replica } from "./replica.ts";
 import { TTL_CEILING_SECONDS } from "./ttl.ts";
 import { openDatabase, sqliteState, type BayDatabase } from "../db/database.ts";
 import type { StateDatabase } from "../db/state-database.ts";
@@ -38,6 +39,8 @@ export interface BayCore {
   collector: GarbageCollector;
   sessions: SessionManager;
   pool: WarmPool;
+  /** This process among the replicas sharing the state. */
+  replica: Replica;
   metrics: Metrics;
   /**
    * Starts background work for a daemon: reconciles the database with the
@@ -53,24 +56,30 @@ export async function createBayCore(config: BayConfig, driver: Driver): Promise<
   configureLogging(config.log);
   prepareDataDir(config.data_dir);
   const agentBinaryPath = resolveAgentBinary(config.ship.binary_path);
-  const instanceId = resolveInstanceId(config.data_dir, config.instance_id);
   const state = config.database.url
     ? await openPostgresState(config.database.url, config.database.pool_size)
     : sqliteState(openDatabase(config.data_dir));
   const db = state.db;
   const store = new StateStore(state);
+  // Replicas on one database label the engine's objects alike: the first one's id is kept there.
+  const localInstanceId = resolveInstanceId(config.data_dir, config.instance_id);
+  const instanceId = state.dialect === "postgres" && !config.instance_id ? await store.settingOrSet("instance_id", localInstanceId) : localInstanceId;
   const capped = await store.capExpiries(Date.now() + TTL_CEILING_SECONDS * 1000);
   if (capped > 0) consola.warn(`${capped} sandbox(es) had expires_at more than ten years ahead; brought back to ten years`);
   const quotas = new Quotas(config.quotas);
   const metrics = new Metrics();
-  const sessions = new SessionManager({ config, store, driver, instanceId, agentBinaryPath, quotas, metrics });
+  let sessions: SessionManager | undefined;
+  const replica = new Replica(store, () => sessions?.touchBusy() ?? Promise.resolve());
+  sessions = new SessionManager({ config, store, replica, driver, instanceId, agentBinaryPath, quotas, metrics });
   const pendingVolumes = new PendingVolumes(driver);
-  const pool = new WarmPool(config, store, sessions, metrics);
+  const pool = new WarmPool(config, store, sessions, metrics, () => replica.isLeader());
   const sandboxes = new SandboxService(config, store, driver, sessions, instanceId, quotas, pendingVolumes, pool);
   pool.attach(sandboxes);
   const cargos = new CargoService(store, driver, instanceId, pendingVolumes, quotas);
   const idempotency = new IdempotencyService(state, config.idempotency.ttl_hours * 3600 * 1000);
-  const collector = new GarbageCollector({ store, idempotency, driver, sandboxes, sessions, instanceId, pendingVolumes }, config.gc, metrics);
+  const collector = new GarbageCollector({ store, idempotency, replica, driver, sandboxes, sessions, instanceId, pendingVolumes }, config.gc, metrics);
+  // Every process beats (so that its starts are not taken for a dead replica's); leading is for daemons.
+  await replica.start();
   registerGauges(metrics, store, pool);
   const watcher = new EngineWatcher(driver, sessions, instanceId, () => collector.run({ tasks: ["lost_sessions", "orphan_containers"] }));
   const apiKeys = new ApiKeyRegistry(apiKeysWithGenerated(config), config.security.allow_anonymous);
@@ -88,8 +97,10 @@ export async function createBayCore(config: BayConfig, driver: Driver): Promise<
     collector,
     sessions,
     pool,
+    replica,
     metrics,
     async startBackground() {
+      await replica.lead();
       await collector.run({ atStartup: true }).catch((error: Error) => consola.warn(`start-up reconciliation failed: ${error.message}`));
       await watcher.start();
       collector.start();
@@ -99,6 +110,7 @@ export async function createBayCore(config: BayConfig, driver: Driver): Promise<
       await pool.stop();
       watcher.stop();
       await collector.stop();
+      await replica.stop();
       await driver.close?.();
       await state.close();
     },

@@ -21,4 +21,9 @@ export class CallsInFlight {
   any(sandboxId: string): boolean {
     return this.counts.has(sandboxId);
   }
+
+  /** The sandboxes with at least one call in flight. */
+  sandboxIds(): string[] {
+    return [...this.counts.keys()];
+  }
 }

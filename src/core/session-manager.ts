@@ -16,6 +16,11 @@ import { AgentClient } from "./agent-client.ts";
 import type { SessionEndReason, StateStore } from "./state-store.ts";
 import type { SandboxRow, SessionRow } from "../db/schema.ts";
 import { SocketDirectories } from "./socket-directories.ts";
+import type { Replica } from "./replica.ts";
+import { POOL_OWNER } from "./owners.ts";
+
+/** How often a replica waiting for another's start of the same sandbox looks again. */
+const OTHER_START_POLL_MS = 100;
 
 export interface RunningSession {
   session: SessionRow;
@@ -25,6 +30,8 @@ export interface RunningSession {
 export interface SessionManagerOptions {
   config: BayConfig;
   store: StateStore;
+  /** This process among the replicas: who starts a session, and whether another's start is still alive. */
+  replica: Replica;
   driver: Driver;
   instanceId: string;
   agentBinaryPath: string;
@@ -56,10 +63,20 @@ export class SessionManager {
   async ensureRunning(sandbox: SandboxRow, profile: ProfileConfig): Promise<RunningSession> {
     const current = await this.runningSession(sandbox.id);
     if (current && !this.locks.isLocked(sandbox.id)) return current;
+    // The lock orders this process's callers; the database (one active session per sandbox) orders the replicas.
     return this.locks.run(sandbox.id, async () => {
-      // Whoever held the lock before may have started it already.
-      const started = await this.runningSession(sandbox.id);
-      return started ?? this.start(sandbox, profile, await this.options.store.activeSession(sandbox.id));
+      for (;;) {
+        // Whoever held the lock before, or another replica, may have started it already.
+        const started = await this.runningSession(sandbox.id);
+        if (started) return started;
+        const active = await this.options.store.activeSession(sandbox.id);
+        if (active?.status === "starting" && active.replicaId !== this.options.replica.id && (await this.options.replica.isAlive(active.replicaId))) {
+          await Bun.sleep(OTHER_START_POLL_MS);
+          continue;
+        }
+        const mine = await this.start(sandbox, profile, active);
+        if (mine) return mine;
+      }
     });
   }
 
@@ -85,6 +102,18 @@ export class SessionManager {
 
   isBusy(sandboxId: string): boolean {
     return this.callsInFlight.any(sandboxId) || this.locks.isLocked(sandboxId);
+  }
+
+  /**
+   * Pushes the idle deadline of every sandbox with a call in flight in this
+   * process, so that no replica's collector reaps it meanwhile.
+   */
+  async touchBusy(now = Date.now()): Promise<void> {
+    for (const sandboxId of this.callsInFlight.sandboxIds()) {
+      const sandbox = await this.options.store.findSandboxById(sandboxId);
+      const profile = sandbox && sandbox.owner !== POOL_OWNER ? this.options.config.profiles.find((p) => p.id === sandbox.profileId) : undefined;
+      if (profile) await this.options.store.touchRunningSession(sandboxId, activity(profile, now));
+    }
   }
 
   /** Pushes idle_expires_at forward for a running session; never starts one. */
@@ -208,7 +237,8 @@ export class SessionManager {
     return new AgentClient(session.endpoint!, session.token);
   }
 
-  private async start(sandbox: SandboxRow, profile: ProfileConfig, stale: SessionRow | undefined): Promise<RunningSession> {
+  /** A new session with its container; null when another replica's session got the sandbox first (nothing was started). */
+  private async start(sandbox: SandboxRow, profile: ProfileConfig, stale: SessionRow | undefined): Promise<RunningSession | null> {
     const { store, driver, config } = this.options;
     // A session left "starting" by a process that died, or running without an endpoint, is replaced.
     if (stale) {
@@ -231,8 +261,10 @@ export class SessionManager {
       previousSessionId: (await store.latestSession(sandbox.id))?.id ?? null,
       endReason: null,
       runtimeVersion: null,
+      replicaId: this.options.replica.id,
     };
-    await store.insertSession(session, (active) => this.options.quotas.checkRoomForOne(sandbox.owner, "max_running_sessions", active));
+    const inserted = await store.insertSession(session, (active) => this.options.quotas.checkRoomForOne(sandbox.owner, "max_running_sessions", active));
+    if (!inserted) return null;
     const startedAt = performance.now();
     let containerId: string | null = null;
     try {

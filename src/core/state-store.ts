@@ -1,4 +1,4 @@
-import { and, asc, count, desc, eq, getTableColumns, gt, inArray, isNotNull, isNull, lte, min, sql } from "drizzle-orm";
+import { and, asc, count, desc, eq, getTableColumns, gt, gte, inArray, isNotNull, isNull, lt, lte, min, or, sql } from "drizzle-orm";
 import type { BayDatabase } from "../db/database.ts";
 import type { StateDatabase, StateTables } from "../db/state-database.ts";
 import type { CargoRow, SandboxRow, SessionRow } from "../db/schema.ts";
@@ -138,14 +138,71 @@ export class StateStore {
     return this.state.use(() => this.hot.activeSessions.execute({ sandboxId }));
   }
 
-  /** `guard` sees how many sessions the sandbox's owner has starting or running, inside the transaction. */
-  async insertSession(session: SessionRow, guard?: (activeSessionsOfOwner: number) => void): Promise<void> {
+  /**
+   * `guard` sees how many sessions the sandbox's owner has starting or
+   * running, inside the transaction. False when the sandbox has an active
+   * session already (another replica got there first): nothing is written.
+   */
+  async insertSession(session: SessionRow, guard?: (activeSessionsOfOwner: number) => void): Promise<boolean> {
     const { sessions } = this.t;
     const owner = (await this.findSandboxById(session.sandboxId))?.owner ?? "";
-    await this.state.transaction([ownerLock(owner)], async (tx) => {
+    return this.state.transaction([ownerLock(owner)], async (tx) => {
       if (guard) guard(await activeSessionCount(tx, this.t, owner));
-      await tx.insert(sessions).values(session);
+      // sessions_one_active: one starting or running session per sandbox, whoever inserts it.
+      const inserted = await tx.insert(sessions).values(session).onConflictDoNothing().returning({ id: sessions.id });
+      return inserted.length === 1;
     });
+  }
+
+  /** This replica is alive at `now` (its row is made on the first beat). */
+  async heartbeat(replicaId: string, now: number): Promise<void> {
+    const { replicas } = this.t;
+    await this.state.use((db) =>
+      db.insert(replicas).values({ id: replicaId, startedAt: now, heartbeatAt: now }).onConflictDoUpdate({ target: replicas.id, set: { heartbeatAt: now } }),
+    );
+  }
+
+  /** The replicas whose last beat is at or after `since`. */
+  async liveReplicaIds(since: number): Promise<string[]> {
+    const { replicas } = this.t;
+    return (await this.state.use((db) => db.select({ id: replicas.id }).from(replicas).where(gte(replicas.heartbeatAt, since)))).map((row) => row.id);
+  }
+
+  /** A replica that left (or was found dead) is forgotten. */
+  async removeReplicas(before: number, alsoId?: string): Promise<void> {
+    const { replicas } = this.t;
+    await this.write((db) => db.delete(replicas).where(alsoId === undefined ? lt(replicas.heartbeatAt, before) : or(lt(replicas.heartbeatAt, before), eq(replicas.id, alsoId))));
+  }
+
+  /**
+   * Takes or renews the lease `name` for `holder` until `now + ttlMs`: true
+   * if it is now the holder's (it was free, expired, or already its own).
+   */
+  acquireLease(name: string, holder: string, now: number, ttlMs: number): Promise<boolean> {
+    const { leases } = this.t;
+    return this.state.transaction([`lease:${name}`], async (tx) => {
+      const [current] = await tx.select().from(leases).where(eq(leases.name, name));
+      if (current && current.holder !== holder && current.expiresAt > now) return false;
+      await tx
+        .insert(leases)
+        .values({ name, holder, expiresAt: now + ttlMs })
+        .onConflictDoUpdate({ target: leases.name, set: { holder, expiresAt: now + ttlMs } });
+      return true;
+    });
+  }
+
+  /** Gives the lease up if `holder` has it. */
+  async releaseLease(name: string, holder: string): Promise<void> {
+    const { leases } = this.t;
+    await this.write((db) => db.delete(leases).where(and(eq(leases.name, name), eq(leases.holder, holder))));
+  }
+
+  /** The setting's value; `proposed` becomes it if it has none yet (the first replica's wins). */
+  async settingOrSet(name: string, proposed: string): Promise<string> {
+    const { settings } = this.t;
+    await this.state.use((db) => db.insert(settings).values({ name, value: proposed }).onConflictDoNothing());
+    const [row] = await this.state.use((db) => db.select().from(settings).where(eq(settings.name, name)));
+    return row?.value ?? proposed;
   }
 
   /** Live sandboxes by computed status (api.md §3), in one query, for metrics. */

@@ -32,6 +32,8 @@ export class WarmPool {
     private readonly store: StateStore,
     private readonly sessions: SessionManager,
     private readonly metrics: Metrics,
+    /** Whether this replica keeps the pools (holds the leader lease). */
+    private readonly isLeader: () => boolean,
   ) {}
 
   /** Late-bound: the sandbox service creates members and also claims from the pool. */
@@ -109,8 +111,10 @@ export class WarmPool {
     }
   }
 
-  /** Replaces members that lost their compute and tops each profile up to its size; one refill at a time. */
+  /** Replaces members that lost their compute and tops each profile up to its size; one refill at a time, on the leader only. */
   refill(): Promise<void> {
+    // One pool per profile for the whole deployment: the replica holding the leader lease keeps it.
+    if (!this.isLeader()) return Promise.resolve();
     this.refilling ??= this.refillNow().finally(() => (this.refilling = null));
     return this.refilling;
   }

@@ -73,7 +73,7 @@ export function sqliteState(db: BayDatabase): StateDatabase {
   return {
     dialect: "sqlite",
     db,
-    tables: { sandboxes: schema.sandboxes, sessions: schema.sessions, cargos: schema.cargos, idempotencyKeys: schema.idempotencyKeys },
+    tables: schema,
     insertionOrder: (table) => sql<number>`${table}.rowid`,
     transaction: (_locks, work) =>
       afterQueue(async () => {

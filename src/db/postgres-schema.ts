@@ -1,4 +1,5 @@
-import { bigint, boolean, index, pgTable, primaryKey, text } from "drizzle-orm/pg-core";
+import { sql } from "drizzle-orm";
+import { bigint, boolean, index, pgTable, primaryKey, text, uniqueIndex } from "drizzle-orm/pg-core";
 import { SESSION_STATUSES } from "./schema.ts";
 
 /**
@@ -49,12 +50,31 @@ export const sessions = pgTable(
     previousSessionId: text("previous_session_id"),
     endReason: text("end_reason"),
     runtimeVersion: text("runtime_version"),
+    replicaId: text("replica_id"),
   },
   (table) => [
     index("sessions_sandbox_status").on(table.sandboxId, table.status),
     index("sessions_status_idle").on(table.status, table.idleExpiresAt),
+    uniqueIndex("sessions_one_active").on(table.sandboxId).where(sql`status IN ('starting', 'running')`),
   ],
 );
+
+export const replicas = pgTable("replicas", {
+  id: text("id").primaryKey(),
+  startedAt: millis("started_at").notNull(),
+  heartbeatAt: millis("heartbeat_at").notNull(),
+});
+
+export const leases = pgTable("leases", {
+  name: text("name").primaryKey(),
+  holder: text("holder").notNull(),
+  expiresAt: millis("expires_at").notNull(),
+});
+
+export const settings = pgTable("settings", {
+  name: text("name").primaryKey(),
+  value: text("value").notNull(),
+});
 
 export const cargos = pgTable(
   "cargos",

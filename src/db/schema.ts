@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 /**
  * Times are epoch milliseconds. Rows are soft-deleted (`deleted_at`) so that a
@@ -58,12 +58,36 @@ export const sessions = sqliteTable(
     endReason: text("end_reason"),
     /** The agent's version, from its /meta at the handshake; null until then. */
     runtimeVersion: text("runtime_version"),
+    /** The Bay replica that started it: a start whose replica is gone is abandoned by the others. */
+    replicaId: text("replica_id"),
   },
   (table) => [
     index("sessions_sandbox_status").on(table.sandboxId, table.status),
     index("sessions_status_idle").on(table.status, table.idleExpiresAt),
+    // One session at most holds (or is getting) a sandbox's compute, whichever replica starts it.
+    uniqueIndex("sessions_one_active").on(table.sandboxId).where(sql`status IN ('starting', 'running')`),
   ],
 );
+
+/** The Bay processes sharing this state, each with its last sign of life. */
+export const replicas = sqliteTable("replicas", {
+  id: text("id").primaryKey(),
+  startedAt: integer("started_at").notNull(),
+  heartbeatAt: integer("heartbeat_at").notNull(),
+});
+
+/** Work one replica does for all (the collector, the warm pools), held until `expires_at` unless renewed. */
+export const leases = sqliteTable("leases", {
+  name: text("name").primaryKey(),
+  holder: text("holder").notNull(),
+  expiresAt: integer("expires_at").notNull(),
+});
+
+/** Facts every replica must agree on (the instance id that labels engine objects). */
+export const settings = sqliteTable("settings", {
+  name: text("name").primaryKey(),
+  value: text("value").notNull(),
+});
 
 export const cargos = sqliteTable(
   "cargos",
@@ -100,3 +124,4 @@ export type SandboxRow = typeof sandboxes.$inferSelect;
 export type SessionRow = typeof sessions.$inferSelect;
 export type CargoRow = typeof cargos.$inferSelect;
 export type IdempotencyKeyRow = typeof idempotencyKeys.$inferSelect;
+export type ReplicaRow = typeof replicas.$inferSelect;

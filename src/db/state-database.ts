@@ -7,7 +7,7 @@ import type * as schema from "./schema.ts";
 export type BayDatabase = BunSQLiteDatabase<typeof schema> & { $client: Database };
 
 /** The tables every backend has, by the names the store uses. */
-export type StateTables = Pick<typeof schema, "sandboxes" | "sessions" | "cargos" | "idempotencyKeys">;
+export type StateTables = Pick<typeof schema, "sandboxes" | "sessions" | "cargos" | "idempotencyKeys" | "replicas" | "leases" | "settings">;
 
 /**
  * What the state store builds its queries with: drizzle over one backend.

@@ -61,6 +61,7 @@ export function sessionRow(status: SessionRow["status"]): SessionRow {
     previousSessionId: null,
     endReason: null,
     runtimeVersion: null,
+    replicaId: null,
   };
 }
 

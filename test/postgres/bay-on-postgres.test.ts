@@ -16,10 +16,12 @@ setDefaultTimeout(120_000);
 
 const postgres = usePostgres();
 let url = "";
+let database: Bun.SQL;
 let bay: TestBay;
 
 beforeAll(async () => {
   url = await postgres.database();
+  database = new Bun.SQL({ url, max: 2 });
   bay = await startTestBay({
     env: { BAY_DATABASE_URL: url },
     background: true,
@@ -35,9 +37,10 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await bay?.close();
+  await database?.close();
 });
 
-const rows = async (query: string) => new Bun.SQL(url).unsafe(query);
+const rows = async (query: string) => database.unsafe(query);
 
 describe("a Bay on Postgres", () => {
   test("its state is in Postgres: no SQLite file in data_dir", async () => {

@@ -1,4 +1,5 @@
 import { consola } from "consola";
+import { ConflictError } from "../../shared/errors.ts";
 import type { BayConfig } from "../config/index.ts";
 import type { Metrics } from "../metrics.ts";
 import type { GcContext } from "./task.ts";
@@ -37,6 +38,10 @@ export interface GcRunRequest {
 
 /** Deadline tasks run at least this often, so new and moved deadlines are met within a second. */
 const DEADLINE_POLL_MS = 1000;
+/** The lease a pass holds: one pass at a time among the replicas, scheduled or asked for. */
+const PASS_LEASE = "gc_pass";
+/** How long a pass asked for waits for another replica's pass to end. */
+const PASS_WAIT_MS = 120_000;
 
 /**
  * The collector (api.md §8): runs all its tasks every interval_seconds, one
@@ -67,13 +72,21 @@ export class GarbageCollector {
     };
   }
 
-  /** Runs now, after any run in progress (runs never overlap). */
+  /** Runs now, after any run in progress here or on another replica (runs never overlap). */
   async run(request: GcRunRequest = {}): Promise<GcRunReport> {
+    const report = await this.runUnderLease(request, PASS_WAIT_MS);
+    if (!report) throw new ConflictError("another replica's collector pass did not end in time; try again", { lease: PASS_LEASE });
+    return report;
+  }
+
+  /** A pass, once this replica holds the pass lease (waiting at most `waitMs` for it); null if it could not be had. */
+  private async runUnderLease(request: GcRunRequest, waitMs: number): Promise<GcRunReport | null> {
     const tasks = selectTasks(request.tasks);
     while (this.running) await this.running.catch(() => undefined);
-    this.running = this.runTasks(tasks, request);
+    const pass = this.context.replica.withLease(PASS_LEASE, waitMs, () => this.runTasks(tasks, request));
+    this.running = pass.then((report) => report ?? emptyReport());
     try {
-      return await this.running;
+      return await pass;
     } finally {
       this.running = null;
     }
@@ -112,7 +125,8 @@ export class GarbageCollector {
     const full = Date.now() >= this.nextFullRunAt;
     if (full) this.nextFullRunAt = Date.now() + this.settings.interval_seconds * 1000;
     try {
-      await this.run(full ? {} : { tasks: DEADLINE_TASKS });
+      // The schedule is the leader's: another replica's passes would only repeat it.
+      if (this.context.replica.isLeader()) await this.runUnderLease(full ? {} : { tasks: DEADLINE_TASKS }, 0);
     } catch (error) {
       consola.error("gc: run failed", error);
     }
@@ -148,6 +162,10 @@ export class GarbageCollector {
     logReport(report);
     return report;
   }
+}
+
+function emptyReport(): GcRunReport {
+  return { results: [], total_cleaned: 0, total_errors: 0, duration_ms: 0 };
 }
 
 function logReport(report: GcRunReport): void {

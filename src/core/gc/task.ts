@@ -4,11 +4,13 @@ import type { PendingVolumes } from "../pending-volumes.ts";
 import type { SessionManager } from "../session-manager.ts";
 import type { StateStore } from "../state-store.ts";
 import type { IdempotencyService } from "../idempotency.ts";
+import type { Replica } from "../replica.ts";
 
 /** What every collector task is: one kind of cleanup over the state and the engine. */
 export interface GcContext {
   store: StateStore;
   idempotency: IdempotencyService;
+  replica: Replica;
   driver: Driver;
   sandboxes: SandboxService;
   sessions: SessionManager;

@@ -21,15 +21,17 @@ export const expiredSandboxes: GcTask = async ({ store, sandboxes }, { now }) =>
  * cannot answer) lost its state and is replaced at the next call; one left
  * "starting" by a dead process is abandoned.
  */
-export const lostSessions: GcTask = async ({ store, driver, sessions }, { atStartup }) => {
-  const candidates = [...(await store.sessionsWithStatus("running")), ...(atStartup ? await store.sessionsWithStatus("starting") : [])];
+export const lostSessions: GcTask = async ({ store, driver, sessions, replica }, { atStartup }) => {
+  const candidates = [...(await store.sessionsWithStatus("running")), ...(await store.sessionsWithStatus("starting"))];
   return forEachItem(candidates, async (session) => {
     if (!atStartup && sessions.isBusy(session.sandboxId)) return false;
-    const container = session.containerId ? await driver.inspectContainer(session.containerId) : null;
     if (session.status === "starting") {
+      // A start goes on while its replica lives; one whose replica died (or was this process before a restart) never ends.
+      if (await replica.isAlive(session.replicaId)) return false;
       await sessions.stop(session.sandboxId, "abandoned");
       return true;
     }
+    const container = session.containerId ? await driver.inspectContainer(session.containerId) : null;
     if (container?.running && !container.paused) return false;
     return sessions.handleDeath(session.id, lostContainerReason(container), container?.running ? undefined : container?.finishedAt);
   });

@@ -5,6 +5,7 @@ import lifecycle from "./0001_lifecycle.sql" with { type: "text" };
 import runtimeVersion from "./0002_runtime_version.sql" with { type: "text" };
 import sandboxMetadataEnv from "./0003_sandbox_metadata_env.sql" with { type: "text" };
 import sandboxAccessToken from "./0004_sandbox_access_token.sql" with { type: "text" };
+import replicas from "./0005_replicas.sql" with { type: "text" };
 
 export interface Migration {
   name: string;
@@ -17,4 +18,5 @@ export const MIGRATIONS: Migration[] = [
   { name: "0002_runtime_version", sql: runtimeVersion },
   { name: "0003_sandbox_metadata_env", sql: sandboxMetadataEnv },
   { name: "0004_sandbox_access_token", sql: sandboxAccessToken },
+  { name: "0005_replicas", sql: replicas },
 ];

@@ -153,12 +153,15 @@ describe("collector: lost sessions", () => {
     expect((await execPython(bay, gone.sandbox.id)).status).toBe(200);
   });
 
-  test("at start-up a session left starting by a dead process is abandoned and its container removed", async () => {
+  test("a session left starting by a replica that is gone is abandoned and its container removed; a live replica's start is left alone", async () => {
     const bay = await startBay();
     const { sandbox, session } = await runningSandbox(bay);
+    // Starting by this process: its start goes on.
     await bay.store.updateSession(session.id, { status: "starting" });
     expect(cleanedBy(await bay.core.collector.run({ tasks: ["lost_sessions"] }), "lost_sessions")).toBe(0);
-    expect(cleanedBy(await bay.core.collector.run({ tasks: ["lost_sessions"], atStartup: true }), "lost_sessions")).toBe(1);
+    // Starting by a replica that never beat (or stopped beating long ago).
+    await bay.store.updateSession(session.id, { replicaId: "gone-host-4242-abcdef" });
+    expect(cleanedBy(await bay.core.collector.run({ tasks: ["lost_sessions"] }), "lost_sessions")).toBe(1);
     expect((await bay.store.findSession(session.id))?.endReason).toBe("abandoned");
     expect(bay.driver.containersOf(sandbox.id)).toEqual([]);
   });

@@ -98,6 +98,8 @@ export async function startUnitBay(options: UnitBayOptions = {}): Promise<UnitBa
   const config = loadBayConfig({ env: {}, cwd: dataDir, flags: mergeSections(defaults, options.config ?? {}) });
   const driver = new ScriptedDriver(options.driver);
   const core = await createBay(config, driver);
+  // The only replica: it keeps the warm pools, as a daemon would.
+  await core.replica.lead();
   let app: BayApp | null = null;
   return {
     core,
