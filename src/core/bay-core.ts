@@ -80,7 +80,7 @@ export async function createBayCore(config: BayConfig, driver: Driver): Promise<
   const collector = new GarbageCollector({ store, idempotency, replica, driver, sandboxes, sessions, instanceId, pendingVolumes }, config.gc, metrics);
   // Every process beats (so that its starts are not taken for a dead replica's); leading is for daemons.
   await replica.start();
-  registerGauges(metrics, store, pool);
+  registerGauges(metrics, store, pool, replica);
   const watcher = new EngineWatcher(driver, sessions, instanceId, () => collector.run({ tasks: ["lost_sessions", "orphan_containers"] }));
   const apiKeys = new ApiKeyRegistry(apiKeysWithGenerated(config), config.security.allow_anonymous);
 
@@ -118,7 +118,11 @@ export async function createBayCore(config: BayConfig, driver: Driver): Promise<
 }
 
 /** Gauges read at scrape time from the state database. */
-function registerGauges(metrics: Metrics, store: StateStore, pool: WarmPool): void {
+function registerGauges(metrics: Metrics, store: StateStore, pool: WarmPool, replica: Replica): void {
+  // Which process answered the scrape: counters and histograms are this replica's own, the other gauges the deployment's.
+  metrics.gauge("bay_replica_info", "This Bay replica (1), and whether it leads (runs the collector's schedule and keeps the warm pools)", async () => [
+    { labels: { replica: replica.id, leader: String(replica.isLeader()) }, value: 1 },
+  ]);
   metrics.gauge("bay_sandboxes", "Live sandboxes by status (warm pool members excluded)", async () =>
     Object.entries(await store.sandboxStatusCounts(Date.now(), POOL_OWNER)).map(([status, value]) => ({ labels: { status }, value })),
   );

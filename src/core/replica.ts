@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { consola } from "consola";
+import { KeyedMutex } from "./keyed-mutex.ts";
 import type { StateStore } from "./state-store.ts";
 
 /** How often a replica says it is alive and renews its leases. */
@@ -11,6 +12,14 @@ export const REPLICA_DEAD_AFTER_MS = 10_000;
 export const LEASE_TTL_MS = 6000;
 /** Replicas silent this long are removed from the table. */
 const FORGET_AFTER_MS = 3600_000;
+
+export interface ReplicaTiming {
+  heartbeatMs: number;
+  leaseTtlMs: number;
+  deadAfterMs: number;
+}
+
+const DEFAULT_TIMING: ReplicaTiming = { heartbeatMs: REPLICA_HEARTBEAT_MS, leaseTtlMs: LEASE_TTL_MS, deadAfterMs: REPLICA_DEAD_AFTER_MS };
 
 /** The lease of the replica that runs the collector's schedule and tops up the warm pools for all. */
 export const LEADER_LEASE = "leader";
@@ -26,18 +35,20 @@ export class Replica {
   readonly id = `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
   private timer: Timer | null = null;
   private readonly held = new Set<string>();
+  private readonly local = new KeyedMutex();
   private beating: Promise<void> | null = null;
 
   constructor(
     private readonly store: StateStore,
     /** Work of each beat beside the heartbeat (keeping busy sandboxes from idling out elsewhere). */
     private readonly onBeat: () => Promise<void> = async () => undefined,
+    private readonly timing: ReplicaTiming = DEFAULT_TIMING,
   ) {}
 
   /** Beats now and then every REPLICA_HEARTBEAT_MS. */
   async start(): Promise<void> {
     await this.beat();
-    this.timer = setInterval(() => void this.beat(), REPLICA_HEARTBEAT_MS);
+    this.timer = setInterval(() => void this.beat(), this.timing.heartbeatMs);
   }
 
   /** Competes for the leader lease from now on (daemons do; `bay exec` does not). */
@@ -59,7 +70,7 @@ export class Replica {
     // A process of this host that is no longer there is gone at once, whatever its last beat (a quick restart).
     const { host, pid } = parseReplicaId(replicaId);
     if (host === hostname() && pid > 0 && !processExists(pid)) return false;
-    return (await this.store.liveReplicaIds(Date.now() - REPLICA_DEAD_AFTER_MS)).includes(replicaId);
+    return (await this.store.liveReplicaIds(Date.now() - this.timing.deadAfterMs)).includes(replicaId);
   }
 
   /**
@@ -68,19 +79,23 @@ export class Replica {
    */
   async withLease<T>(name: string, waitMs: number, work: () => Promise<T>): Promise<T | null> {
     const giveUpAt = Date.now() + waitMs;
-    while (!(await this.store.acquireLease(name, this.id, Date.now(), LEASE_TTL_MS))) {
-      if (Date.now() >= giveUpAt) return null;
-      await Bun.sleep(100);
-    }
-    this.held.add(name);
-    this.leases.set(name, true);
-    try {
-      return await work();
-    } finally {
-      this.held.delete(name);
-      this.leases.delete(name);
-      await this.store.releaseLease(name, this.id).catch(() => undefined);
-    }
+    // The database tells replicas apart, not two callers of one replica: those take turns here first.
+    if (waitMs === 0 && this.local.isLocked(name)) return null;
+    return this.local.run(name, async () => {
+      while (!(await this.store.acquireLease(name, this.id, Date.now(), this.timing.leaseTtlMs))) {
+        if (Date.now() >= giveUpAt) return null;
+        await Bun.sleep(100);
+      }
+      this.held.add(name);
+      this.leases.set(name, true);
+      try {
+        return await work();
+      } finally {
+        this.held.delete(name);
+        this.leases.delete(name);
+        await this.store.releaseLease(name, this.id).catch(() => undefined);
+      }
+    });
   }
 
   async stop(): Promise<void> {
@@ -99,7 +114,7 @@ export class Replica {
       const now = Date.now();
       try {
         await this.store.heartbeat(this.id, now);
-        for (const name of this.held) this.leases.set(name, await this.store.acquireLease(name, this.id, now, LEASE_TTL_MS));
+        for (const name of this.held) this.leases.set(name, await this.store.acquireLease(name, this.id, now, this.timing.leaseTtlMs));
         await this.onBeat();
       } catch (error) {
         consola.warn(`replica ${this.id}: heartbeat failed: ${(error as Error).message}`);

@@ -96,6 +96,15 @@ describe("three replicas on one Postgres", () => {
     const [leader] = await sql("SELECT holder FROM leases WHERE name = 'leader'");
     expect((await sql("SELECT id FROM replicas")).map((row) => row.id)).toContain(leader.holder);
     expect((await sql("SELECT count(*)::int AS n FROM replicas"))[0].n).toBe(3);
+    // Each replica's /metrics names it, and exactly one says it leads.
+    const infos = await Promise.all(
+      replicas.map(async (replica) => {
+        const text = await (await fetch(`${replica.url}/metrics`)).text();
+        return /bay_replica_info\{replica="([^"]+)",leader="(true|false)"\} 1/.exec(text)!.slice(1);
+      }),
+    );
+    expect(infos.map(([id]) => id!.split("-").at(-2))).toEqual(replicas.map((replica) => String(replica.process.pid)));
+    expect(infos.filter(([, leading]) => leading === "true").map(([id]) => id)).toEqual([leader.holder]);
   });
 
   test("20 concurrent first calls on one cold sandbox, over all replicas, start exactly one container", async () => {

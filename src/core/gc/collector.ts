@@ -54,6 +54,7 @@ export class GarbageCollector {
   private timer: Timer | null = null;
   private nextFullRunAt = 0;
   private stopped = true;
+  private ticking: Promise<void> | null = null;
 
   constructor(
     private readonly context: GcContext,
@@ -104,6 +105,8 @@ export class GarbageCollector {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    // A tick may be between its start and its pass: it is waited for too, so nothing runs on a closed database.
+    await this.ticking;
     await this.running?.catch(() => undefined);
   }
 
@@ -117,11 +120,14 @@ export class GarbageCollector {
     if (this.stopped) return;
     if (this.timer) clearTimeout(this.timer);
     const wakeAt = Math.min(this.nextFullRunAt, now + DEADLINE_POLL_MS, deadline === null ? Infinity : deadline + 1);
-    this.timer = setTimeout(() => void this.tick(), Math.max(0, wakeAt - now));
+    this.timer = setTimeout(() => {
+      this.ticking = this.tick().finally(() => (this.ticking = null));
+    }, Math.max(0, wakeAt - now));
   }
 
   private async tick(): Promise<void> {
     this.timer = null;
+    if (this.stopped) return;
     const full = Date.now() >= this.nextFullRunAt;
     if (full) this.nextFullRunAt = Date.now() + this.settings.interval_seconds * 1000;
     try {
