@@ -3,12 +3,12 @@
  * the same run on the same machine, as median and p95, printed as a table
  * and written as JSON. Not part of the tests.
  *
- *   bun scripts/bench.ts [--out bench-results.json] [--quick]
+ *   bun scripts/bench.ts [--out bench-results.json] [--quick] [--replicas-only]
  *
  * Runs the compiled dist/bay as a daemon on a temporary data dir against the
  * local Docker engine and the image in $BAY_DEFAULT_IMAGE (bay-python:local).
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { randomBytes } from "node:crypto";
@@ -74,18 +74,20 @@ function rssMb(pid: number): number {
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) / 1024;
 }
 
-/** A daemon on its own data dir; profiles with and without a warm pool. */
-async function startDaemon(): Promise<{ url: string; key: string; pid: number; stop(): Promise<void>; dataDir: string; instanceId: string }> {
+type Daemon = { url: string; key: string; pid: number; stop(): Promise<void>; dataDir: string; instanceId: string };
+
+/** A daemon on its own data dir; profiles with and without a warm pool. Replicas of one deployment share `shared` (instance id, key, database). */
+async function startDaemon(shared: { instanceId?: string; key?: string; env?: Record<string, string> } = {}): Promise<Daemon> {
   const dataDir = mkdtempSync(join(tmpdir(), "bay-bench-"));
-  const instanceId = `bench-${randomBytes(4).toString("hex")}`;
-  const key = `bench-${randomBytes(16).toString("hex")}`;
+  const instanceId = shared.instanceId ?? `bench-${randomBytes(4).toString("hex")}`;
+  const key = shared.key ?? `bench-${randomBytes(16).toString("hex")}`;
   const config = join(dataDir, "bay.yaml");
   await Bun.write(
     config,
     `profiles:\n  - { id: python-default, image: "${image}" }\n  - { id: warm, image: "${image}", warm_pool_size: 2 }\nlog: { level: warn }\ne2b: { enabled: true }\n`,
   );
   const child = Bun.spawn([binary, "serve", "--port", "0", "--config", config], {
-    env: { ...process.env, BAY_DATA_DIR: dataDir, BAY_INSTANCE_ID: instanceId, BAY_API_KEY: key, BAY_LOG__LEVEL: "info" },
+    env: { ...process.env, BAY_DATA_DIR: dataDir, BAY_INSTANCE_ID: instanceId, BAY_API_KEY: key, BAY_LOG__LEVEL: "info", ...shared.env },
     stdout: "pipe",
     stderr: "pipe",
   });
@@ -116,6 +118,11 @@ async function startDaemon(): Promise<{ url: string; key: string; pid: number; s
 
 async function main(): Promise<void> {
   console.log(`Bay benchmark (${quick ? "quick" : "full"}), image ${image}\n`);
+  if (process.argv.includes("--replicas-only")) {
+    await replicaThroughput();
+    await Bun.write(outFile, JSON.stringify({ date: new Date().toISOString(), image, quick, figures }, null, 2));
+    return;
+  }
 
   // Start-up: bay --version, and bay serve to a healthy /health.
   const versionTimes = await repeat(runs(10, 3), async () => sh(binary, "--version"));
@@ -289,8 +296,75 @@ async function main(): Promise<void> {
   } finally {
     await daemon.stop();
   }
+  await replicaThroughput();
   await Bun.write(outFile, JSON.stringify({ date: new Date().toISOString(), image, quick, figures }, null, 2));
   console.log(`\nwritten: ${outFile}`);
+}
+
+/**
+ * Create and exec throughput of one deployment, 16 clients spread round
+ * robin over its daemons: SQLite with one process (the baseline), Postgres
+ * with one replica and with three, in the same run. Postgres is a
+ * throwaway cluster (Debian's server, as the tests start it).
+ */
+async function replicaThroughput(): Promise<void> {
+  if (!existsSync("/usr/lib/postgresql")) {
+    console.log("replicas: skipped (no Postgres server; bootstrap.sh --test installs it)");
+    return;
+  }
+  const { startPostgres } = await import("../test/helpers/postgres.ts");
+  const cluster = await startPostgres();
+  const seconds = quick ? 2 : 5;
+  const measure = async (daemons: Daemon[]) => {
+    const clients = daemons.map((daemon) => new Bay({ url: daemon.url, apiKey: daemon.key, attempts: 1 }));
+    const throughput = async (work: (client: Bay, i: number) => Promise<unknown>) => {
+      let done = 0;
+      const until = Date.now() + seconds * 1000;
+      await Promise.all(
+        Array.from({ length: 16 }, async (_, i) => {
+          while (Date.now() < until) {
+            await work(clients[(i + done) % clients.length]!, i);
+            done++;
+          }
+        }),
+      );
+      return done / seconds;
+    };
+    const created: string[] = [];
+    const creates = await throughput(async (client) => created.push((await client.sandboxes.create()).id));
+    for (const id of created) await clients[0]!.sandboxes.delete(id);
+    const pool: string[] = [];
+    for (let i = 0; i < 8; i++) {
+      const id = (await clients[0]!.sandboxes.create()).id;
+      await clients[0]!.python.exec(id, { code: "1" });
+      pool.push(id);
+    }
+    const execs = await throughput((client, i) => client.python.exec(pool[i % pool.length]!, { code: "1+1" }));
+    for (const id of pool) await clients[0]!.sandboxes.delete(id);
+    return { creates, execs };
+  };
+  const deployment = async (replicas: number, postgres: boolean) => {
+    const shared = { instanceId: `bench-${randomBytes(4).toString("hex")}`, key: `bench-${randomBytes(16).toString("hex")}`, env: (postgres ? { BAY_DATABASE_URL: await cluster.database() } : {}) as Record<string, string> };
+    const daemons: Daemon[] = [];
+    try {
+      for (let i = 0; i < replicas; i++) daemons.push(await startDaemon(shared));
+      return await measure(daemons);
+    } finally {
+      for (const daemon of daemons) await daemon.stop();
+    }
+  };
+  try {
+    const sqlite = await deployment(1, false);
+    const one = await deployment(1, true);
+    const three = await deployment(3, true);
+    const baseline = (samples: number) => ({ name: "SQLite, 1 process", samples: [samples] });
+    record("replicas: creates, Postgres, 1 replica", "creates/s", [one.creates], { baseline: baseline(sqlite.creates) });
+    record("replicas: creates, Postgres, 3 replicas", "creates/s", [three.creates], { baseline: baseline(sqlite.creates) });
+    record("replicas: python/exec, Postgres, 1 replica", "exec/s", [one.execs], { baseline: baseline(sqlite.execs) });
+    record("replicas: python/exec, Postgres, 3 replicas", "exec/s", [three.execs], { baseline: baseline(sqlite.execs) });
+  } finally {
+    await cluster.stop();
+  }
 }
 
 function parseMemory(usage: string): number {
