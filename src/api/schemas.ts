@@ -215,6 +215,8 @@ export const GcRunReport = t.Object({
   total_cleaned: t.Integer(),
   total_errors: t.Integer(),
   duration_ms: t.Integer(),
+  started_at: t.String({ format: "date-time", description: "When the pass began (after any other replica's pass ended)" }),
+  replica_id: t.String({ description: "The Bay replica that ran the pass" }),
 });
 
 export const GcStatus = t.Object({

@@ -36,6 +36,7 @@ async function startReplica(): Promise<ServeProcess> {
     [
       "profiles:",
       `  - { id: python-default, image: "${TEST_IMAGE}", idle_timeout: 3 }`,
+      `  - { id: warm, image: "${TEST_IMAGE}", warm_pool_size: 2 }`,
       "gc: { interval_seconds: 1 }",
       "security:",
       "  api_keys:",
@@ -105,6 +106,22 @@ describe("three replicas on one Postgres", () => {
     );
     expect(infos.map(([id]) => id!.split("-").at(-2))).toEqual(replicas.map((replica) => String(replica.process.pid)));
     expect(infos.filter(([, leading]) => leading === "true").map(([id]) => id)).toEqual([leader.holder]);
+  });
+
+  test("collector passes asked of every replica at once run one after another", async () => {
+    const reports = (await Promise.all(Array.from({ length: 9 }, (_, i) => call(i, "POST", "/v1/admin/gc/run", {})))).map((answer) => answer.body);
+    expect(new Set(reports.map((report) => report.replica_id)).size).toBe(3);
+    const spans = reports.map((report) => ({ from: Date.parse(report.started_at), to: Date.parse(report.started_at) + report.duration_ms })).sort((a, b) => a.from - b.from);
+    // Millisecond clocks: a pass begins no earlier than the one before ended (less a millisecond of rounding).
+    for (let i = 1; i < spans.length; i++) expect(spans[i]!.from).toBeGreaterThanOrEqual(spans[i - 1]!.to - 1);
+  });
+
+  test("one warm pool per profile for the deployment, not one per replica", async () => {
+    const members = async () => (await sql("SELECT count(*)::int AS n FROM sandboxes WHERE owner = 'bay:warm-pool' AND profile_id = 'warm' AND deleted_at IS NULL"))[0].n;
+    for (let i = 0; i < 300 && (await members()) < 2; i++) await Bun.sleep(100);
+    await Bun.sleep(3000);
+    expect(await members()).toBe(2);
+    for (const replica of replicas) expect(await (await fetch(`${replica.url}/metrics`)).text()).toContain('bay_warm_pool_ready{profile="warm"} 2');
   });
 
   test("20 concurrent first calls on one cold sandbox, over all replicas, start exactly one container", async () => {

@@ -17,6 +17,8 @@ export interface GcRunReport {
   total_cleaned: number;
   total_errors: number;
   duration_ms: number;
+  started_at: string;
+  replica_id: string;
 }
 
 export interface GcStatus {
@@ -85,7 +87,7 @@ export class GarbageCollector {
     const tasks = selectTasks(request.tasks);
     while (this.running) await this.running.catch(() => undefined);
     const pass = this.context.replica.withLease(PASS_LEASE, waitMs, () => this.runTasks(tasks, request));
-    this.running = pass.then((report) => report ?? emptyReport());
+    this.running = pass.then((report) => report ?? this.emptyReport());
     try {
       return await pass;
     } finally {
@@ -139,7 +141,12 @@ export class GarbageCollector {
     if (!this.stopped) await this.schedule();
   }
 
+  private emptyReport(): GcRunReport {
+    return { results: [], total_cleaned: 0, total_errors: 0, duration_ms: 0, started_at: new Date().toISOString(), replica_id: this.context.replica.id };
+  }
+
   private async runTasks(tasks: SelectedTask[], request: GcRunRequest): Promise<GcRunReport> {
+    const startedAt = new Date().toISOString();
     const started = performance.now();
     const options = {
       now: Date.now(),
@@ -164,14 +171,12 @@ export class GarbageCollector {
       total_cleaned: results.reduce((sum, r) => sum + r.cleaned_count, 0),
       total_errors: results.reduce((sum, r) => sum + r.errors.length, 0),
       duration_ms: Math.round(performance.now() - started),
+      started_at: startedAt,
+      replica_id: this.context.replica.id,
     };
     logReport(report);
     return report;
   }
-}
-
-function emptyReport(): GcRunReport {
-  return { results: [], total_cleaned: 0, total_errors: 0, duration_ms: 0 };
 }
 
 function logReport(report: GcRunReport): void {
