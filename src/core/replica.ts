@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { readlinkSync } from "node:fs";
 import { hostname } from "node:os";
 import { consola } from "consola";
 import { KeyedMutex } from "./keyed-mutex.ts";
@@ -32,7 +33,7 @@ export const LEADER_LEASE = "leader";
  * beating is treated as gone.
  */
 export class Replica {
-  readonly id = `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
+  readonly id = `${hostname()}-${PID_NAMESPACE}-${process.pid}-${randomBytes(3).toString("hex")}`;
   private timer: Timer | null = null;
   private readonly held = new Set<string>();
   private readonly local = new KeyedMutex();
@@ -67,9 +68,9 @@ export class Replica {
   async isAlive(replicaId: string | null): Promise<boolean> {
     if (replicaId === null) return false;
     if (replicaId === this.id) return true;
-    // A process of this host that is no longer there is gone at once, whatever its last beat (a quick restart).
-    const { host, pid } = parseReplicaId(replicaId);
-    if (host === hostname() && pid > 0 && !processExists(pid)) return false;
+    // A process of this host (and pid namespace) that is no longer there is gone at once, whatever its last beat (a quick restart).
+    const { host, namespace, pid } = parseReplicaId(replicaId);
+    if (host === hostname() && namespace === PID_NAMESPACE && pid > 0 && !processExists(pid)) return false;
     return (await this.store.liveReplicaIds(Date.now() - this.timing.deadAfterMs)).includes(replicaId);
   }
 
@@ -117,6 +118,8 @@ export class Replica {
         for (const name of this.held) this.leases.set(name, await this.store.acquireLease(name, this.id, now, this.timing.leaseTtlMs));
         await this.onBeat();
       } catch (error) {
+        // Without the database this replica cannot know it still leads.
+        for (const name of this.held) this.leases.set(name, false);
         consola.warn(`replica ${this.id}: heartbeat failed: ${(error as Error).message}`);
       } finally {
         this.beating = null;
@@ -126,10 +129,23 @@ export class Replica {
   }
 }
 
-/** An id is `host-pid-random`; a host name may hold dashes itself. */
-function parseReplicaId(id: string): { host: string; pid: number } {
+/**
+ * The pid namespace this process sees: two containers may share a host name
+ * (host networking) but not their pids, so a pid is only checked in its own.
+ */
+const PID_NAMESPACE = (() => {
+  try {
+    return /\[(\d+)\]/.exec(readlinkSync("/proc/self/ns/pid"))?.[1] ?? "0";
+  } catch {
+    return "0";
+  }
+})();
+
+/** An id is `host-pidns-pid-random`; a host name may hold dashes itself. */
+function parseReplicaId(id: string): { host: string; namespace: string; pid: number } {
   const parts = id.split("-");
-  return parts.length < 3 ? { host: "", pid: 0 } : { host: parts.slice(0, -2).join("-"), pid: Number(parts.at(-2)) };
+  if (parts.length < 4) return { host: "", namespace: "", pid: 0 };
+  return { host: parts.slice(0, -3).join("-"), namespace: parts.at(-3)!, pid: Number(parts.at(-2)) };
 }
 
 function processExists(pid: number): boolean {

@@ -68,8 +68,12 @@ describe("replicas", () => {
     expect(await a.isAlive(a.id)).toBe(true);
     expect(await a.isAlive(null)).toBe(false);
     expect(await a.isAlive("elsewhere-123-abcdef")).toBe(false);
-    const host = a.id.split("-").slice(0, -2).join("-");
-    expect(await a.isAlive(`${host}-4194999-abcdef`)).toBe(false);
+    const [namespace] = a.id.split("-").slice(-3, -2);
+    const host = a.id.split("-").slice(0, -3).join("-");
+    expect(await a.isAlive(`${host}-${namespace}-4194999-abcdef`)).toBe(false);
+    // The same pid in another pid namespace (another container on the host's network) is not taken for gone: only its beats tell.
+    await store.heartbeat(`${host}-1-4194999-abcdef`, Date.now());
+    expect(await a.isAlive(`${host}-1-4194999-abcdef`)).toBe(true);
     await a.stop();
   });
 });
