@@ -1,4 +1,5 @@
 import { consola } from "consola";
+import { ConflictError } from "../shared/errors.ts";
 import type { BayConfig, ProfileConfig } from "./config/index.ts";
 import { lostContainerReason } from "./container-end.ts";
 import type { Driver } from "./driver.ts";
@@ -70,6 +71,8 @@ export class SessionManager {
         const started = await this.runningSession(sandbox.id);
         if (started) return started;
         const active = await this.options.store.activeSession(sandbox.id);
+        // Another replica's start may have finished between the two reads: then it is used, not replaced.
+        if (active?.status === "running" && active.endpoint) continue;
         if (active?.status === "starting" && active.replicaId !== this.options.replica.id && (await this.options.replica.isAlive(active.replicaId))) {
           await Bun.sleep(OTHER_START_POLL_MS);
           continue;
@@ -114,6 +117,18 @@ export class SessionManager {
       const profile = sandbox && sandbox.owner !== POOL_OWNER ? this.options.config.profiles.find((p) => p.id === sandbox.profileId) : undefined;
       if (profile) await this.options.store.touchRunningSession(sandboxId, activity(profile, now));
     }
+  }
+
+  /**
+   * Ends a start whose replica is gone: that session only (a live replica
+   * may have started another meanwhile), and its container if it got one.
+   */
+  abandonStart(session: SessionRow): Promise<boolean> {
+    return this.locks.run(session.sandboxId, async () => {
+      if (!(await this.options.store.abandonStartingSession(session.id, Date.now()))) return false;
+      await this.removeCompute(session);
+      return true;
+    });
   }
 
   /** Pushes idle_expires_at forward for a running session; never starts one. */
@@ -263,7 +278,7 @@ export class SessionManager {
       runtimeVersion: null,
       replicaId: this.options.replica.id,
     };
-    const inserted = await store.insertSession(session, (active) => this.options.quotas.checkRoomForOne(sandbox.owner, "max_running_sessions", active));
+    const inserted = await store.insertSession(session, sandbox.owner, (active) => this.options.quotas.checkRoomForOne(sandbox.owner, "max_running_sessions", active));
     if (!inserted) return null;
     const startedAt = performance.now();
     let containerId: string | null = null;
@@ -296,7 +311,10 @@ export class SessionManager {
         runtimeVersion: meta.runtime.version,
         ...activity(profile, readyAt),
       };
-      await store.markSessionRunning(session, running);
+      if (!(await store.markSessionRunning(session, running))) {
+        // Stopped (or deleted) by another replica while it started: its container goes, as that stop would have removed it.
+        throw new ConflictError(`sandbox ${sandbox.id} was stopped while its session started`, { sandbox_id: sandbox.id });
+      }
       const startSeconds = (performance.now() - startedAt) / 1000;
       this.options.metrics.containerStarts.observe(startSeconds, { profile: profile.id });
       consola.info(`${await this.describe(session)} started in ${Math.round(startSeconds * 1000)} ms`);

@@ -143,9 +143,8 @@ export class StateStore {
    * running, inside the transaction. False when the sandbox has an active
    * session already (another replica got there first): nothing is written.
    */
-  async insertSession(session: SessionRow, guard?: (activeSessionsOfOwner: number) => void): Promise<boolean> {
+  async insertSession(session: SessionRow, owner: string, guard?: (activeSessionsOfOwner: number) => void): Promise<boolean> {
     const { sessions } = this.t;
-    const owner = (await this.findSandboxById(session.sandboxId))?.owner ?? "";
     return this.state.transaction([ownerLock(owner)], async (tx) => {
       if (guard) guard(await activeSessionCount(tx, this.t, owner));
       // sessions_one_active: one starting or running session per sandbox, whoever inserts it.
@@ -295,9 +294,36 @@ export class StateStore {
     await this.state.use(() => this.hot.touchRunningSession.execute({ sandboxId, ...activity }));
   }
 
-  /** Marks a started session running and clears the sandbox's last start error, together. */
-  markSessionRunning(session: SessionRow, patch: Partial<SessionRow>): Promise<void> {
-    return this.endOrRun(session, { ...patch, status: "running" }, { lastStartError: null });
+  /**
+   * Marks a starting session running and clears the sandbox's last start
+   * error, together; false (nothing written) when it no longer starts (a
+   * stop or delete on another replica ended it meanwhile).
+   */
+  markSessionRunning(session: SessionRow, patch: Partial<SessionRow>): Promise<boolean> {
+    const { sandboxes, sessions } = this.t;
+    return this.state.transaction([`sandbox:${session.sandboxId}`], async (tx) => {
+      const updated = await tx
+        .update(sessions)
+        .set({ ...patch, status: "running" })
+        .where(and(eq(sessions.id, session.id), eq(sessions.status, "starting")))
+        .returning({ id: sessions.id });
+      if (updated.length === 0) return false;
+      await tx.update(sandboxes).set({ lastStartError: null }).where(eq(sandboxes.id, session.sandboxId));
+      return true;
+    });
+  }
+
+  /** Ends a session that is still starting (its replica is gone); false if it no longer starts. */
+  async abandonStartingSession(id: string, at: number): Promise<boolean> {
+    const { sessions } = this.t;
+    const ended = await this.state.use((db) =>
+      db
+        .update(sessions)
+        .set({ status: "stopped", stoppedAt: at, endpoint: null, endReason: "abandoned" })
+        .where(and(eq(sessions.id, id), eq(sessions.status, "starting")))
+        .returning({ id: sessions.id }),
+    );
+    return ended.length === 1;
   }
 
   markSessionFailed(session: SessionRow, message: string, at: number): Promise<void> {

@@ -64,7 +64,8 @@ export function closeDatabase(db: BayDatabase): void {
 export function sqliteState(db: BayDatabase): StateDatabase {
   const sqlite = db.$client;
   let queue: Promise<unknown> = Promise.resolve();
-  let transactionOpen = false;
+  /** Transactions asked for and not yet over: counted at the call, so that a statement asked for after one waits for it. */
+  let transactions = 0;
   const afterQueue = <T>(work: () => Promise<T>): Promise<T> => {
     const result = queue.then(work, work);
     queue = result.catch(() => undefined);
@@ -75,10 +76,10 @@ export function sqliteState(db: BayDatabase): StateDatabase {
     db,
     tables: schema,
     insertionOrder: (table) => sql<number>`${table}.rowid`,
-    transaction: (_locks, work) =>
-      afterQueue(async () => {
+    transaction: (_locks, work) => {
+      transactions++;
+      return afterQueue(async () => {
         sqlite.exec("BEGIN IMMEDIATE");
-        transactionOpen = true;
         try {
           const result = await work(db);
           sqlite.exec("COMMIT");
@@ -86,18 +87,18 @@ export function sqliteState(db: BayDatabase): StateDatabase {
         } catch (error) {
           sqlite.exec("ROLLBACK");
           throw error;
-        } finally {
-          transactionOpen = false;
         }
-      }),
+      }).finally(() => transactions--);
+    },
     // Statements run at once unless a transaction is open (keep writes here to one statement: a transaction may open at an await).
     use: (work) => {
-      if (transactionOpen) return afterQueue(async () => work(db));
-      try {
-        return Promise.resolve(work(db));
-      } catch (error) {
-        return Promise.reject(error);
-      }
+      if (transactions > 0) return afterQueue(async () => work(db));
+      // Run now: drizzle runs a query when its `then` is called, which Promise.resolve would put off to a later microtask.
+      return new Promise((resolve, reject) => {
+        const result = work(db);
+        if (result && typeof (result as PromiseLike<unknown>).then === "function") (result as PromiseLike<Awaited<typeof result>>).then(resolve, reject);
+        else resolve(result as Awaited<typeof result>);
+      });
     },
     close: async () => sqlite.close(),
   };

@@ -97,10 +97,10 @@ export function stateStoreCases(backend: string, open: () => Promise<StateDataba
       const store = await freshStore();
       await store.insertCargo(cargoRow({ id: "ws-bbbbbbbbbbbb", volumeName: "bay-cargo-ws-bbbbbbbbbbbb" }));
       await store.insertSandbox(sandboxRow(), null);
-      await store.insertSession({ ...sessionRow("stopped"), id: "sess-bbbbbbbbbbbb" });
+      await store.insertSession({ ...sessionRow("stopped"), id: "sess-bbbbbbbbbbbb" }, "alice");
       await store.touchRunningSession("sandbox-aaaaaaaaaaaa", { lastActiveAt: 4000, idleExpiresAt: 8000 });
       expect(await store.findSession("sess-bbbbbbbbbbbb")).toMatchObject({ lastActiveAt: 1000, idleExpiresAt: null });
-      await store.insertSession(sessionRow("running"));
+      await store.insertSession(sessionRow("running"), "alice");
       await store.touchRunningSession("sandbox-aaaaaaaaaaaa", { lastActiveAt: 5000, idleExpiresAt: 9000 });
       expect(await store.findSession("sess-aaaaaaaaaaaa")).toMatchObject({ lastActiveAt: 5000, idleExpiresAt: 9000, status: "running" });
       expect(await store.findSession("sess-bbbbbbbbbbbb")).toMatchObject({ lastActiveAt: 1000, idleExpiresAt: null });
@@ -118,19 +118,38 @@ export function stateStoreCases(backend: string, open: () => Promise<StateDataba
       const store = await freshStore();
       await store.insertSandbox(sandboxRow(), null);
       const session = sessionRow("starting");
-      await store.insertSession(session);
+      await store.insertSession(session, "alice");
       expect((await store.activeSession(session.sandboxId))?.id).toBe(session.id);
       await store.markSessionFailed(session, "image missing", 2000);
       expect(await store.activeSession(session.sandboxId)).toBeUndefined();
       expect((await store.findSandbox("alice", session.sandboxId))?.lastStartError).toBe("image missing");
   
       const retry = { ...sessionRow("starting"), id: "sess-bbbbbbbbbbbb", createdAt: 3000 };
-      await store.insertSession(retry);
+      await store.insertSession(retry, "alice");
       await store.markSessionRunning(retry, { endpoint: "http://127.0.0.1:1" });
       expect(await store.activeSession(retry.sandboxId)).toMatchObject({ id: retry.id, status: "running", endpoint: "http://127.0.0.1:1" });
       expect((await store.findSandbox("alice", retry.sandboxId))?.lastStartError).toBeNull();
     });
   
+    test("one active session per sandbox; only a starting session becomes running or is abandoned", async () => {
+      const store = await freshStore();
+      await store.insertSandbox(sandboxRow(), null);
+      const first = sessionRow("starting");
+      expect(await store.insertSession(first, "alice")).toBe(true);
+      // Another replica's start of the same sandbox: refused, nothing written.
+      expect(await store.insertSession({ ...sessionRow("starting"), id: "sess-bbbbbbbbbbbb" }, "alice")).toBe(false);
+      expect((await store.activeSessions(first.sandboxId)).map((row) => row.id)).toEqual([first.id]);
+      // Stopped meanwhile (a stop on another replica): its start may not mark it running, nor be abandoned.
+      await store.markSessionStopped(first.id, 2000, "stopped");
+      expect(await store.markSessionRunning(first, { endpoint: "http://127.0.0.1:1" })).toBe(false);
+      expect(await store.abandonStartingSession(first.id, 2500)).toBe(false);
+      expect(await store.findSession(first.id)).toMatchObject({ status: "stopped", endReason: "stopped" });
+      const second = { ...sessionRow("starting"), id: "sess-cccccccccccc", createdAt: 3000 };
+      expect(await store.insertSession(second, "alice")).toBe(true);
+      expect(await store.abandonStartingSession(second.id, 4000)).toBe(true);
+      expect(await store.findSession(second.id)).toMatchObject({ status: "stopped", endReason: "abandoned", stoppedAt: 4000 });
+    });
+
     test("the cargo guard sees the owner's live external cargos only, and a refusal inserts nothing", async () => {
       const store = await freshStore();
       await store.insertCargo(cargoRow({ id: "ws-000000000001", managed: true, managedBySandboxId: "sandbox-000000000001" }));

@@ -68,4 +68,20 @@ describe("sandbox status is computed", () => {
   });
 });
 
+describe("the SQLite backend", () => {
+  test("a statement asked for after a transaction, in the same tick, is not swept into it: its rollback keeps the statement", async () => {
+    const state = sqliteState(openDatabase(mkdtempSync(join(tmpdir(), "bay-db-"))));
+    const { settings } = state.tables;
+    const failed = state.transaction(["x"], async (tx) => {
+      await tx.insert(settings).values({ name: "in-transaction", value: "1" });
+      throw new Error("rolled back");
+    });
+    const statement = state.use((db) => db.insert(settings).values({ name: "on-its-own", value: "1" }));
+    await expect(failed).rejects.toThrow("rolled back");
+    await statement;
+    expect((await state.use((db) => db.select().from(settings))).map((row) => row.name)).toEqual(["on-its-own"]);
+    await state.close();
+  });
+});
+
 stateStoreCases("SQLite", async () => sqliteState(openDatabase(mkdtempSync(join(tmpdir(), "bay-db-")))));

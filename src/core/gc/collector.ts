@@ -87,11 +87,12 @@ export class GarbageCollector {
     const tasks = selectTasks(request.tasks);
     while (this.running) await this.running.catch(() => undefined);
     const pass = this.context.replica.withLease(PASS_LEASE, waitMs, () => this.runTasks(tasks, request));
-    this.running = pass.then((report) => report ?? this.emptyReport());
+    const running = pass.then((report) => report ?? this.emptyReport());
+    this.running = running;
     try {
       return await pass;
     } finally {
-      this.running = null;
+      if (this.running === running) this.running = null;
     }
   }
 

@@ -28,8 +28,7 @@ export const lostSessions: GcTask = async ({ store, driver, sessions, replica },
     if (session.status === "starting") {
       // A start goes on while its replica lives; one whose replica died (or was this process before a restart) never ends.
       if (await replica.isAlive(session.replicaId)) return false;
-      await sessions.stop(session.sandboxId, "abandoned");
-      return true;
+      return sessions.abandonStart(session);
     }
     const container = session.containerId ? await driver.inspectContainer(session.containerId) : null;
     if (container?.running && !container.paused) return false;

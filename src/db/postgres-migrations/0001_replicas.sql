@@ -16,4 +16,6 @@ CREATE TABLE "settings" (
 );
 --> statement-breakpoint
 ALTER TABLE "sessions" ADD COLUMN "replica_id" text;--> statement-breakpoint
+-- Older active sessions of one sandbox end before the index that allows one.
+UPDATE "sessions" SET "status" = 'stopped', "end_reason" = 'abandoned' WHERE "status" IN ('starting', 'running') AND EXISTS (SELECT 1 FROM "sessions" AS "newer" WHERE "newer"."sandbox_id" = "sessions"."sandbox_id" AND "newer"."status" IN ('starting', 'running') AND ("newer"."created_at" > "sessions"."created_at" OR ("newer"."created_at" = "sessions"."created_at" AND "newer"."id" > "sessions"."id")));--> statement-breakpoint
 CREATE UNIQUE INDEX "sessions_one_active" ON "sessions" USING btree ("sandbox_id") WHERE status IN ('starting', 'running');
