@@ -5,7 +5,6 @@ import {
   ValidationError,
   bodyOperationHook,
   capabilityRouteErrors,
-  maxStartWaitMs,
   multipartBoundary,
   multipartParts,
   normalizeWorkspacePath,
@@ -18,6 +17,7 @@ import {
   streamOf,
   streamedBodyRoute,
   agentCaller,
+  agentStreamer,
   callerOf,
   type Caller,
   type CapabilityRouteContext,
@@ -67,6 +67,7 @@ const tags = ["filesystem"];
 export default function filesystemRoutes({ sandboxes, auth }: CapabilityRouteContext) {
   /** Every path is checked by Bay (invalid_path) before any compute is started. */
   const onAgent = agentCaller(sandboxes, "filesystem");
+  const streamOnAgent = agentStreamer(sandboxes, "filesystem");
 
   const read = (caller: Caller, path: string) => {
     const checked = normalizeWorkspacePath(path);
@@ -156,16 +157,10 @@ export default function filesystemRoutes({ sandboxes, auth }: CapabilityRouteCon
         const caller = callerOf(context);
         const path = normalizeWorkspacePath(context.query.path ?? ".");
         // A watcher keeps the sandbox busy while it follows it, as any stream does.
-        return sandboxes.streamFromAgent(
-          caller.owner,
-          caller.id,
-          "filesystem",
-          async (agent) => {
-            const changes = await agent.openRoute(WATCH_DIRECTORY, { path, recursive: context.query.recursive }, { timeoutMs: FILE_CALL_TIMEOUT_MS });
-            return relayedEventStream(changes, context.set.headers);
-          },
-          { maxStartWaitMs: maxStartWaitMs(caller.request) },
-        );
+        return streamOnAgent(caller, async (agent) => {
+          const changes = await agent.openRoute(WATCH_DIRECTORY, { path, recursive: context.query.recursive }, { timeoutMs: FILE_CALL_TIMEOUT_MS });
+          return relayedEventStream(changes, context.set.headers);
+        });
       },
       {
         params: SandboxParams,
@@ -196,16 +191,10 @@ export default function filesystemRoutes({ sandboxes, auth }: CapabilityRouteCon
         const path = normalizeWorkspacePath(context.query.path);
         const caller = callerOf(context);
         // The transfer outlives the call: the sandbox counts as busy until the last byte (or the client leaves).
-        return sandboxes.streamFromAgent(
-          caller.owner,
-          caller.id,
-          "filesystem",
-          async (agent) => {
-            const download = await agent.openRoute(DOWNLOAD_FILE, { path }, { timeoutMs: FILE_CALL_TIMEOUT_MS });
-            return relayedResponse(download, context.set.headers, ["content-type", "content-length", "content-disposition"]);
-          },
-          { maxStartWaitMs: maxStartWaitMs(caller.request) },
-        );
+        return streamOnAgent(caller, async (agent) => {
+          const download = await agent.openRoute(DOWNLOAD_FILE, { path }, { timeoutMs: FILE_CALL_TIMEOUT_MS });
+          return relayedResponse(download, context.set.headers, ["content-type", "content-length", "content-disposition"]);
+        });
       },
       {
         params: SandboxParams,

@@ -16,6 +16,7 @@ import {
   respondToExecution,
   splitHistoryFields,
   agentCaller,
+  agentStreamer,
   callerOf,
   wantsEventStream,
   type CapabilityRouteContext,
@@ -60,6 +61,7 @@ const noSuchProcess = (pid: number) => () =>
 
 export default function shellRoutes({ sandboxes, auth }: CapabilityRouteContext) {
   const onAgent = agentCaller(sandboxes, "shell");
+  const streamOnAgent = agentStreamer(sandboxes, "shell");
   const timeout = { timeoutMs: PROCESS_CALL_TIMEOUT_MS };
   /** A call about one existing process, whose pid its input (body or query) names: never made to a stopped sandbox, which has none. */
   const aboutProcess =
@@ -105,14 +107,13 @@ export default function shellRoutes({ sandboxes, auth }: CapabilityRouteContext)
     .post(
       operationRoute(PROCESS_START_OPERATION),
       (context) => {
-        const { body, principal, params, request } = context;
+        const { body, request } = context;
         checkEnvironmentNames(body.env);
         processCommandOf(body);
         const input = { ...body, cwd: body.cwd === undefined ? undefined : normalizeWorkspacePath(body.cwd, "cwd") };
         if (!wantsEventStream(request)) return onAgent(callerOf(context), (agent) => agent.call(PROCESS_START, input, timeout));
-        return sandboxes.streamFromAgent(principal.owner, params.id, "shell", async (agent) =>
+        return streamOnAgent(callerOf(context), async (agent) =>
           relayedEventStream(await agent.openRoute(PROCESS_START, input, { ...timeout, headers: { accept: "text/event-stream" } }), context.set.headers),
-          { maxStartWaitMs: maxStartWaitMs(request) },
         );
       },
       bodyOperationHook(PROCESS_START_OPERATION, {
@@ -171,14 +172,11 @@ export default function shellRoutes({ sandboxes, auth }: CapabilityRouteContext)
     .get(
       "/v1/sandboxes/:id/processes/stream",
       (context) => {
-        const { principal, params, query } = context;
-        // The stream outlives the call: the sandbox counts as busy while a client follows it.
-        return sandboxes.streamFromAgent(
-          principal.owner,
-          params.id,
-          "shell",
+        const { query } = context;
+        return streamOnAgent(
+          callerOf(context),
           async (agent) => relayedEventStream(await agent.openRoute(PROCESS_STREAM, query, { timeoutMs: PROCESS_CALL_TIMEOUT_MS }), context.set.headers),
-          { notRunning: noSuchProcess(query.pid) },
+          noSuchProcess(query.pid),
         );
       },
       {

@@ -23,3 +23,13 @@ export function agentCaller(sandboxes: SandboxService, capability: string) {
   return <T>(caller: Caller, call: (agent: AgentClient) => Promise<T>, notRunning?: () => Error): Promise<T> =>
     sandboxes.withAgent(caller.owner, caller.id, capability, call, { maxStartWaitMs: maxStartWaitMs(caller.request), notRunning });
 }
+
+/**
+ * The same for a call whose answer streams on after it returns (an event
+ * stream, a download): `open` gives the agent's response, and the sandbox
+ * counts as busy until its body is read to the end or abandoned.
+ */
+export function agentStreamer(sandboxes: SandboxService, capability: string) {
+  return (caller: Caller, open: (agent: AgentClient) => Promise<Response>, notRunning?: () => Error): Promise<Response> =>
+    sandboxes.streamFromAgent(caller.owner, caller.id, capability, open, { maxStartWaitMs: maxStartWaitMs(caller.request), notRunning });
+}

@@ -10,7 +10,7 @@ export { multipartBoundary, multipartParts, partText } from "../api/multipart-st
 export { bodyOperationHook, queryOperationHook, queryStringSchema } from "../api/operation-hooks.ts";
 export { maxStartWaitMs } from "../api/prefer-wait.ts";
 export { relayedEventStream, relayedResponse } from "../api/relayed-response.ts";
-export { agentCaller, callerOf, type Caller } from "../api/agent-caller.ts";
+export { agentCaller, agentStreamer, callerOf, type Caller } from "../api/agent-caller.ts";
 export { answerWhenStopped } from "../api/when-stopped.ts";
 export { EXECUTION_STREAM_DESCRIPTION, SandboxParams, capabilityRouteErrors } from "../api/schemas.ts";
 export { streamOf, streamedBodyRoute } from "../api/streamed-body.ts";

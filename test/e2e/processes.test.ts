@@ -23,11 +23,9 @@ const start = async (body: Record<string, unknown>) => {
 const wait = async (pid: number, timeout = 30) => (await bay.request("POST", path("/wait"), { pid, timeout })).body;
 const output = async (pid: number, after = 0) => (await bay.request("GET", path(`/output?pid=${pid}&after=${after}`))).body;
 
-/** Opens the stream and reads events until `until` says stop (the body is then cancelled) or it ends. */
-async function streamEvents(query: string, until: (event: StreamEvent, all: StreamEvent[]) => boolean = () => false): Promise<StreamEvent[]> {
-  const response = await bay.app.handle(
-    new Request(`http://localhost${path(`/stream?${query}`)}`, { headers: { authorization: `Bearer ${TEST_API_KEY}` } }),
-  );
+/** Sends `request` and reads its event stream until `until` says stop (the body is then cancelled) or it ends. */
+async function eventsOf(request: Request, until: (event: StreamEvent, all: StreamEvent[]) => boolean = () => false): Promise<StreamEvent[]> {
+  const response = await bay.app.handle(request);
   expect(response.status).toBe(200);
   expect(response.headers.get("content-type")).toContain("text/event-stream");
   const events: StreamEvent[] = [];
@@ -37,6 +35,10 @@ async function streamEvents(query: string, until: (event: StreamEvent, all: Stre
   }
   return events;
 }
+
+/** Follows a process's output stream (…/processes/stream?query). */
+const streamEvents = (query: string, until?: (event: StreamEvent, all: StreamEvent[]) => boolean) =>
+  eventsOf(new Request(`http://localhost${path(`/stream?${query}`)}`, { headers: { authorization: `Bearer ${TEST_API_KEY}` } }), until);
 
 /** How many `sleep 300`/`sleep 301` run in the sandbox, from /proc (the test image has no pgrep). */
 async function sleepers(): Promise<number> {
@@ -166,24 +168,16 @@ describe("background processes", () => {
 });
 
 describe("programs without a shell, and a start that follows its process", () => {
-  /** POST …/processes asking for an event stream; reads until `until` says stop (the body is then cancelled) or it ends. */
-  async function startFollowing(body: Record<string, unknown>, until: (event: StreamEvent) => boolean = () => false): Promise<StreamEvent[]> {
-    const response = await bay.app.handle(
+  /** POST …/processes asking for an event stream. */
+  const startFollowing = (body: Record<string, unknown>, until?: (event: StreamEvent) => boolean) =>
+    eventsOf(
       new Request(`http://localhost${path("")}`, {
         method: "POST",
         headers: { authorization: `Bearer ${TEST_API_KEY}`, "content-type": "application/json", accept: "text/event-stream" },
         body: JSON.stringify(body),
       }),
+      until,
     );
-    expect(response.status).toBe(200);
-    expect(response.headers.get("content-type")).toContain("text/event-stream");
-    const events: StreamEvent[] = [];
-    for await (const event of parseEventStream(response.body!)) {
-      events.push(event);
-      if (until(event)) break;
-    }
-    return events;
-  }
 
   test("argv runs the program itself: words with spaces and quotes arrive as they are, no shell expands anything", async () => {
     const argv = ["printf", "[%s]", "a b", "it's", "$HOME", "*"];
