@@ -1,304 +1,453 @@
 /**
  * Bay's benchmark: each Bay figure side by side with a baseline measured in
  * the same run on the same machine, as median and p95, printed as a table
- * and written as JSON. Not part of the tests.
+ * and written as JSON. Targets are printed, not judged. Not part of the tests.
  *
- *   bun scripts/bench.ts [--out bench-results.json] [--quick] [--replicas-only]
+ *   bun scripts/bench.ts [--out bench-results.json] [--quick] [--only SECTION,…] [--replicas-only]
  *
- * Runs the compiled dist/bay as a daemon on a temporary data dir against the
- * local Docker engine and the image in $BAY_DEFAULT_IMAGE (bay-python:local).
+ * Runs the compiled dist/bay ($BAY_BENCH_BINARY) as a daemon on a temporary
+ * data dir against the local Docker engine and the image in
+ * $BAY_DEFAULT_IMAGE (bay-python:local). $BAY_BENCH_SCALE sets how many
+ * sandboxes the scale section starts (default 100, quick 20). Sections, in
+ * the order they run: startup, footprint, oneshot, coldstart, warm, hotpath,
+ * files, throughput, growth, scale, replicas.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { Sandbox as E2bSandbox } from "@e2b/code-interpreter";
 import { Bay } from "../src/client/index.ts";
+import { containerMemoryMb, engineColdStart, removeLabelled } from "./bench-engine.ts";
+import {
+  agentSession,
+  alternate,
+  benchLabel,
+  binary,
+  callAgent,
+  envWithoutBay,
+  image,
+  quick,
+  record,
+  recordOverhead,
+  repeat,
+  rssMb,
+  run,
+  section,
+  runs,
+  scale,
+  sh,
+  startDaemon,
+  throughput,
+  timed,
+  waitForWarmPool,
+  writeResults,
+  type AgentSession,
+  type Daemon,
+} from "./bench-lib.ts";
 
-const quick = process.argv.includes("--quick");
-const outIndex = process.argv.indexOf("--out");
-const outFile = outIndex > 0 ? process.argv[outIndex + 1]! : "bench-results.json";
-const binary = resolve(import.meta.dir, "../dist/bay");
-const image = process.env.BAY_DEFAULT_IMAGE ?? "bay-python:local";
-const scale = Number(process.env.BAY_BENCH_SCALE ?? (quick ? 20 : 100));
-const runs = (full: number, small: number) => (quick ? small : full);
+const SECTIONS = ["startup", "footprint", "oneshot", "coldstart", "warm", "hotpath", "files", "throughput", "growth", "scale", "replicas"] as const;
+type Section = (typeof SECTIONS)[number];
 
-interface Figure {
-  name: string;
-  unit: string;
-  median: number;
-  p95: number;
-  samples: number;
-  baseline?: { name: string; median: number; p95: number };
-  ratio?: number;
-  target?: string;
+/** What the sections on the shared daemon hand on to each other. */
+interface Bench {
+  daemon: Daemon;
+  bay: Bay;
+  /** Running sandboxes, each warmed by one python/exec, with its agent's address. */
+  pool: { id: string; agent: AgentSession }[];
+  /** python/exec 1+1 through Bay with one sandbox running (the scale section's baseline). */
+  oneSandboxExec?: number[];
 }
-const figures: Figure[] = [];
 
-function quantile(values: number[], q: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
+const DAEMON_SECTIONS: Record<Exclude<Section, "startup" | "replicas">, (bench: Bench) => Promise<void>> = {
+  // Footprint first: its idle RSS is the daemon's before anything ran.
+  footprint,
+  oneshot: oneShots,
+  coldstart: coldStart,
+  warm: warmStart,
+  hotpath: hotPath,
+  files,
+  throughput: exec16Clients,
+  growth: rssGrowth,
+  scale: scaleOut,
+};
+
+function selectedSections(): Set<Section> {
+  if (process.argv.includes("--replicas-only")) return new Set(["replicas"]);
+  const at = process.argv.indexOf("--only");
+  if (at < 0) return new Set(SECTIONS);
+  const names = (process.argv[at + 1] ?? "").split(",").filter(Boolean);
+  const unknown = names.filter((name) => !SECTIONS.includes(name as Section));
+  if (unknown.length || !names.length) throw new Error(`--only takes sections from: ${SECTIONS.join(", ")} (got ${unknown.join(", ") || "none"})`);
+  return new Set(names as Section[]);
 }
 
-function record(name: string, unit: string, samples: number[], options: { baseline?: { name: string; samples: number[] }; target?: string } = {}): void {
-  const figure: Figure = { name, unit, median: quantile(samples, 0.5), p95: quantile(samples, 0.95), samples: samples.length, target: options.target };
-  if (options.baseline) {
-    figure.baseline = { name: options.baseline.name, median: quantile(options.baseline.samples, 0.5), p95: quantile(options.baseline.samples, 0.95) };
-    figure.ratio = figure.median / figure.baseline.median;
+async function main(): Promise<void> {
+  const outAt = process.argv.indexOf("--out");
+  const outFile = outAt > 0 ? process.argv[outAt + 1]! : "bench-results.json";
+  const sections = selectedSections();
+  console.log(`Bay benchmark (${quick ? "quick" : "full"}), image ${image}, binary ${binary}, sections ${SECTIONS.filter((name) => sections.has(name)).join(",")}\n`);
+  try {
+    if (sections.has("startup")) await section("startup", startup);
+    const onDaemon = Object.entries(DAEMON_SECTIONS).filter(([name]) => sections.has(name as Section));
+    if (onDaemon.length) {
+      const daemon = await startDaemon();
+      const bench: Bench = { daemon, bay: new Bay({ url: daemon.url, apiKey: daemon.key, attempts: 1 }), pool: [] };
+      try {
+        for (const [name, body] of onDaemon) await section(name, () => body(bench));
+      } finally {
+        await daemon.stop().catch(reportCleanupFailure);
+      }
+    }
+    if (sections.has("replicas")) await section("replicas", replicaThroughput);
+  } finally {
+    await removeLabelled(benchLabel).catch(reportCleanupFailure);
+    await writeResults(outFile);
   }
-  figures.push(figure);
-  const base = figure.baseline ? `  vs ${figure.baseline.name}: ${figure.baseline.median.toFixed(2)} ${unit} (ratio ${figure.ratio!.toFixed(2)})` : "";
-  console.log(`${name.padEnd(46)} median ${figure.median.toFixed(2)} ${unit}  p95 ${figure.p95.toFixed(2)}${base}${figure.target ? `  [target ${figure.target}]` : ""}`);
 }
 
-async function timed(action: () => Promise<unknown>): Promise<number> {
-  const started = performance.now();
-  await action();
-  return performance.now() - started;
+/** Said, not thrown: a failed cleanup must not hide the failure that led to it. */
+function reportCleanupFailure(error: unknown): void {
+  console.error("cleanup failed:", error);
 }
 
-async function repeat(count: number, action: () => Promise<unknown>): Promise<number[]> {
-  const samples: number[] = [];
-  for (let i = 0; i < count; i++) samples.push(await timed(action));
-  return samples;
+/** bay --version, and bay serve to a healthy /health. */
+async function startup(): Promise<void> {
+  const versionTimes = await repeat(runs(10, 3), async () => sh(binary, "--version"));
+  const [startTimes] = await alternate(runs(5, 2), [
+    async () => {
+      const started = performance.now();
+      const daemon = await startDaemon();
+      while (!(await fetch(`${daemon.url}/health`).then((r) => r.ok, () => false))) await Bun.sleep(1);
+      const ms = performance.now() - started;
+      await daemon.stop();
+      return ms;
+    },
+  ]);
+  record("bay --version", "ms", versionTimes);
+  record("bay serve: start to healthy /health", "ms", startTimes, { target: "≤ 100 ms" });
 }
 
-function sh(...argv: string[]): string {
-  const result = Bun.spawnSync(argv, { stderr: "pipe" });
-  if (result.exitCode !== 0) throw new Error(`${argv.join(" ")}: ${result.stderr.toString()}`);
-  return result.stdout.toString().trim();
-}
-
-function rssMb(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) / 1024;
-}
-
-type Daemon = { url: string; key: string; pid: number; stop(): Promise<void>; dataDir: string; instanceId: string };
-
-/** A daemon on its own data dir; profiles with and without a warm pool. Replicas of one deployment share `shared` (instance id, key, database). */
-async function startDaemon(shared: { instanceId?: string; key?: string; env?: Record<string, string> } = {}): Promise<Daemon> {
-  const dataDir = mkdtempSync(join(tmpdir(), "bay-bench-"));
-  const instanceId = shared.instanceId ?? `bench-${randomBytes(4).toString("hex")}`;
-  const key = shared.key ?? `bench-${randomBytes(16).toString("hex")}`;
-  const config = join(dataDir, "bay.yaml");
-  await Bun.write(
-    config,
-    `profiles:\n  - { id: python-default, image: "${image}" }\n  - { id: warm, image: "${image}", warm_pool_size: 2 }\nlog: { level: warn }\ne2b: { enabled: true }\n`,
+/** Idle RSS, and what one idle sandbox costs in memory. */
+async function footprint({ daemon, bay }: Bench): Promise<void> {
+  record("bay serve: idle RSS", "MB", [rssMb(daemon.pid)], { target: "≤ 60 MB" });
+  const ids = await Promise.all(
+    Array.from({ length: runs(4, 2) }, async () => {
+      const id = (await bay.sandboxes.create()).id;
+      await bay.python.exec(id, { code: "print(1)" });
+      return id;
+    }),
   );
-  const child = Bun.spawn([binary, "serve", "--port", "0", "--config", config], {
-    env: { ...process.env, BAY_DATA_DIR: dataDir, BAY_INSTANCE_ID: instanceId, BAY_API_KEY: key, BAY_LOG__LEVEL: "info", ...shared.env },
-    stdout: "pipe",
-    stderr: "pipe",
+  // What a sandbox holds once the first call's transient memory is given back.
+  await Bun.sleep(2000);
+  const memory = await Promise.all(ids.map(async (id) => containerMemoryMb((await agentSession(daemon, id)).container_id)));
+  record("per-sandbox memory (agent + kernel, idle)", "MB", memory, { target: "≤ 16 MB" });
+  await Promise.all(ids.map((id) => bay.sandboxes.delete(id)));
+}
+
+/** Fails unless a one-shot printed exactly "1", so a broken run cannot pass for a fast one. */
+async function printsOne(command: Promise<string>): Promise<void> {
+  const stdout = await command;
+  if (stdout !== "1\n") throw new Error(`expected "1\\n" on stdout, got ${JSON.stringify(stdout)}`);
+}
+
+const dockerRunPrint = () => printsOne(run(["docker", "run", "--rm", "--label", benchLabel, image, "python3", "-c", "print(1)"]));
+
+/** `bay exec` as a shell script would use it: embedded, and against the daemon's warm pool. */
+async function oneShots({ daemon }: Bench): Promise<void> {
+  // One data dir for every sample, as a user's; its per-data-dir state is built by the warm-up.
+  const dataDir = mkdtempSync(join(tmpdir(), "bay-bench-exec-"));
+  const instanceId = `bench-exec-${randomBytes(4).toString("hex")}`;
+  const env = envWithoutBay({ BAY_DATA_DIR: dataDir, BAY_DEFAULT_IMAGE: image, BAY_INSTANCE_ID: instanceId });
+  // Started in the data dir, so that no ./bay.yaml of the working directory is read.
+  const embedded = () => printsOne(run([binary, "exec", "python", "-c", "print(1)"], { env, cwd: dataDir }));
+  try {
+    await embedded();
+    await dockerRunPrint();
+    const [bayExec, dockerRun] = await alternate(runs(10, 3), [() => timed(embedded), () => timed(dockerRunPrint)]);
+    record("one-shot: bay exec python -c (embedded)", "ms", bayExec, { baseline: { name: "docker run --rm python3", samples: dockerRun }, target: "≤ 1.1 × baseline" });
+  } finally {
+    await removeLabelled(`bay.instance_id=${instanceId}`);
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+
+  const viaDaemon = () =>
+    printsOne(run([binary, "exec", "--url", daemon.url, "--api-key", daemon.key, "--profile", "warm", "python", "-c", "print(1)"], { env: envWithoutBay({}) }));
+  await waitForWarmPool(daemon);
+  await viaDaemon();
+  const [warm] = await alternate(runs(10, 3), [
+    async () => {
+      await waitForWarmPool(daemon);
+      return timed(viaDaemon);
+    },
+  ]);
+  record("one-shot: bay exec --url --profile warm python -c", "ms", warm, { target: "median ≤ 60 ms" });
+}
+
+/** A call to the daemon's API as any HTTP client makes it; the raw response, so its headers can be read. */
+async function api(daemon: Daemon, path: string, body: unknown): Promise<Response> {
+  const response = await fetch(`${daemon.url}${path}`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${daemon.key}`, "content-type": "application/json" },
+    body: JSON.stringify(body),
   });
-  let log = "";
-  void (async () => {
-    for await (const chunk of child.stderr) log += new TextDecoder().decode(chunk);
-  })();
-  void (async () => {
-    for await (const chunk of child.stdout) log += new TextDecoder().decode(chunk);
-  })();
-  for (let i = 0; i < 500 && !/listening on (http:\/\/\S+?) /.test(log); i++) await Bun.sleep(10);
-  const url = /listening on (http:\/\/\S+?) /.exec(log)![1]!;
+  if (!response.ok) throw new Error(`POST ${path}: ${response.status} ${await response.text()}`);
+  return response;
+}
+
+/** `Server-Timing: a;dur=1.5, b;desc="x";dur=2` → {a: 1.5, b: 2}; entries without dur are left out, repeated names add up. */
+function serverTimings(headers: Headers): Map<string, number> {
+  const timings = new Map<string, number>();
+  const value = headers.get("server-timing") ?? "";
+  // Commas inside quoted descriptions do not end an entry.
+  for (const entry of value.split(/,(?=(?:[^"]*"[^"]*")*[^"]*$)/)) {
+    const [name, ...params] = entry.split(";").map((part) => part.trim());
+    const dur = params.find((param) => /^dur=/i.test(param));
+    const ms = dur === undefined ? NaN : Number(dur.slice(4).replace(/^"|"$/g, ""));
+    if (name && Number.isFinite(ms)) timings.set(name, (timings.get(name) ?? 0) + ms);
+  }
+  return timings;
+}
+
+/** Bay's own account (Server-Timing) of where each cold start's time went, phase by phase. */
+function phaseLog() {
+  const phases = new Map<string, number[]>();
+  const unaccounted: number[] = [];
   return {
-    url,
-    key,
-    pid: child.pid,
-    dataDir,
-    instanceId,
-    async stop() {
-      child.kill("SIGTERM");
-      await child.exited;
-      for (const id of sh("docker", "ps", "-aq", "--filter", `label=bay.instance_id=${instanceId}`).split("\n").filter(Boolean)) sh("docker", "rm", "-f", id);
-      for (const v of sh("docker", "volume", "ls", "-q", "--filter", `label=bay.instance_id=${instanceId}`).split("\n").filter(Boolean)) sh("docker", "volume", "rm", "-f", v);
-      rmSync(dataDir, { recursive: true, force: true });
+    add(total: number, responses: Response[]): void {
+      const sample = new Map<string, number>();
+      for (const response of responses) for (const [name, ms] of serverTimings(response.headers)) sample.set(name, (sample.get(name) ?? 0) + ms);
+      // A "total" entry would count everything twice.
+      sample.delete("total");
+      if (!sample.size) return;
+      for (const [name, ms] of sample) phases.set(name, [...(phases.get(name) ?? []), ms]);
+      unaccounted.push(total - [...sample.values()].reduce((a, b) => a + b, 0));
+    },
+    report(): void {
+      if (!phases.size) {
+        console.log("cold start phases: breakdown unavailable (no Server-Timing header on create or the first python/exec)");
+        return;
+      }
+      for (const [phase, samples] of phases) record(`cold start phase: ${phase}`, "ms", samples);
+      record("cold start: unaccounted", "ms", unaccounted);
     },
   };
 }
 
-async function main(): Promise<void> {
-  console.log(`Bay benchmark (${quick ? "quick" : "full"}), image ${image}\n`);
-  if (process.argv.includes("--replicas-only")) {
-    await replicaThroughput();
-    await Bun.write(outFile, JSON.stringify({ date: new Date().toISOString(), image, quick, figures }, null, 2));
-    return;
-  }
-
-  // Start-up: bay --version, and bay serve to a healthy /health.
-  const versionTimes = await repeat(runs(10, 3), async () => sh(binary, "--version"));
-  const startTimes: number[] = [];
-  for (let i = 0; i < runs(5, 2); i++) {
-    const started = performance.now();
-    const daemon = await startDaemon();
-    while (!(await fetch(`${daemon.url}/health`).then((r) => r.ok, () => false))) await Bun.sleep(2);
-    startTimes.push(performance.now() - started);
-    await daemon.stop();
-  }
-  record("bay --version", "ms", versionTimes);
-  record("bay serve: start to healthy /health", "ms", startTimes, { target: "≤ 150 ms" });
-
-  const daemon = await startDaemon();
-  const bay = new Bay({ url: daemon.url, apiKey: daemon.key, attempts: 1 });
-  try {
-    record("bay serve: idle RSS", "MB", [rssMb(daemon.pid)], { target: "≤ 80 MB" });
-
-    // Cold start vs docker run --rm.
-    const dockerRun = await repeat(runs(10, 3), async () => sh("docker", "run", "--rm", image, "python3", "-c", "print(1)"));
-    const cold = await repeat(runs(10, 3), async () => {
-      const sandbox = await bay.sandboxes.create();
-      await bay.python.exec(sandbox.id, { code: "print(1)" });
-      await bay.sandboxes.delete(sandbox.id);
-    });
-    record("cold start: create + first python/exec", "ms", cold, { baseline: { name: "docker run --rm python3", samples: dockerRun }, target: "≤ 1.3 × baseline" });
-
-    // Warm start from the pool (waits for the pool to refill between runs, outside the timing).
-    const warm: number[] = [];
-    for (let i = 0; i < runs(10, 3); i++) {
-      for (let w = 0; w < 300; w++) {
-        const metrics = await (await fetch(`${daemon.url}/metrics`)).text();
-        if (/bay_warm_pool_ready\{profile="warm"\} 2/.test(metrics)) break;
-        await Bun.sleep(50);
-      }
-      let id = "";
-      warm.push(
-        await timed(async () => {
-          id = (await bay.sandboxes.create({ profile: "warm" })).id;
-          await bay.python.exec(id, { code: "print(1)" });
-        }),
-      );
+/** Bay's cold start against the engine API doing the same by hand and against `docker run --rm`, with where Bay's time goes. */
+async function coldStart({ daemon, bay }: Bench): Promise<void> {
+  const samplers = (log: ReturnType<typeof phaseLog>): [() => Promise<number>, () => Promise<number>, () => Promise<number>] => [
+    async () => {
+      const started = performance.now();
+      const create = await api(daemon, "/v1/sandboxes", {});
+      const { id } = (await create.json()) as { id: string };
+      const exec = await api(daemon, `/v1/sandboxes/${id}/python/exec`, { code: "print(1)" });
+      const answer = (await exec.json()) as { success: boolean; output: string };
+      const total = performance.now() - started;
+      if (!answer.success || answer.output !== "1\n") throw new Error(`cold python/exec answered ${JSON.stringify(answer)}`);
       await bay.sandboxes.delete(id);
-    }
-    record("warm start: create + first python/exec", "ms", warm, { target: "median ≤ 50 ms" });
+      log.add(total, [create, exec]);
+      return total;
+    },
+    () => engineColdStart(image, benchLabel),
+    () => timed(dockerRunPrint),
+  ];
+  // One unmeasured round, so that no first-time cost (image cache, the agent's binary) lands on one side.
+  await alternate(1, samplers(phaseLog()));
+  const log = phaseLog();
+  const [bayTimes, engineTimes, dockerTimes] = await alternate(runs(10, 3), samplers(log));
+  const name = "cold start: create + first python/exec";
+  record(name, "ms", bayTimes, { baseline: { name: "engine API: volume, create, start, exec python3", samples: engineTimes }, target: "≤ 1.2 × baseline" });
+  record(`${name} vs docker run`, "ms", bayTimes, { baseline: { name: "docker run --rm python3", samples: dockerTimes }, target: "≤ 0.75 × baseline" });
+  log.report();
+}
 
-    // The same through E2B's own SDK and Bay's E2B front door (docs/e2b.md): create from the warm pool, first runCode.
-    const e2bOptions = { apiUrl: `${daemon.url}/e2b`, sandboxUrl: `${daemon.url}/e2b/sandbox`, apiKey: daemon.key };
-    const waitForPool = async () => {
-      for (let w = 0; w < 300; w++) {
-        if (/bay_warm_pool_ready\{profile="warm"\} 2/.test(await (await fetch(`${daemon.url}/metrics`)).text())) return;
-        await Bun.sleep(50);
-      }
-    };
-    const e2bWarm: number[] = [];
-    for (let i = 0; i < runs(10, 3); i++) {
-      await waitForPool();
-      let created: E2bSandbox | undefined;
-      e2bWarm.push(
-        await timed(async () => {
-          created = await E2bSandbox.create("warm", e2bOptions);
-          await created.runCode("1");
-        }),
-      );
-      await created?.kill();
-    }
-    record("E2B SDK: warm create + first runCode", "ms", e2bWarm, { baseline: { name: "Bay's API: warm create + first python/exec", samples: warm }, target: "median ≤ 50 ms" });
+/** Warm start from the pool, through Bay's API and through E2B's SDK on Bay's E2B front door (docs/e2b.md). */
+async function warmStart({ daemon, bay }: Bench): Promise<void> {
+  const e2bOptions = e2bOptionsOf(daemon);
+  const viaApi = async () => {
+    await waitForWarmPool(daemon);
+    let id = "";
+    const ms = await timed(async () => {
+      id = (await bay.sandboxes.create({ profile: "warm" })).id;
+      await bay.python.exec(id, { code: "print(1)" });
+    });
+    await bay.sandboxes.delete(id);
+    return ms;
+  };
+  const viaE2b = async () => {
+    await waitForWarmPool(daemon);
+    let created: E2bSandbox | undefined;
+    const ms = await timed(async () => {
+      created = await E2bSandbox.create("warm", e2bOptions);
+      await created.runCode("1");
+    });
+    await created?.kill();
+    return ms;
+  };
+  const [warm, e2bWarm] = await alternate(runs(10, 3), [viaApi, viaE2b]);
+  record("warm start: create + first python/exec", "ms", warm, { target: "median ≤ 50 ms" });
+  record("E2B SDK: warm create + first runCode", "ms", e2bWarm, { baseline: { name: "Bay's API: warm create + first python/exec", samples: warm }, target: "median ≤ 50 ms" });
+}
 
-    // Warm exec latency: through Bay, straight to the agent, and docker exec.
-    const sandbox = await bay.sandboxes.create();
-    await bay.python.exec(sandbox.id, { code: "1" });
-    const db = new (await import("bun:sqlite")).Database(join(daemon.dataDir, "bay.sqlite"), { readonly: true });
-    const session = db.query("SELECT endpoint, token, container_id FROM sessions WHERE sandbox_id = ? AND status = 'running'").get(sandbox.id) as {
-      endpoint: string;
-      token: string;
-      container_id: string;
-    };
-    db.close();
-    const agent = (path: string, body: unknown) =>
-      fetch(`${session.endpoint}${path}`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${session.token}`, "content-type": "application/json" },
-        body: JSON.stringify(body),
-      }).then((r) => r.arrayBuffer());
-    const n = runs(300, 50);
-    const viaBay = await repeat(n, () => bay.python.exec(sandbox.id, { code: "1+1" }));
-    const direct = await repeat(n, () => agent("/ipython/exec", { code: "1+1", timeout: 30 }));
-    const dockerExec = await repeat(runs(20, 5), async () => sh("docker", "exec", session.container_id, "python3", "-c", "1+1"));
-    record("python/exec 1+1 through Bay", "ms", viaBay, { baseline: { name: "agent directly", samples: direct }, target: "median ≤ 2 ms, overhead ≤ 1 ms" });
-    record("python/exec 1+1 through Bay vs docker exec", "ms", viaBay, { baseline: { name: "docker exec python3", samples: dockerExec }, target: "≥ 20× faster" });
-    const shellBay = await repeat(n, () => bay.shell.exec(sandbox.id, { command: "true" }));
-    const shellDirect = await repeat(n, () => agent("/shell/exec", { command: "true", timeout: 30 }));
-    const shellDocker = await repeat(runs(20, 5), async () => sh("docker", "exec", session.container_id, "true"));
-    record("shell/exec true through Bay", "ms", shellBay, { baseline: { name: "agent directly", samples: shellDirect } });
-    record("shell/exec true through Bay vs docker exec", "ms", shellBay, { baseline: { name: "docker exec true", samples: shellDocker } });
-    const e2bSandbox = await E2bSandbox.create(e2bOptions);
+function e2bOptionsOf(daemon: Daemon) {
+  return { apiUrl: `${daemon.url}/e2b`, sandboxUrl: `${daemon.url}/e2b/sandbox`, apiKey: daemon.key };
+}
+
+/** The pool grown to `count` running sandboxes. */
+async function poolOf(bench: Bench, count: number): Promise<Bench["pool"]> {
+  while (bench.pool.length < count) {
+    const id = (await bench.bay.sandboxes.create()).id;
+    await bench.bay.python.exec(id, { code: "1" });
+    bench.pool.push({ id, agent: await agentSession(bench.daemon, id) });
+  }
+  return bench.pool.slice(0, count);
+}
+
+async function emptyPool(bench: Bench): Promise<void> {
+  await Promise.all(bench.pool.map(({ id }) => bench.bay.sandboxes.delete(id)));
+  bench.pool = [];
+}
+
+/** Bay and the agent straight, call by call, after a few unmeasured calls of each. */
+async function viaBayAndAgent(count: number, viaBay: () => Promise<unknown>, direct: () => Promise<unknown>): Promise<[number[], number[]]> {
+  const samplers: [() => Promise<number>, () => Promise<number>] = [() => timed(viaBay), () => timed(direct)];
+  await alternate(5, samplers);
+  return alternate(count, samplers);
+}
+
+/** Warm exec latency: through Bay, straight to the agent, and docker exec. */
+async function hotPath(bench: Bench): Promise<void> {
+  const { bay, daemon } = bench;
+  const [{ id, agent }] = (await poolOf(bench, 1)) as [Bench["pool"][number]];
+  const n = runs(300, 50);
+  const dockerExec = (...argv: string[]) => repeat(runs(20, 5), () => run(["docker", "exec", agent.container_id, ...argv]));
+
+  const [pythonBay, pythonAgent] = await viaBayAndAgent(
+    n,
+    () => bay.python.exec(id, { code: "1+1" }),
+    () => callAgent(agent, "/ipython/exec", { code: "1+1", timeout: 30 }),
+  );
+  bench.oneSandboxExec = pythonBay;
+  record("python/exec 1+1 through Bay", "ms", pythonBay, { baseline: { name: "agent directly", samples: pythonAgent }, target: "median ≤ 2 ms" });
+  recordOverhead("python/exec overhead over the agent", "ms", pythonBay, pythonAgent, "≤ 0.4 ms");
+  record("python/exec 1+1 through Bay vs docker exec", "ms", pythonBay, { baseline: { name: "docker exec python3", samples: await dockerExec("python3", "-c", "1+1") }, target: "≥ 20× faster" });
+
+  const [shellBay, shellAgent] = await viaBayAndAgent(
+    n,
+    () => bay.shell.exec(id, { command: "true" }),
+    () => callAgent(agent, "/shell/exec", { command: "true", timeout: 30 }),
+  );
+  record("shell/exec true through Bay", "ms", shellBay, { baseline: { name: "agent directly", samples: shellAgent } });
+  recordOverhead("shell/exec true overhead over the agent", "ms", shellBay, shellAgent, "≤ 2 ms");
+  record("shell/exec true through Bay vs docker exec", "ms", shellBay, { baseline: { name: "docker exec true", samples: await dockerExec("true") } });
+
+  const e2bSandbox = await E2bSandbox.create(e2bOptionsOf(daemon));
+  try {
     await e2bSandbox.commands.run("true");
     const e2bRun = await repeat(n, () => e2bSandbox.commands.run("true"));
     record("E2B SDK: commands.run true", "ms", e2bRun, { baseline: { name: "Bay's API: shell/exec true", samples: shellBay }, target: "median ≤ 10 ms" });
+  } finally {
     await e2bSandbox.kill();
-    record("per-sandbox memory (agent + kernel)", "MB", [parseMemory(sh("docker", "stats", "--no-stream", "--format", "{{.MemUsage}}", session.container_id))]);
+  }
+}
 
-    // File round trips.
-    for (const [label, size, count] of [["1 MiB", 1024 * 1024, runs(20, 5)], ["64 MiB", 64 * 1024 * 1024, runs(3, 1)]] as const) {
-      const bytes = randomBytes(size);
-      const samples = await repeat(count, async () => {
-        await bay.files.upload(sandbox.id, "bench.bin", bytes);
-        await bay.files.download(sandbox.id, "bench.bin");
-      });
-      record(`file upload + download ${label}`, "ms", samples);
-    }
+async function files(bench: Bench): Promise<void> {
+  const [{ id }] = (await poolOf(bench, 1)) as [Bench["pool"][number]];
+  for (const [label, size, count] of [["1 MiB", 1024 * 1024, runs(20, 5)], ["64 MiB", 64 * 1024 * 1024, runs(3, 1)]] as const) {
+    const bytes = randomBytes(size);
+    const samples = await repeat(count, async () => {
+      await bench.bay.files.upload(id, "bench.bin", bytes);
+      await bench.bay.files.download(id, "bench.bin");
+    });
+    record(`file upload + download ${label}`, "ms", samples);
+  }
+}
 
-    // Throughput: many clients over 8 sandboxes.
-    const pool = [sandbox.id];
-    for (let i = 1; i < 8; i++) {
-      const extra = (await bay.sandboxes.create()).id;
-      await bay.python.exec(extra, { code: "1" });
-      pool.push(extra);
+/** 16 clients over 8 sandboxes, through Bay and straight to the agents, round by round; Bay's peak RSS meanwhile. */
+async function exec16Clients(bench: Bench): Promise<void> {
+  const pool = await poolOf(bench, 8);
+  const seconds = quick ? 2 : 5;
+  let peakRss = 0;
+  const viaBay = async () => {
+    const sampler = setInterval(() => (peakRss = Math.max(peakRss, rssMb(bench.daemon.pid))), 100);
+    try {
+      return await throughput(16, seconds, (client) => bench.bay.python.exec(pool[client % pool.length]!.id, { code: "1+1" }));
+    } finally {
+      clearInterval(sampler);
     }
-    const seconds = quick ? 2 : 5;
-    let done = 0;
-    let peakRss = 0;
-    const until = Date.now() + seconds * 1000;
-    const sampler = setInterval(() => (peakRss = Math.max(peakRss, rssMb(daemon.pid))), 100);
+  };
+  const direct = async () => throughput(16, seconds, (client) => callAgent(pool[client % pool.length]!.agent, "/ipython/exec", { code: "1+1", timeout: 30 }));
+  const [bay, agents] = await alternate(runs(3, 1), [viaBay, direct]);
+  const name = "throughput: python/exec, 16 clients, 8 sandboxes";
+  record(`${name}, straight to the agents`, "exec/s", agents);
+  record(name, "exec/s", bay, { baseline: { name: "straight to the agents", samples: agents }, target: "≥ 0.5 × baseline" });
+  record("bay serve: RSS under load (peak)", "MB", [peakRss], { target: "≤ 150 MB" });
+}
+
+/** RSS growth over many execs, after a warm-up that lets heap and allocator reach their working size. */
+async function rssGrowth(bench: Bench): Promise<void> {
+  const pool = await poolOf(bench, 4);
+  const execs = runs(10_000, 1000);
+  const execMany = async (count: number) => {
+    let left = count;
     await Promise.all(
-      Array.from({ length: 16 }, async (_, client) => {
-        while (Date.now() < until) {
-          await bay.python.exec(pool[client % pool.length]!, { code: "1+1" });
-          done++;
-        }
+      pool.map(async ({ id }) => {
+        while (left-- > 0) await bench.bay.python.exec(id, { code: "1" });
       }),
     );
-    clearInterval(sampler);
-    record("throughput: python/exec, 16 clients, 8 sandboxes", "exec/s", [done / seconds]);
-    record("bay serve: RSS under load (peak)", "MB", [peakRss]);
+  };
+  await execMany(Math.ceil(execs / 2));
+  const rssBefore = rssMb(bench.daemon.pid);
+  await execMany(execs);
+  record(`bay serve: RSS growth over ${execs} execs (after warm-up)`, "MB", [rssMb(bench.daemon.pid) - rssBefore], { target: "no growth" });
+}
 
-    // RSS growth over many execs, after a warm-up that lets heap and allocator reach their working size.
-    const execs = runs(10_000, 1000);
-    const execMany = async (count: number) => {
-      let left = count;
-      await Promise.all(
-        Array.from({ length: 4 }, async (_, client) => {
-          while (left-- > 0) await bay.python.exec(pool[client]!, { code: "1" });
+/** python/exec 1+1 with one sandbox running, when the hot path did not measure it this run. */
+async function oneSandboxExec(bench: Bench): Promise<number[]> {
+  const [{ id }] = (await poolOf(bench, 1)) as [Bench["pool"][number]];
+  await repeat(5, () => bench.bay.python.exec(id, { code: "1+1" }));
+  const samples = await repeat(runs(300, 100), () => bench.bay.python.exec(id, { code: "1+1" }));
+  await emptyPool(bench);
+  return samples;
+}
+
+/** `scale` sandboxes started all at once against as many `docker run -d`; then exec latency and RSS with them all running. */
+async function scaleOut(bench: Bench): Promise<void> {
+  const { bay, daemon } = bench;
+  await emptyPool(bench);
+  const oneRunning = bench.oneSandboxExec ?? (await oneSandboxExec(bench));
+
+  const dockerSeconds = await timed(() => Promise.all(Array.from({ length: scale }, () => run(["docker", "run", "-d", "--label", benchLabel, image, "sleep", "infinity"]))));
+  await removeLabelled(benchLabel);
+
+  const many: string[] = [];
+  try {
+    const baySeconds = await timed(async () => {
+      // Settled, not raced: every start is over before the figure is refused or the sandboxes removed.
+      const starts = await Promise.allSettled(
+        Array.from({ length: scale }, async () => {
+          const id = (await bay.sandboxes.create()).id;
+          many.push(id);
+          await bay.shell.exec(id, { command: "true" });
         }),
       );
-    };
-    await execMany(Math.ceil(execs / 2));
-    const rssBefore = rssMb(daemon.pid);
-    await execMany(execs);
-    record(`bay serve: RSS growth over ${execs} execs (after warm-up)`, "MB", [rssMb(daemon.pid) - rssBefore], { target: "no growth" });
-    for (const id of pool) await bay.sandboxes.delete(id);
-
-    // Scale: many running sandboxes.
-    const started = performance.now();
-    const many: string[] = [];
+      const failed = starts.filter((start) => start.status === "rejected");
+      if (failed.length) throw new Error(`${failed.length} of ${scale} concurrent starts failed, the first: ${(failed[0] as PromiseRejectedResult).reason}`);
+    });
+    // As rates, so that a ratio ≥ 1 means Bay starts them at least as fast.
+    record(`scale: start ${scale} sandboxes concurrently`, "per s", [(scale * 1000) / baySeconds], {
+      baseline: { name: `${scale} × docker run -d at once`, samples: [(scale * 1000) / dockerSeconds] },
+      target: "≥ 1 × baseline",
+    });
+    await Promise.all(many.map((id) => bay.python.exec(id, { code: "1" })));
     let next = 0;
-    await Promise.all(
-      Array.from({ length: 8 }, async () => {
-        while (next < scale) {
-          next++;
-          const id = (await bay.sandboxes.create()).id;
-          await bay.shell.exec(id, { command: "true" });
-          many.push(id);
-        }
-      }),
-    );
-    record(`scale: start ${scale} running sandboxes (8 at a time)`, "s", [(performance.now() - started) / 1000]);
-    record(`scale: bay serve RSS with ${scale} running sandboxes`, "MB", [rssMb(daemon.pid)]);
-    for (const id of many) await bay.sandboxes.delete(id);
+    const latency = await repeat(runs(300, 100), () => bay.python.exec(many[next++ % many.length]!, { code: "1+1" }));
+    record(`scale: python/exec 1+1 with ${scale} running sandboxes`, "ms", latency, { baseline: { name: "1 running sandbox", samples: oneRunning }, target: "≤ 1.5 × baseline" });
+    record(`scale: bay serve RSS with ${scale} running sandboxes`, "MB", [rssMb(daemon.pid)], { target: "≤ 200 MB" });
   } finally {
-    await daemon.stop();
+    await Promise.all(many.map((id) => bay.sandboxes.delete(id).catch(() => undefined)));
   }
-  await replicaThroughput();
-  await Bun.write(outFile, JSON.stringify({ date: new Date().toISOString(), image, quick, figures }, null, 2));
-  console.log(`\nwritten: ${outFile}`);
 }
 
 /**
@@ -317,21 +466,9 @@ async function replicaThroughput(): Promise<void> {
   const seconds = quick ? 2 : 5;
   const measure = async (daemons: Daemon[]) => {
     const clients = daemons.map((daemon) => new Bay({ url: daemon.url, apiKey: daemon.key, attempts: 1 }));
-    const throughput = async (work: (client: Bay, i: number) => Promise<unknown>) => {
-      let done = 0;
-      const until = Date.now() + seconds * 1000;
-      await Promise.all(
-        Array.from({ length: 16 }, async (_, i) => {
-          while (Date.now() < until) {
-            await work(clients[(i + done) % clients.length]!, i);
-            done++;
-          }
-        }),
-      );
-      return done / seconds;
-    };
+    const spread = (work: (client: Bay, i: number) => Promise<unknown>) => throughput(16, seconds, (i, done) => work(clients[(i + done) % clients.length]!, i));
     const created: string[] = [];
-    const creates = await throughput(async (client) => created.push((await client.sandboxes.create()).id));
+    const creates = await spread(async (client) => created.push((await client.sandboxes.create()).id));
     for (const id of created) await clients[0]!.sandboxes.delete(id);
     const pool: string[] = [];
     for (let i = 0; i < 8; i++) {
@@ -339,7 +476,7 @@ async function replicaThroughput(): Promise<void> {
       await clients[0]!.python.exec(id, { code: "1" });
       pool.push(id);
     }
-    const execs = await throughput((client, i) => client.python.exec(pool[i % pool.length]!, { code: "1+1" }));
+    const execs = await spread((client, i) => client.python.exec(pool[i % pool.length]!, { code: "1+1" }));
     for (const id of pool) await clients[0]!.sandboxes.delete(id);
     return { creates, execs };
   };
@@ -350,6 +487,8 @@ async function replicaThroughput(): Promise<void> {
       for (let i = 0; i < replicas; i++) daemons.push(await startDaemon(shared));
       return await measure(daemons);
     } finally {
+      // All replicas down before their instance's containers go: a live one would refill its warm pool meanwhile.
+      await Promise.all(daemons.map((daemon) => daemon.kill()));
       for (const daemon of daemons) await daemon.stop();
     }
   };
@@ -365,13 +504,6 @@ async function replicaThroughput(): Promise<void> {
   } finally {
     await cluster.stop();
   }
-}
-
-function parseMemory(usage: string): number {
-  const match = /^([\d.]+)\s*([KMG]i?B)/.exec(usage);
-  if (!match) return NaN;
-  const factor = { KiB: 1 / 1024, KB: 1 / 1024, MiB: 1, MB: 1, GiB: 1024, GB: 1024 }[match[2]!] ?? NaN;
-  return Number(match[1]) * factor;
 }
 
 await main();

@@ -1,0 +1,84 @@
+/**
+ * The Docker engine's own API over its unix socket, for baselines that leave
+ * out the docker CLI, and for cleaning up by label.
+ */
+const SOCKET = "/var/run/docker.sock";
+
+async function engine(method: string, path: string, body?: unknown, options: { missingIsFine?: boolean } = {}): Promise<Response> {
+  const response = await fetch(`http://localhost/v1.41${path}`, {
+    method,
+    unix: SOCKET,
+    headers: body === undefined ? undefined : { "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (response.ok || (options.missingIsFine && response.status === 404)) return response;
+  throw new Error(`engine ${method} ${path}: ${response.status} ${await response.text()}`);
+}
+
+const json = async <T>(method: string, path: string, body?: unknown): Promise<T> => (await (await engine(method, path, body)).json()) as T;
+
+/**
+ * What Bay's cold start does, done by hand: a volume, a container on the
+ * default bridge with it on /workspace, started, and a first
+ * `python3 -c 'print(1)'` through the exec API, read to its end. Answers the
+ * time that took; removing both afterwards is not timed.
+ */
+export async function engineColdStart(image: string, label: string): Promise<number> {
+  const labels = labelObject(label);
+  const started = performance.now();
+  const volume = (await json<{ Name: string }>("POST", "/volumes/create", { Labels: labels })).Name;
+  let container: string | undefined;
+  try {
+    container = (
+      await json<{ Id: string }>("POST", "/containers/create", {
+        Image: image,
+        Cmd: ["sleep", "infinity"],
+        Labels: labels,
+        HostConfig: { Binds: [`${volume}:/workspace`], NetworkMode: "bridge" },
+      })
+    ).Id;
+    await engine("POST", `/containers/${container}/start`);
+    const exec = (await json<{ Id: string }>("POST", `/containers/${container}/exec`, { AttachStdout: true, AttachStderr: true, Cmd: ["python3", "-c", "print(1)"] })).Id;
+    await (await engine("POST", `/exec/${exec}/start`, { Detach: false, Tty: false })).arrayBuffer();
+    const elapsed = performance.now() - started;
+    const { ExitCode } = await json<{ ExitCode: number }>("GET", `/exec/${exec}/json`);
+    if (ExitCode !== 0) throw new Error(`the engine's exec of python3 exited ${ExitCode}`);
+    return elapsed;
+  } finally {
+    if (container) await engine("DELETE", `/containers/${container}?force=1`, undefined, { missingIsFine: true });
+    await engine("DELETE", `/volumes/${volume}?force=1`, undefined, { missingIsFine: true });
+  }
+}
+
+/** A container's memory as `docker stats` counts it: usage less the inactive page cache (cgroup v1 and v2). */
+export async function containerMemoryMb(container: string): Promise<number> {
+  const { memory_stats: memory } = await json<{ memory_stats: { usage: number; stats: Record<string, number> } }>(
+    "GET",
+    `/containers/${container}/stats?stream=false&one-shot=true`,
+  );
+  const inactive = memory.stats.total_inactive_file ?? memory.stats.inactive_file ?? 0;
+  return (memory.usage - inactive) / 1024 / 1024;
+}
+
+/**
+ * Removes every container and volume with this label (`key=value`), waiting
+ * for removals already under way (the engine refuses a second one with 409).
+ */
+export async function removeLabelled(label: string): Promise<void> {
+  const filters = encodeURIComponent(JSON.stringify({ label: [label] }));
+  const remove = (path: string) => engine("DELETE", path, undefined, { missingIsFine: true }).catch(() => undefined);
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const containers = await json<{ Id: string }[]>("GET", `/containers/json?all=1&filters=${filters}`);
+    await Promise.all(containers.map((c) => remove(`/containers/${c.Id}?force=1`)));
+    const { Volumes: volumes } = await json<{ Volumes: { Name: string }[] | null }>("GET", `/volumes?filters=${filters}`);
+    await Promise.all((volumes ?? []).map((v) => remove(`/volumes/${v.Name}?force=1`)));
+    if (!containers.length && !volumes?.length) return;
+    await Bun.sleep(200);
+  }
+  throw new Error(`containers or volumes labelled ${label} are still there after a minute of removing them`);
+}
+
+function labelObject(label: string): Record<string, string> {
+  const [key, value] = label.split("=", 2) as [string, string?];
+  return { [key]: value ?? "" };
+}
