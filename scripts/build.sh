@@ -24,16 +24,17 @@ commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 if [ -n "$(git status --porcelain 2>/dev/null)" ]; then commit="$commit-dirty"; fi
 mkdir -p "$(dirname "$out")"
 
-# Full --minify breaks Elysia's handler inference: whitespace and syntax only.
-# A stray .env or bunfig.toml in the caller's directory must not change the binary's behaviour.
-# ESM bytecode: parsing is done at build time, which cuts start-up (bay --version) about fourfold.
-bun build src/main.ts \
-  --compile --format=esm --bytecode \
-  --minify-whitespace --minify-syntax \
-  --no-compile-autoload-dotenv --no-compile-autoload-bunfig \
-  --define "BAY_BUILD_COMMIT=\"$commit\"" \
-  ${target:+--target "$target"} \
-  --outfile "$out" >/dev/null
+bun scripts/build.ts --out "$out" --commit "$commit" ${target:+--target "$target"}
+# Profile-guided bytecode layout: what `bay serve` runs as it starts is placed together, so a daemon (and every
+# command) maps fewer pages of the executable. Recorded by starting the native build once; skipped when it cannot.
+if [ -z "$target" ]; then
+  profile_dir=$(mktemp -d)
+  if BAY_DATA_DIR="$profile_dir" BUN_BYTECODE_ORDER_OUT="$profile_dir/order" timeout 20 bash scripts/record-start.sh "$out" >/dev/null 2>&1 \
+    && [ -s "$profile_dir/order" ]; then
+    bun scripts/build.ts --out "$out" --commit "$commit" --bytecode-order "$profile_dir/order"
+  fi
+  rm -rf "$profile_dir"
+fi
 if [ -z "$target" ]; then
   echo "build: $out ($("$out" --version))"
 else

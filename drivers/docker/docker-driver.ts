@@ -11,6 +11,7 @@ import {
   WORKSPACE_MOUNT_PATH,
   describeContainerEnd,
   logProgress,
+  timed,
   type ContainerEndEvent,
   type ContainerInfo,
   type Driver,
@@ -166,17 +167,19 @@ export class DockerDriver implements Driver {
   }
 
   async startSessionContainer(spec: SessionContainerSpec): Promise<StartedContainer> {
+    const phase = phaseTimer(spec.onPhase);
     const placement = await this.placement();
-    const network = spec.network.kind === "none" ? null : await this.networks.ensure(spec.network);
+    const policy = spec.network;
+    const network = policy.kind === "none" ? null : await phase("network", () => this.networks.ensure(policy));
     if (network && placement.hostNetworkShell && placement.connectMode === "container_network") {
       await this.firewall?.admitControlPlane(placement.own!.networks.map((own) => own.bridge), spec.agentPort);
     }
-    const container = await this.createContainer(spec, network, placement);
+    const container = await this.createContainer(spec, network, placement, phase);
     try {
-      await this.engine("start the container", () => container.start());
+      await phase("container-start", () => this.engine("start the container", () => container.start()));
       const endpoint = network === null
         ? `unix://${spec.agentSocketDir}/${AGENT_SOCKET_NAME}`
-        : await this.resolveEndpoint(container.id, spec.agentPort, network.name, placement.connectMode);
+        : await phase("endpoint", () => this.resolveEndpoint(container.id, spec.agentPort, network.name, placement.connectMode));
       return { containerId: container.id, endpoint };
     } catch (error) {
       await this.removeContainer(container.id).catch(() => undefined);
@@ -332,12 +335,12 @@ export class DockerDriver implements Driver {
     };
   }
 
-  private async createContainer(spec: SessionContainerSpec, network: PolicyNetwork | null, placement: Placement): Promise<Docker.Container> {
+  private async createContainer(spec: SessionContainerSpec, network: PolicyNetwork | null, placement: Placement, phase: PhaseTimer): Promise<Docker.Container> {
     const port = `${spec.agentPort}/tcp`;
     const isolated = network === null;
     if (isolated && !spec.agentSocketDir) throw new AgentError("network none needs a socket directory for the agent");
-    const imageId = await this.ensureImage(spec.image, spec.onProgress);
-    const accounts = await this.accountFiles.forImage(imageId, spec.image, spec.labels);
+    const imageId = await phase("image", () => this.ensureImage(spec.image, spec.onProgress));
+    const accounts = await phase("account-files", () => this.accountFiles.forImage(imageId, spec.image, spec.labels));
     const paths = placement.hostPaths;
     const agentBinary = paths.agentBinary(spec.agentBinaryPath, this.dataDir && join(this.dataDir, "agent"));
     const options: Docker.ContainerCreateOptions = {
@@ -387,7 +390,7 @@ export class DockerDriver implements Driver {
         Tmpfs: { "/tmp": `rw,nosuid,nodev,size=${spec.hardening.tmpSize}` },
       },
     };
-    return this.engine("create the container", () => this.docker.createContainer(options));
+    return phase("container-create", () => this.engine("create the container", () => this.docker.createContainer(options)));
   }
 
   /** Pull policy: if_not_present pulls a missing image; never fails at once. Answers the image's id. */
@@ -500,6 +503,13 @@ export class DockerDriver implements Driver {
       clearTimeout(timer);
     }
   }
+}
+
+type PhaseTimer = <T>(name: string, step: () => Promise<T>) => Promise<T>;
+
+/** Times each step of a start for the caller's `onPhase`. */
+function phaseTimer(onPhase: SessionContainerSpec["onPhase"]): PhaseTimer {
+  return (name, step) => timed(step, (ms) => onPhase?.(name, ms));
 }
 
 interface EngineEvent {

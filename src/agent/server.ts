@@ -50,11 +50,20 @@ export async function startAgent(options: AgentOptions, plugins: readonly AgentC
   const capabilities: Record<string, AgentCapability> = {};
   const handlers = new Map<string, AgentHandler>();
 
-  for (const plugin of plugins) {
-    const factory = await plugin.loadAgent();
-    const capability = await factory({ workspace: options.workspace, env, maxOutputBytes: options.maxOutputBytes });
+  const startupMs: Record<string, number> = {};
+  // Side by side: a capability that starts a process (the Python kernel) does not hold up the others.
+  const loaded = await Promise.all(
+    plugins.map(async (plugin) => {
+      const started = performance.now();
+      const factory = await plugin.loadAgent();
+      const capability = await factory({ workspace: options.workspace, env, maxOutputBytes: options.maxOutputBytes });
+      startupMs[plugin.name] = Math.round((performance.now() - started) * 10) / 10;
+      return { name: plugin.name, capability };
+    }),
+  );
+  for (const { name, capability } of loaded) {
     if (!capability) continue;
-    capabilities[plugin.name] = capability;
+    capabilities[name] = capability;
     for (const handler of capability.handlers) handlers.set(handler.route.key, handler);
   }
 
@@ -63,6 +72,7 @@ export async function startAgent(options: AgentOptions, plugins: readonly AgentC
     workspace: { mount_path: options.workspace },
     sandbox_user: { uid: process.geteuid?.() ?? -1, gid: process.getegid?.() ?? -1, isolation },
     capabilities: Object.fromEntries(Object.entries(capabilities).map(([name, c]) => [name, c.info])),
+    startup_ms: startupMs,
   };
   const expectedToken = Buffer.from(`Bearer ${options.token}`);
 

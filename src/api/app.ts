@@ -67,7 +67,7 @@ export async function createApp(core: BayCore, capabilities: readonly BayRoutesS
       server?.timeout(request, core.config.server.request_body_timeout_seconds);
       const requestId = assignRequestId(request);
       set.headers["x-request-id"] = requestId;
-      enterRequest(requestId);
+      enterRequest(requestId, set.headers as Record<string, string | number>);
       // The key first: a caller without one gets 401 before Bay reads, sizes or parses any of the body.
       const door = doorOf(request);
       if (door && !hasPrincipal(request)) {

@@ -1,5 +1,6 @@
 import type { SandboxService } from "../core/sandbox-service.ts";
 import { newId } from "../core/ids.ts";
+import { timedStep } from "../core/request-context.ts";
 import { OversizedEventError, eventStreamResponse, parseEventStream, wantsEventStream } from "../shared/sse.ts";
 import { BayError } from "../shared/errors.ts";
 import type { AgentRoute } from "../shared/agent-route.ts";
@@ -79,9 +80,7 @@ export async function executeForJson<T extends object>(call: ExecutionCall): Pro
     call.sandboxId,
     call.capability,
     async (agent, session) => {
-      const summary = await agent.call(call.route, call.body, {
-        timeoutMs: call.body.timeout * 1000 + ANSWER_MARGIN_MS,
-      });
+      const summary = await timedStep("exec", () => agent.call(call.route, call.body, { timeoutMs: call.body.timeout * 1000 + ANSWER_MARGIN_MS }));
       return finalAnswer(call, summary as Record<string, unknown>, session, newId("execution"));
     },
     { maxStartWaitMs: call.maxStartWaitMs, notRunning: call.notRunning },

@@ -19,3 +19,8 @@ export function maxStartWaitMs(request: Request): number | undefined {
   // Longer than any start may take means "wait"; it also keeps the timer within its range.
   return Math.round(Math.min(seconds, MAX_WAIT_SECONDS) * 1000);
 }
+
+/** `Prefer: respond-async` (RFC 7240): the caller wants the answer before slow work (a teardown) is done. */
+export function prefersRespondAsync(request: Request): boolean {
+  return /(?:^|[\s,;])respond-async(?:$|[\s,;])/i.test(request.headers.get("prefer") ?? "");
+}

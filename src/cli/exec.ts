@@ -70,7 +70,8 @@ async function execute(request: ExecRequest): Promise<number> {
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
-    if (connection && sandboxId && ownsSandbox) await connection.bay.sandboxes.delete(sandboxId).catch(() => undefined);
+    // A daemon removes the container after answering; embedded, this process is Bay and must finish the removal itself.
+    if (connection && sandboxId && ownsSandbox) await connection.bay.sandboxes.delete(sandboxId, { wait: connection.mode === "embedded" }).catch(() => undefined);
     await connection?.close();
   }
 }

@@ -126,8 +126,10 @@ export class Bay {
         retry: true,
       }),
     stop: (id: string): Promise<{ status: "stopped" }> => this.json("POST", `/v1/sandboxes/${encodeURIComponent(id)}/stop`, { retry: true }),
-    delete: async (id: string): Promise<void> => {
-      await this.call("DELETE", `/v1/sandboxes/${encodeURIComponent(id)}`, { retry: true });
+    /** With `wait: false`, returns once the sandbox is deleted, while Bay removes its container and managed cargo (Prefer: respond-async). */
+    delete: async (id: string, options: { wait?: boolean } = {}): Promise<void> => {
+      const headers = options.wait === false ? { prefer: "respond-async" } : undefined;
+      await this.call("DELETE", `/v1/sandboxes/${encodeURIComponent(id)}`, { retry: true, headers });
     },
   };
 

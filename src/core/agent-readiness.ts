@@ -4,8 +4,10 @@ import { AgentError, AgentTimeoutError } from "../shared/errors.ts";
 
 /** How often, while waiting, the container is asked whether it still runs. */
 const LIVENESS_CHECK_MS = 500;
-const FIRST_POLL_MS = 10;
-const LONGEST_POLL_MS = 100;
+/** Polled this often while an agent usually gets ready (a cold start's time is mostly this wait), then less. */
+const QUICK_POLL_MS = 5;
+const QUICK_POLLS_FOR_MS = 3000;
+const SLOW_POLL_MS = 100;
 
 /**
  * Waits for a new container's agent to answer /health, polling quickly at
@@ -14,7 +16,7 @@ const LONGEST_POLL_MS = 100;
  */
 export async function waitForAgent(agent: AgentClient, driver: Driver, containerId: string, timeoutSeconds: number): Promise<void> {
   const deadline = Date.now() + timeoutSeconds * 1000;
-  let delay = FIRST_POLL_MS;
+  const quickUntil = Date.now() + QUICK_POLLS_FOR_MS;
   let nextLivenessCheck = Date.now() + LIVENESS_CHECK_MS;
   while (Date.now() < deadline) {
     if (await agent.health(1000)) return;
@@ -28,8 +30,7 @@ export async function waitForAgent(agent: AgentClient, driver: Driver, container
         });
       }
     }
-    await Bun.sleep(delay);
-    delay = Math.min(delay * 2, LONGEST_POLL_MS);
+    await Bun.sleep(Date.now() < quickUntil ? QUICK_POLL_MS : SLOW_POLL_MS);
   }
   throw new AgentTimeoutError(`the agent did not become ready within ${timeoutSeconds} s`, {});
 }

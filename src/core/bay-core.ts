@@ -108,6 +108,7 @@ export async function createBayCore(config: BayConfig, driver: Driver): Promise<
     },
     async close() {
       await pool.stop();
+      await sandboxes.settleTeardowns();
       watcher.stop();
       await collector.stop();
       await replica.stop();

@@ -35,6 +35,8 @@ export interface SessionContainerSpec {
   agentSocketDir?: string;
   /** Told about slow steps as they start (an image pull), for callers waiting on the start. */
   onProgress?: (message: string) => void;
+  /** Told how long each step of the start took (e.g. "container-create"), for the caller's Server-Timing. */
+  onPhase?: (name: string, ms: number) => void;
 }
 
 export interface StartedContainer {

@@ -1,4 +1,6 @@
 import { createHash, timingSafeEqual } from "node:crypto";
+import { timedStep } from "./request-context.ts";
+import { ACTIVITY_SLACK_MS, ActivityWrites } from "./activity-writes.ts";
 import { checkMetadata, checkSandboxEnv, matchesMetadata, parseMetadataFilter, parseStringMap } from "./sandbox-labels.ts";
 import { consola } from "consola";
 import type { BayConfig, ProfileConfig } from "./config/index.ts";
@@ -75,6 +77,10 @@ const ENDED_ON_PURPOSE: Record<Exclude<SessionEndReason, "died">, string> = {
 /** The sandbox lifecycle, shared by `bay serve` and `bay exec`. */
 export class SandboxService {
   private readonly ttlLimit: TtlLimit;
+  /** The last access times this process wrote, by cargo (see touchCargo). */
+  private readonly cargoAccesses = new ActivityWrites();
+  /** Teardowns of deletes answered before they finished. */
+  private readonly teardowns = new Set<Promise<void>>();
 
   constructor(
     private readonly config: BayConfig,
@@ -167,7 +173,7 @@ export class SandboxService {
     };
     const writeRows = () =>
       this.store.insertSandbox(sandbox, newCargo, (live) => this.quotas.checkRoomForOne(owner, "max_sandboxes", live));
-    if (newCargo) await this.pendingVolumes.createWithRows(newCargo.volumeName, volumeLabels, writeRows);
+    if (newCargo) await timedStep("volume", () => this.pendingVolumes.createWithRows(newCargo.volumeName, volumeLabels, writeRows));
     else await writeRows();
     consola.info(`sandbox ${sandboxId} created (owner ${owner}, profile ${profileId}, cargo ${cargo.id})`);
     return this.view(sandbox);
@@ -311,10 +317,26 @@ export class SandboxService {
   }
 
   /** Soft-deletes first, so the sandbox is gone for callers even if engine cleanup must be retried. */
-  async delete(owner: string, id: string): Promise<void> {
+  /**
+   * Deletes the sandbox. With `inBackground`, it is gone from the API when
+   * this returns and its compute and cargo go afterwards (a one-shot need not
+   * wait for the engine); a teardown cut short by a crash is finished by the
+   * collector, as any interrupted delete.
+   */
+  async delete(owner: string, id: string, options: { inBackground?: boolean } = {}): Promise<void> {
     const sandbox = await this.store.findSandbox(owner, id);
     if (!sandbox) throw new NotFoundError("sandbox", id);
-    await this.remove(sandbox, "deleted");
+    if (!options.inBackground) return this.remove(sandbox, "deleted");
+    await this.markDeleted(sandbox, "deleted");
+    const teardown = this.remove({ ...sandbox, deletedAt: Date.now() }, "deleted")
+      .catch((error: Error) => consola.warn(`sandbox ${id}: teardown after delete failed, the collector retries: ${error.message}`))
+      .finally(() => this.teardowns.delete(teardown));
+    this.teardowns.add(teardown);
+  }
+
+  /** Waits for the teardowns of background deletes still at work (at shutdown). */
+  async settleTeardowns(): Promise<void> {
+    while (this.teardowns.size > 0) await Promise.all([...this.teardowns]);
   }
 
   /**
@@ -323,16 +345,27 @@ export class SandboxService {
    * interrupted one left.
    */
   async remove(sandbox: SandboxRow, reason: "deleted" | "expired"): Promise<void> {
-    if (!sandbox.deletedAt) {
-      await this.store.markSandboxDeleted(sandbox.id, Date.now());
-      consola.info(`sandbox ${sandbox.id} ${reason} (owner ${sandbox.owner})`);
-    }
+    await this.markDeleted(sandbox, reason);
     await this.sessions.stop(sandbox.id, reason);
     const cargo = await this.store.findCargo(sandbox.owner, sandbox.cargoId);
     if (cargo?.managed && cargo.managedBySandboxId === sandbox.id) {
       await this.driver.removeVolume(cargo.volumeName);
       await this.store.markCargoDeleted(cargo.id, Date.now());
     }
+  }
+
+  /** Records the cargo's use; at most about once a second per cargo (last_accessed_at is shown to the second). */
+  private async touchCargo(cargoId: string): Promise<void> {
+    const now = Date.now();
+    if (this.cargoAccesses.covers(cargoId, now - ACTIVITY_SLACK_MS)) return;
+    await this.store.touchCargo(cargoId, now);
+    this.cargoAccesses.wrote(cargoId, now);
+  }
+
+  private async markDeleted(sandbox: SandboxRow, reason: "deleted" | "expired"): Promise<void> {
+    if (sandbox.deletedAt) return;
+    await this.store.markSandboxDeleted(sandbox.id, Date.now());
+    consola.info(`sandbox ${sandbox.id} ${reason} (owner ${sandbox.owner})`);
   }
 
   /**
@@ -356,7 +389,7 @@ export class SandboxService {
     }
     const leave = this.sessions.enterCall(sandbox.id);
     try {
-      await this.store.touchCargo(sandbox.cargoId, Date.now());
+      await this.touchCargo(sandbox.cargoId);
       for (let attempt = 1; ; attempt++) {
         // No idle clock to push here: a call in flight keeps the session from being reaped (enterCall).
         const { client, session } = options.notRunning

@@ -19,6 +19,9 @@ import type { SandboxRow, SessionRow } from "../db/schema.ts";
 import { SocketDirectories } from "./socket-directories.ts";
 import type { Replica } from "./replica.ts";
 import { POOL_OWNER } from "./owners.ts";
+import { ACTIVITY_SLACK_MS, ActivityWrites } from "./activity-writes.ts";
+import { recordServerTiming, timedStep } from "./request-context.ts";
+import type { AgentMeta } from "../shared/agent-protocol.ts";
 
 /** How often a replica waiting for another's start of the same sandbox looks again. */
 const OTHER_START_POLL_MS = 100;
@@ -56,6 +59,8 @@ export class SessionManager {
   private readonly unremoved = new Map<string, SessionRow[]>();
 
   private readonly socketDirectories: SocketDirectories;
+  /** The idle deadlines this process wrote, by sandbox (see touch). */
+  private readonly idleDeadlines = new ActivityWrites();
 
   constructor(private readonly options: SessionManagerOptions) {
     this.socketDirectories = new SocketDirectories(options.config.data_dir);
@@ -131,9 +136,17 @@ export class SessionManager {
     });
   }
 
-  /** Pushes idle_expires_at forward for a running session; never starts one. */
-  touch(sandboxId: string, profile: ProfileConfig): Promise<void> {
-    return this.options.store.touchRunningSession(sandboxId, activity(profile, Date.now()));
+  /**
+   * Pushes idle_expires_at forward for a running session; never starts one.
+   * Written up to ACTIVITY_SLACK_MS ahead, and skipped while the stored
+   * deadline already covers the call: a session is reaped at most that late.
+   */
+  async touch(sandboxId: string, profile: ProfileConfig): Promise<void> {
+    const now = Date.now();
+    if (this.idleDeadlines.covers(sandboxId, now + profile.idle_timeout * 1000)) return;
+    const ahead = activity(profile, now + ACTIVITY_SLACK_MS);
+    await this.options.store.touchRunningSession(sandboxId, { lastActiveAt: now, idleExpiresAt: ahead.idleExpiresAt });
+    this.idleDeadlines.wrote(sandboxId, ahead.idleExpiresAt!);
   }
 
   /** Destroys the sandbox's compute, after any start in flight, so that no container is left behind. */
@@ -239,6 +252,7 @@ export class SessionManager {
 
   /** The container and, for isolated sessions, the socket directory. Call after the row says stopped. */
   private async removeCompute(session: SessionRow): Promise<void> {
+    this.idleDeadlines.forget(session.sandboxId);
     await this.options.driver.removeContainer(session.containerId ?? containerName(session.id));
     this.socketDirectories.remove(session.id);
   }
@@ -295,13 +309,20 @@ export class SessionManager {
         agent: { port: config.ship.port, maxOutputBytes: config.ship.max_output_bytes },
         socketDir,
       });
-      const started = await driver.startSessionContainer({ ...spec, onProgress: (message) => this.startDetails.set(sandbox.id, message) });
+      const started = await driver.startSessionContainer({
+        ...spec,
+        onProgress: (message) => this.startDetails.set(sandbox.id, message),
+        onPhase: recordServerTiming,
+      });
       containerId = started.containerId;
       this.startDetails.delete(sandbox.id);
       await store.updateSession(session.id, { containerId, endpoint: started.endpoint });
       const client = new AgentClient(started.endpoint, session.token);
+      const agentStarted = performance.now();
       await waitForAgent(client, driver, containerId, config.ship.ready_timeout_seconds);
-      const meta = checkHandshake(await client.get("/meta", { timeoutMs: 10_000 }), profile.capabilities);
+      const agentReadyMs = performance.now() - agentStarted;
+      const meta = checkHandshake(await timedStep("handshake", () => client.get("/meta", { timeoutMs: 10_000 })), profile.capabilities);
+      recordAgentStart(agentReadyMs, meta);
 
       const readyAt = Date.now();
       const running: Partial<SessionRow> = {
@@ -337,6 +358,18 @@ const DEATH_SETTLE_MS = 2000;
 /** How long an ended container's reason is left to the engine's event before inspection decides it. */
 const EVENT_GRACE_MS = 500;
 const SETTLE_POLL_MS = 100;
+
+/**
+ * The agent's own start in Server-Timing: the time until it answered, split
+ * into its slowest capability's start (they start side by side; the Python
+ * kernel, as `ready-python`) and the rest.
+ */
+function recordAgentStart(readyMs: number, meta: AgentMeta): void {
+  const [slowest, slowestMs] = Object.entries(meta.startup_ms ?? {}).reduce<[string, number]>((a, b) => (b[1] > a[1] ? b : a), ["", 0]);
+  const capabilitiesMs = Math.min(slowestMs, readyMs);
+  recordServerTiming("agent-boot", readyMs - capabilitiesMs);
+  if (slowest) recordServerTiming(`ready-${slowest}`, capabilitiesMs);
+}
 
 /** A call at `at` keeps the session from going idle for the profile's idle_timeout. */
 function activity(profile: ProfileConfig, at: number): Pick<SessionRow, "lastActiveAt" | "idleExpiresAt"> {

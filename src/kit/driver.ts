@@ -20,6 +20,7 @@ export { describeContainerEnd } from "../core/container-end.ts";
 export { LABEL } from "../core/labels.ts";
 export { KeyedMutex } from "../core/keyed-mutex.ts";
 export { logProgress } from "../core/logging.ts";
+export { timed } from "../shared/timing.ts";
 export { NON_PUBLIC_IPV4_RANGES, type EgressPolicy, type EgressRule } from "../core/network-policy.ts";
 export { AgentError, BayError, ConfigError } from "../shared/errors.ts";
 export {

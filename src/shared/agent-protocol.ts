@@ -42,6 +42,8 @@ export interface AgentMeta {
   /** Who user code runs as, and how far it is kept from the agent (see UserIsolation). */
   sandbox_user: { uid: number; gid: number; isolation: UserIsolation };
   capabilities: Record<string, Record<string, unknown>>;
+  /** How long each capability took to get ready as the agent started (a Python kernel's start), in ms. */
+  startup_ms?: Record<string, number>;
 }
 
 /** The agent answers errors in the same envelope as Bay (api.md §2). */

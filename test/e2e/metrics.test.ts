@@ -54,3 +54,33 @@ describe("GET /metrics", () => {
     expect(samples.get('bay_sandboxes{status="ready"}')).toBe(2);
   });
 });
+
+/** The entries of a Server-Timing header, by name (ms). */
+function serverTimings(headers: Headers): Map<string, number> {
+  const entries = new Map<string, number>();
+  for (const entry of (headers.get("server-timing") ?? "").split(",")) {
+    const [name, ...params] = entry.trim().split(";");
+    const duration = params.find((param) => param.startsWith("dur="));
+    if (name && duration) entries.set(name, Number(duration.slice(4)));
+  }
+  return entries;
+}
+
+describe("Server-Timing", () => {
+  test("a cold start says where its time went, phase by phase; a call on a running session only its exec", async () => {
+    const created = await bay.request("POST", "/v1/sandboxes", {});
+    expect([...serverTimings(created.headers).keys()]).toEqual(["volume"]);
+    const first = await bay.request("POST", `/v1/sandboxes/${created.body.id}/python/exec`, { code: "print(1)" });
+    expect(first.body.success).toBe(true);
+    const phases = serverTimings(first.headers);
+    for (const phase of ["image", "network", "container-create", "container-start", "agent-boot", "ready-python", "handshake", "exec"]) {
+      expect(phases.get(phase)).toBeGreaterThanOrEqual(0);
+    }
+    // The phases happen one after another within the call.
+    const sum = [...phases.values()].reduce((a, b) => a + b, 0);
+    expect(sum).toBeGreaterThan(0);
+    const second = await bay.request("POST", `/v1/sandboxes/${created.body.id}/python/exec`, { code: "1" });
+    expect([...serverTimings(second.headers).keys()]).toEqual(["exec"]);
+    await bay.request("DELETE", `/v1/sandboxes/${created.body.id}`);
+  });
+});

@@ -184,6 +184,23 @@ describe("sandbox lifecycle on a real Docker engine", () => {
     expect((await bay.request("GET", "/v1/sandboxes")).body.items).toEqual([]);
   });
 
+  test("DELETE with Prefer: respond-async answers 202 with the sandbox gone, then removes its container and volume", async () => {
+    const sandbox = (await bay.request("POST", "/v1/sandboxes", {})).body;
+    expect((await exec(sandbox.id, "1")).status).toBe(200);
+    expect(containersWithLabel(`bay.sandbox_id=${sandbox.id}`).length).toBe(1);
+    const response = await bay.request("DELETE", `/v1/sandboxes/${sandbox.id}`, undefined, { prefer: "respond-async" });
+    expect(response.status).toBe(202);
+    expect((await bay.request("GET", `/v1/sandboxes/${sandbox.id}`)).status).toBe(404);
+    expect((await exec(sandbox.id, "1")).status).toBe(404);
+    for (let i = 0; i < 200 && (containersWithLabel(`bay.sandbox_id=${sandbox.id}`).length > 0 || volumeExists(`bay-cargo-${sandbox.cargo_id}`)); i++) {
+      await Bun.sleep(100);
+    }
+    expect(containersWithLabel(`bay.sandbox_id=${sandbox.id}`)).toEqual([]);
+    expect(volumeExists(`bay-cargo-${sandbox.cargo_id}`)).toBe(false);
+    // A repeat is the plain delete of a deleted sandbox.
+    expect((await bay.request("DELETE", `/v1/sandboxes/${sandbox.id}`, undefined, { prefer: "respond-async" })).status).toBe(202);
+  });
+
   test("nothing of this instance is left on the engine", () => {
     expect(containersWithLabel(`bay.instance_id=${bay.instanceId}`)).toEqual([]);
     expect(volumesWithLabel(`bay.instance_id=${bay.instanceId}`)).toEqual([]);

@@ -3,6 +3,7 @@ import type { SandboxService } from "../../core/sandbox-service.ts";
 import type { IdempotencyService } from "../../core/idempotency.ts";
 import type { AuthPlugin } from "../auth.ts";
 import { idempotent } from "../idempotent.ts";
+import { prefersRespondAsync } from "../prefer-wait.ts";
 import {
   CreateSandboxBody,
   ErrorBody,
@@ -88,14 +89,24 @@ export function sandboxRoutes(sandboxes: SandboxService, idempotency: Idempotenc
     )
     .delete(
       "/v1/sandboxes/:id",
-      async ({ principal, params, set }) => {
-        await sandboxes.delete(principal.owner, params.id);
-        return new Response(null, { status: 204, headers: set.headers as Record<string, string> });
+      async ({ principal, params, set, request }) => {
+        const inBackground = prefersRespondAsync(request);
+        await sandboxes.delete(principal.owner, params.id, { inBackground });
+        return new Response(null, { status: inBackground ? 202 : 204, headers: set.headers as Record<string, string> });
       },
       {
         params: SandboxParams,
-        response: { 204: t.Void({ description: "Deleted" }), ...sandboxRouteErrors },
-        detail: { summary: "Delete a sandbox, its compute and its managed cargo (repeat → 204)", tags },
+        response: {
+          204: t.Void({ description: "Deleted, with its compute and managed cargo" }),
+          ...sandboxRouteErrors,
+        },
+        detail: {
+          summary: "Delete a sandbox, its compute and its managed cargo (repeat → 204)",
+          description:
+            "Answers 204 once the container and the managed cargo are gone. With `Prefer: respond-async`, answers 202 (no body) as soon as the sandbox " +
+            "is deleted (it is gone from the API) and removes them afterwards; the collector finishes a removal that a crash cut short.",
+          tags,
+        },
       },
     );
 }

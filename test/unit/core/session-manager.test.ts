@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { ACTIVITY_SLACK_MS } from "../../../src/core/activity-writes.ts";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { LABEL } from "../../../src/core/labels.ts";
@@ -197,5 +198,47 @@ describe("session end", () => {
     expect((await bay.core.sandboxes.get(OWNER, sandbox.id)).status).toBe("idle");
     // The cargo outlives its idle compute.
     expect(bay.driver.volumes.map((volume) => volume.labels[LABEL.cargoId])).toContain(sandbox.cargo_id);
+  });
+});
+
+describe("activity writes", () => {
+  const deadlineOf = async (bay: UnitBay, sandboxId: string) => (await bay.store.activeSession(sandboxId))!.idleExpiresAt!;
+  const cargoAccessOf = async (bay: UnitBay, sandboxId: string) =>
+    (await bay.core.cargos.get(OWNER, (await bay.core.sandboxes.get(OWNER, sandboxId)).cargo_id)).last_accessed_at;
+
+  test("calls close together write the idle deadline and the cargo's access once; a call past the slack writes again", async () => {
+    const bay = await startBay();
+    const sandbox = await bay.core.sandboxes.create(OWNER, {});
+    const before = Date.now();
+    await touchCompute(bay, sandbox.id);
+    const deadline = await deadlineOf(bay, sandbox.id);
+    const accessed = await cargoAccessOf(bay, sandbox.id);
+    for (let i = 0; i < 5; i++) {
+      await Bun.sleep(20);
+      await touchCompute(bay, sandbox.id);
+    }
+    expect(await deadlineOf(bay, sandbox.id)).toBe(deadline);
+    expect(await cargoAccessOf(bay, sandbox.id)).toBe(accessed);
+    // The stored deadline covers the last call's full idle_timeout, and at most the slack more.
+    const idleMs = UNIT_PROFILE.idle_timeout * 1000;
+    expect(deadline).toBeGreaterThanOrEqual(before + idleMs);
+    expect(deadline).toBeLessThanOrEqual(before + idleMs + 2 * ACTIVITY_SLACK_MS);
+    await Bun.sleep(ACTIVITY_SLACK_MS + 50);
+    const lastCall = Date.now();
+    await touchCompute(bay, sandbox.id);
+    expect(await deadlineOf(bay, sandbox.id)).toBeGreaterThanOrEqual(lastCall + idleMs);
+    expect(await cargoAccessOf(bay, sandbox.id)).not.toBe(accessed);
+  });
+
+  test("a new session after a stop has its deadline pushed by the next call", async () => {
+    const bay = await startBay();
+    const sandbox = await bay.core.sandboxes.create(OWNER, {});
+    await touchCompute(bay, sandbox.id);
+    await bay.core.sandboxes.stop(OWNER, sandbox.id);
+    await touchCompute(bay, sandbox.id);
+    await Bun.sleep(50);
+    const lastCall = Date.now();
+    await touchCompute(bay, sandbox.id);
+    expect(await deadlineOf(bay, sandbox.id)).toBeGreaterThanOrEqual(lastCall + UNIT_PROFILE.idle_timeout * 1000);
   });
 });

@@ -7,7 +7,7 @@
 import { describe, expect, test } from "bun:test";
 import { DOWNLOAD_FILE } from "../../../plugins/filesystem/routes.ts";
 import { PYTHON_EXEC } from "../../../plugins/python/routes.ts";
-import { OWNER, eventually, useUnitBays, type UnitBay } from "./unit-bay.ts";
+import { OWNER, UNIT_PROFILE, eventually, useUnitBays, type UnitBay } from "./unit-bay.ts";
 
 const startBay = useUnitBays();
 
@@ -85,12 +85,13 @@ describe("a stream holds its sandbox busy", () => {
     const { reader, text } = await readFirst(response);
     expect(text).toContain("event: stdout");
     expect(bay.core.sessions.isBusy(sandboxId)).toBe(true);
-    const activeBefore = (await bay.store.activeSession(sandboxId))!.lastActiveAt;
     await Bun.sleep(5);
+    const finishedAt = Date.now();
     gates[0]!.finish();
     expect(await readRest(reader)).toContain("event: done");
     await eventually(() => !bay.core.sessions.isBusy(sandboxId), "the stream's hold is released");
-    expect((await bay.store.activeSession(sandboxId))!.lastActiveAt).toBeGreaterThan(activeBefore);
+    // The idle clock counts from the stream's end, not its start.
+    expect((await bay.store.activeSession(sandboxId))!.idleExpiresAt).toBeGreaterThanOrEqual(finishedAt + UNIT_PROFILE.idle_timeout * 1000);
   });
 
   test("an event stream the client leaves mid-way releases the sandbox", async () => {
