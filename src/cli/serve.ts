@@ -38,9 +38,9 @@ export default defineCommand({
       const { createBay, createBayApp } = await import("../composition/bay.ts");
       const { shutdownGracefully } = await import("../core/shutdown.ts");
       const core = await createBay(config);
-      // Reconcile with the engine before the first request, adopting containers that still run.
-      await core.startBackground();
-      const app = await createBayApp(core);
+      // Reconcile with the engine before the first request, adopting containers that still run; the app is built
+      // meanwhile (its routes need nothing of the reconciliation, and the reconciliation mostly waits on the engine).
+      const [app] = await Promise.all([createBayApp(core), core.startBackground()]);
       const { listenFrontDoor } = await import("../api/front-door.ts");
       // The HTTP server listens privately; clients reach it through the front door (connection limit, header deadline).
       const httpSocket = privateSocket(config.data_dir);

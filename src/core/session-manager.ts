@@ -20,6 +20,7 @@ import { SocketDirectories } from "./socket-directories.ts";
 import type { Replica } from "./replica.ts";
 import { POOL_OWNER } from "./owners.ts";
 import { ACTIVITY_SLACK_MS, ActivityWrites } from "./activity-writes.ts";
+import { StartSlots } from "./start-slots.ts";
 import { recordServerTiming, timedStep } from "./request-context.ts";
 import type { AgentMeta } from "../shared/agent-protocol.ts";
 
@@ -59,11 +60,13 @@ export class SessionManager {
   private readonly unremoved = new Map<string, SessionRow[]>();
 
   private readonly socketDirectories: SocketDirectories;
+  private readonly startSlots: StartSlots;
   /** The idle deadlines this process wrote, by sandbox (see touch). */
   private readonly idleDeadlines = new ActivityWrites();
 
   constructor(private readonly options: SessionManagerOptions) {
     this.socketDirectories = new SocketDirectories(options.config.data_dir);
+    this.startSlots = new StartSlots(options.config.ship.max_concurrent_starts);
   }
 
   async ensureRunning(sandbox: SandboxRow, profile: ProfileConfig): Promise<RunningSession> {
@@ -292,7 +295,9 @@ export class SessionManager {
       runtimeVersion: null,
       replicaId: this.options.replica.id,
     };
-    const inserted = await store.insertSession(session, sandbox.owner, (active) => this.options.quotas.checkRoomForOne(sandbox.owner, "max_running_sessions", active));
+    const inserted = await store.insertSession(session, sandbox.owner, (active) =>
+      this.options.quotas.checkRoomForOne(sandbox.owner, "max_running_sessions", active),
+    );
     if (!inserted) return null;
     const startedAt = performance.now();
     let containerId: string | null = null;
@@ -309,20 +314,29 @@ export class SessionManager {
         agent: { port: config.ship.port, maxOutputBytes: config.ship.max_output_bytes },
         socketDir,
       });
-      const started = await driver.startSessionContainer({
-        ...spec,
-        onProgress: (message) => this.startDetails.set(sandbox.id, message),
-        onPhase: recordServerTiming,
-      });
-      containerId = started.containerId;
-      this.startDetails.delete(sandbox.id);
-      await store.updateSession(session.id, { containerId, endpoint: started.endpoint });
-      const client = new AgentClient(started.endpoint, session.token);
-      const agentStarted = performance.now();
-      await waitForAgent(client, driver, containerId, config.ship.ready_timeout_seconds);
-      const agentReadyMs = performance.now() - agentStarted;
-      const meta = checkHandshake(await timedStep("handshake", () => client.get("/meta", { timeoutMs: 10_000 })), profile.capabilities);
-      recordAgentStart(agentReadyMs, meta);
+      const queuedAt = performance.now();
+      const { started, meta, client } = await this.startSlots.run(
+        async () => {
+          this.startDetails.delete(sandbox.id);
+          recordServerTiming("start-queue", performance.now() - queuedAt);
+          const started = await driver.startSessionContainer({
+            ...spec,
+            onProgress: (message) => this.startDetails.set(sandbox.id, message),
+            onPhase: recordServerTiming,
+          });
+          containerId = started.containerId;
+          this.startDetails.delete(sandbox.id);
+          await store.updateSession(session.id, { containerId, endpoint: started.endpoint });
+          const client = new AgentClient(started.endpoint, session.token);
+          const agentStarted = performance.now();
+          await waitForAgent(client, driver, started.containerId, config.ship.ready_timeout_seconds);
+          const agentReadyMs = performance.now() - agentStarted;
+          const meta = checkHandshake(await timedStep("handshake", () => client.get("/meta", { timeoutMs: 10_000 })), profile.capabilities);
+          recordAgentStart(agentReadyMs, meta);
+          return { started, meta, client };
+        },
+        (ahead) => this.startDetails.set(sandbox.id, `waiting for a start slot (${ahead} ahead; ship.max_concurrent_starts)`),
+      );
 
       const readyAt = Date.now();
       const running: Partial<SessionRow> = {

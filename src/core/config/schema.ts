@@ -158,6 +158,8 @@ export const BayConfigSchema = Type.Object(
         port: Type.Integer({ minimum: 1, maximum: 65535, default: 8123 }),
         /** How long a first call waits for a new container's agent to answer. */
         ready_timeout_seconds: Type.Number({ exclusiveMinimum: 0, default: 60 }),
+        /** Container starts in flight at once; more wait their turn, a wait no timeout counts (start-slots.ts). */
+        max_concurrent_starts: Type.Integer({ minimum: 1, maximum: 1000, default: 8 }),
         /** Cap for each output field of an execution; past it the field is truncated (api.md §6). */
         max_output_bytes: Type.Integer({ minimum: 1024, maximum: 256 * 1024 * 1024, default: 1024 * 1024 }),
       },

@@ -201,6 +201,38 @@ describe("session end", () => {
   });
 });
 
+describe("start slots", () => {
+  test("past ship.max_concurrent_starts, starts wait their turn (shown as status_detail) and all finish", async () => {
+    const bay = await startBay({ config: { ship: { max_concurrent_starts: 2 } } });
+    const sandboxes = await Promise.all(Array.from({ length: 3 }, () => bay.core.sandboxes.create(OWNER, {})));
+    const gate = Promise.withResolvers<void>();
+    let inDriver = 0;
+    bay.driver.beforeStart = async () => {
+      inDriver++;
+      await gate.promise;
+    };
+    const calls = sandboxes.map((sandbox) => touchCompute(bay, sandbox.id));
+    await eventually(() => inDriver === 2, "two starts to reach the driver");
+    await Bun.sleep(50);
+    expect(inDriver).toBe(2);
+    const details = await Promise.all(sandboxes.map(async (sandbox) => (await bay.core.sandboxes.get(OWNER, sandbox.id)).status_detail));
+    expect(details.filter((detail) => detail?.includes("waiting for a start slot"))).toHaveLength(1);
+    gate.resolve();
+    await Promise.all(calls);
+    expect(inDriver).toBe(3);
+    expect(bay.driver.containers).toHaveLength(3);
+  });
+
+  test("a failed start gives its slot to the next one", async () => {
+    const bay = await startBay({ config: { ship: { max_concurrent_starts: 1 } } });
+    const [first, second] = await Promise.all([bay.core.sandboxes.create(OWNER, {}), bay.core.sandboxes.create(OWNER, {})]);
+    bay.driver.failNext("startSessionContainer", new Error("engine said no"));
+    const results = await Promise.allSettled([touchCompute(bay, first!.id), touchCompute(bay, second!.id)]);
+    expect(results.map((result) => result.status).sort()).toEqual(["fulfilled", "rejected"]);
+    expect(bay.driver.containers).toHaveLength(1);
+  });
+});
+
 describe("activity writes", () => {
   const deadlineOf = async (bay: UnitBay, sandboxId: string) => (await bay.store.activeSession(sandboxId))!.idleExpiresAt!;
   const cargoAccessOf = async (bay: UnitBay, sandboxId: string) =>
