@@ -143,10 +143,11 @@ export class SessionManager {
    * Pushes idle_expires_at forward for a running session; never starts one.
    * Written up to ACTIVITY_SLACK_MS ahead, and skipped while the stored
    * deadline already covers the call: a session is reaped at most that late.
+   * `always` writes anyway (a keepalive: the caller sees its deadline move).
    */
-  async touch(sandboxId: string, profile: ProfileConfig): Promise<void> {
+  async touch(sandboxId: string, profile: ProfileConfig, options: { always?: boolean } = {}): Promise<void> {
     const now = Date.now();
-    if (this.idleDeadlines.covers(sandboxId, now + profile.idle_timeout * 1000)) return;
+    if (!options.always && this.idleDeadlines.covers(sandboxId, now + profile.idle_timeout * 1000)) return;
     const ahead = activity(profile, now + ACTIVITY_SLACK_MS);
     await this.options.store.touchRunningSession(sandboxId, { lastActiveAt: now, idleExpiresAt: ahead.idleExpiresAt });
     this.idleDeadlines.wrote(sandboxId, ahead.idleExpiresAt!);

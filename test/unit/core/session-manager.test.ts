@@ -262,6 +262,16 @@ describe("activity writes", () => {
     expect(await cargoAccessOf(bay, sandbox.id)).not.toBe(accessed);
   });
 
+  test("a keepalive moves the deadline at once, even right after a call", async () => {
+    const bay = await startBay();
+    const sandbox = await bay.core.sandboxes.create(OWNER, {});
+    await touchCompute(bay, sandbox.id);
+    const deadline = await deadlineOf(bay, sandbox.id);
+    await Bun.sleep(20);
+    await bay.core.sandboxes.keepalive(OWNER, sandbox.id);
+    expect(await deadlineOf(bay, sandbox.id)).toBeGreaterThan(deadline);
+  });
+
   test("a new session after a stop has its deadline pushed by the next call", async () => {
     const bay = await startBay();
     const sandbox = await bay.core.sandboxes.create(OWNER, {});
