@@ -1,8 +1,8 @@
 import { createHash, timingSafeEqual } from "node:crypto";
-import { timedStep } from "./request-context.ts";
-import { ACTIVITY_SLACK_MS, ActivityWrites } from "./activity-writes.ts";
 import { checkMetadata, checkSandboxEnv, matchesMetadata, parseMetadataFilter, parseStringMap } from "./sandbox-labels.ts";
 import { consola } from "consola";
+import { timedStep } from "./request-context.ts";
+import { ACTIVITY_SLACK_MS, ActivityWrites } from "./activity-writes.ts";
 import type { BayConfig, ProfileConfig } from "./config/index.ts";
 import type { Driver } from "./driver.ts";
 import {
@@ -317,12 +317,12 @@ export class SandboxService {
     consola.info(`sandbox ${sandbox.id} stopped (owner ${owner})`);
   }
 
-  /** Soft-deletes first, so the sandbox is gone for callers even if engine cleanup must be retried. */
   /**
-   * Deletes the sandbox. With `inBackground`, it is gone from the API when
-   * this returns and its compute and cargo go afterwards (a one-shot need not
-   * wait for the engine); a teardown cut short by a crash is finished by the
-   * collector, as any interrupted delete.
+   * Soft-deletes first, so the sandbox is gone for callers even if engine
+   * cleanup must be retried. With `inBackground`, it returns right then and
+   * its compute and cargo go afterwards (a one-shot need not wait for the
+   * engine); a teardown cut short by a crash is finished by the collector, as
+   * any interrupted delete.
    */
   async delete(owner: string, id: string, options: { inBackground?: boolean } = {}): Promise<void> {
     const sandbox = await this.store.findSandbox(owner, id);

@@ -146,11 +146,11 @@ export class SessionManager {
    * `always` writes anyway (a keepalive: the caller sees its deadline move).
    */
   async touch(sandboxId: string, profile: ProfileConfig, options: { always?: boolean } = {}): Promise<void> {
-    const now = Date.now();
-    if (!options.always && this.idleDeadlines.covers(sandboxId, now + profile.idle_timeout * 1000)) return;
-    const ahead = activity(profile, now + ACTIVITY_SLACK_MS);
-    await this.options.store.touchRunningSession(sandboxId, { lastActiveAt: now, idleExpiresAt: ahead.idleExpiresAt });
-    this.idleDeadlines.wrote(sandboxId, ahead.idleExpiresAt!);
+    const { lastActiveAt, idleExpiresAt: needed } = activity(profile, Date.now());
+    if (!options.always && this.idleDeadlines.covers(sandboxId, needed!)) return;
+    const idleExpiresAt = needed! + ACTIVITY_SLACK_MS;
+    await this.options.store.touchRunningSession(sandboxId, { lastActiveAt, idleExpiresAt });
+    this.idleDeadlines.wrote(sandboxId, idleExpiresAt);
   }
 
   /** Destroys the sandbox's compute, after any start in flight, so that no container is left behind. */
@@ -296,9 +296,7 @@ export class SessionManager {
       runtimeVersion: null,
       replicaId: this.options.replica.id,
     };
-    const inserted = await store.insertSession(session, sandbox.owner, (active) =>
-      this.options.quotas.checkRoomForOne(sandbox.owner, "max_running_sessions", active),
-    );
+    const inserted = await store.insertSession(session, sandbox.owner, (active) => this.options.quotas.checkRoomForOne(sandbox.owner, "max_running_sessions", active));
     if (!inserted) return null;
     const startedAt = performance.now();
     let containerId: string | null = null;

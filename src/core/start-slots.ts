@@ -10,11 +10,6 @@ export class StartSlots {
 
   constructor(private readonly limit: number) {}
 
-  /** Starts in flight and starts waiting for a slot. */
-  get counts(): { running: number; waiting: number } {
-    return { running: this.running, waiting: this.waiting.length };
-  }
-
   /** Runs `start` once a slot is free; `onQueued` is told the place in line when it has to wait. */
   async run<T>(start: () => Promise<T>, onQueued?: (ahead: number) => void): Promise<T> {
     if (this.running >= this.limit) {
