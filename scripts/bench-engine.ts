@@ -18,12 +18,12 @@ async function engine(method: string, path: string, body?: unknown, options: { m
 const json = async <T>(method: string, path: string, body?: unknown): Promise<T> => (await (await engine(method, path, body)).json()) as T;
 
 /**
- * What Bay's cold start does, done by hand: a volume, a container on the
- * default bridge with it on /workspace, started, and a first
- * `python3 -c 'print(1)'` through the exec API, read to its end. Answers the
- * time that took; removing both afterwards is not timed.
+ * What Bay's cold start does, done by hand: a volume, a container on
+ * `network` (the default bridge unless given) with it on /workspace,
+ * started, and a first `python3 -c 'print(1)'` through the exec API, read to
+ * its end. Answers the time that took; removing both afterwards is not timed.
  */
-export async function engineColdStart(image: string, label: string): Promise<number> {
+export async function engineColdStart(image: string, label: string, network = "bridge"): Promise<number> {
   const labels = labelObject(label);
   const started = performance.now();
   const volume = (await json<{ Name: string }>("POST", "/volumes/create", { Labels: labels })).Name;
@@ -34,7 +34,7 @@ export async function engineColdStart(image: string, label: string): Promise<num
         Image: image,
         Cmd: ["sleep", "infinity"],
         Labels: labels,
-        HostConfig: { Binds: [`${volume}:/workspace`], NetworkMode: "bridge" },
+        HostConfig: { Binds: [`${volume}:/workspace`], NetworkMode: network },
       })
     ).Id;
     await engine("POST", `/containers/${container}/start`);
@@ -48,6 +48,12 @@ export async function engineColdStart(image: string, label: string): Promise<num
     if (container) await engine("DELETE", `/containers/${container}?force=1`, undefined, { missingIsFine: true });
     await engine("DELETE", `/volumes/${volume}?force=1`, undefined, { missingIsFine: true });
   }
+}
+
+/** The network Bay made for a network policy (`internet`, …), once a sandbox with that policy has started. */
+export async function policyNetwork(policy: string): Promise<string | undefined> {
+  const filters = encodeURIComponent(JSON.stringify({ label: [`bay.network_policy=${policy}`] }));
+  return (await json<{ Name: string }[]>("GET", `/networks?filters=${filters}`))[0]?.Name;
 }
 
 /** A container's memory as `docker stats` counts it: usage less the inactive page cache (cgroup v1 and v2). */

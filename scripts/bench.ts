@@ -18,7 +18,7 @@ import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { Sandbox as E2bSandbox } from "@e2b/code-interpreter";
 import { Bay } from "../src/client/index.ts";
-import { containerMemoryMb, engineColdStart, removeLabelled } from "./bench-engine.ts";
+import { containerMemoryMb, engineColdStart, policyNetwork, removeLabelled } from "./bench-engine.ts";
 import {
   agentSession,
   alternate,
@@ -236,7 +236,11 @@ function phaseLog() {
 
 /** Bay's cold start against the engine API doing the same by hand and against `docker run --rm`, with where Bay's time goes. */
 async function coldStart({ daemon, bay }: Bench): Promise<void> {
-  const samplers = (log: ReturnType<typeof phaseLog>): [() => Promise<number>, () => Promise<number>, () => Promise<number>] => [
+  // Bay's sandboxes sit on a policy network (fenced from each other and the host); there the engine itself sets up
+  // its embedded DNS in each container's namespace as it starts it, which the default bridge skips. The baseline
+  // is measured both ways: the issue's (default bridge) and the same container start on Bay's network.
+  let bayNetwork: string | undefined;
+  const samplers = (log: ReturnType<typeof phaseLog>): (() => Promise<number>)[] => [
     async () => {
       const started = performance.now();
       const create = await api(daemon, "/v1/sandboxes", {});
@@ -251,14 +255,22 @@ async function coldStart({ daemon, bay }: Bench): Promise<void> {
     },
     () => engineColdStart(image, benchLabel),
     () => timed(dockerRunPrint),
+    ...(bayNetwork ? [() => engineColdStart(image, benchLabel, bayNetwork!)] : []),
   ];
   // One unmeasured round, so that no first-time cost (image cache, the agent's binary) lands on one side.
   await alternate(1, samplers(phaseLog()));
+  bayNetwork = await policyNetwork("internet");
   const log = phaseLog();
-  const [bayTimes, engineTimes, dockerTimes] = await alternate(runs(10, 3), samplers(log));
+  const [bayTimes, engineTimes, dockerTimes, engineOnBayNetwork] = await alternate(runs(10, 3), samplers(log));
   const name = "cold start: create + first python/exec";
-  record(name, "ms", bayTimes, { baseline: { name: "engine API: volume, create, start, exec python3", samples: engineTimes }, target: "≤ 1.2 × baseline" });
-  record(`${name} vs docker run`, "ms", bayTimes, { baseline: { name: "docker run --rm python3", samples: dockerTimes }, target: "≤ 0.75 × baseline" });
+  record(name, "ms", bayTimes!, { baseline: { name: "engine API: volume, create, start, exec python3", samples: engineTimes! }, target: "≤ 1.2 × baseline" });
+  record(`${name} vs docker run`, "ms", bayTimes!, { baseline: { name: "docker run --rm python3", samples: dockerTimes! }, target: "≤ 0.75 × baseline" });
+  if (engineOnBayNetwork) {
+    record(`${name} vs the engine on Bay's network`, "ms", bayTimes!, {
+      baseline: { name: `engine API as above, on ${bayNetwork}`, samples: engineOnBayNetwork },
+      target: "≤ 1.2 × baseline",
+    });
+  }
   log.report();
 }
 
