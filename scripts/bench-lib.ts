@@ -140,9 +140,10 @@ export async function run(argv: string[], options: { env?: Record<string, string
   return stdout;
 }
 
-export function rssMb(pid: number): number {
+/** Resident memory (VmRSS), or one of its parts: RssAnon (the process's own) or RssFile (mapped files: the executable). */
+export function rssMb(pid: number, field: "VmRSS" | "RssAnon" | "RssFile" = "VmRSS"): number {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) / 1024;
+  return Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)![1]) / 1024;
 }
 
 /** This process's environment without Bay's variables, so a child sees only what the bench gives it. */
