@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { BayError } from "../../src/kit/driver.ts";
 import type { OwnContainer } from "./own-container.ts";
 import type { DockerSettings } from "./settings.ts";
@@ -5,15 +6,23 @@ import type { DockerSettings } from "./settings.ts";
 export type ConnectMode = "host_port" | "container_network";
 
 /**
- * How Bay reaches each sandbox's agent, given where Bay runs. `auto`: on the
- * engine's host (or in a container sharing its network), a port published
- * on `host_address`; in a container of its own, the sandbox's address on its
- * network, routed through the host (docs/deployment.md). A mode that cannot
+ * How Bay reaches each sandbox's agent, given where Bay runs. `auto`: in a
+ * container of its own, the sandbox's address on its network, routed
+ * through the host; on the engine's host (or in a container sharing its
+ * network), the sandbox's address too when the engine's bridges are in
+ * Bay's network namespace (`bridgesLocal`: a local, rootful engine), since
+ * a published port costs a `docker-proxy` process per sandbox, about 30 ms
+ * of each start and 40 of each removal, and a relay on every call; else a
+ * port published on `host_address` (docs/deployment.md). A mode that cannot
  * work from where Bay runs is refused with the reason.
  */
-export function resolveConnectMode(settings: Pick<DockerSettings, "connect_mode" | "host_address">, own: OwnContainer | null): ConnectMode {
+export function resolveConnectMode(
+  settings: Pick<DockerSettings, "connect_mode" | "host_address">,
+  own: OwnContainer | null,
+  bridgesLocal = false,
+): ConnectMode {
   const isolated = own !== null && !own.hostNetwork;
-  const mode = settings.connect_mode === "auto" ? (isolated ? "container_network" : "host_port") : settings.connect_mode;
+  const mode = settings.connect_mode === "auto" ? (isolated || bridgesLocal ? "container_network" : "host_port") : settings.connect_mode;
   if (isolated && mode === "container_network" && own.networks.length === 0) {
     throw new BayError(
       "driver_unavailable",
@@ -30,6 +39,16 @@ export function resolveConnectMode(settings: Pick<DockerSettings, "connect_mode"
     );
   }
   return mode;
+}
+
+/**
+ * Whether the engine's bridges are interfaces of this process's network
+ * namespace, so that the host routes to container addresses: the default
+ * bridge network's interface (docker0 unless configured) is here. It is
+ * not for a remote engine, a rootless one or one in a VM.
+ */
+export function engineBridgesLocal(defaultBridgeName: string | null, interfaceExists = (name: string) => existsSync(`/sys/class/net/${name}`)): boolean {
+  return defaultBridgeName !== null && /^[\w.-]+$/.test(defaultBridgeName) && interfaceExists(defaultBridgeName);
 }
 
 /** What the log says about the choice, once. */

@@ -21,7 +21,7 @@ import {
   type StartedContainer,
   type VolumeInfo,
 } from "../../src/kit/driver.ts";
-import { describePlacement, resolveConnectMode, type ConnectMode } from "./connect-mode.ts";
+import { describePlacement, engineBridgesLocal, resolveConnectMode, type ConnectMode } from "./connect-mode.ts";
 import { EgressFirewall, runOnThisHost, type CommandRunner } from "./egress-firewall.ts";
 import { demultiplexLogs } from "./engine-streams.ts";
 import { EngineTimeoutError, ImageUnavailableError, engineFailure, engineMessage, statusOf, type EngineCall } from "./errors.ts";
@@ -138,7 +138,9 @@ export class DockerDriver implements Driver {
 
   private async findPlacement(): Promise<Placement> {
     const own = await findOwnContainer(this.docker, this.engineCall);
-    const connectMode = resolveConnectMode(this.settings, own);
+    const isolated = own !== null && !own.hostNetwork;
+    const bridgesLocal = this.settings.connect_mode === "auto" && !isolated && engineBridgesLocal(await this.defaultBridgeName());
+    const connectMode = resolveConnectMode(this.settings, own, bridgesLocal);
     consola.info(`docker driver: ${describePlacement(connectMode, own)}`);
     return {
       own,
@@ -146,6 +148,23 @@ export class DockerDriver implements Driver {
       hostPaths: new HostPaths(own && own.mounts),
       hostNetworkShell: own && !own.hostNetwork ? new HostNetworkShell(this.docker, this.engineCall, own) : null,
     };
+  }
+
+  /** The interface of the engine's default bridge network, or null when the engine has none. Asked at start-up: a hung engine is not waited for as long as a call. */
+  private defaultBridgeName(): Promise<string | null> {
+    return this.engine(
+      "inspect the default bridge network",
+      async () => {
+        try {
+          const info = await this.docker.getNetwork("bridge").inspect();
+          return info.Driver === "bridge" ? (info.Options?.["com.docker.network.bridge.name"] ?? "docker0") : null;
+        } catch (error) {
+          if (statusOf(error) === 404) return null;
+          throw error;
+        }
+      },
+      { timeoutMs: Math.min(PING_TIMEOUT_MS, this.timeoutMs) },
+    );
   }
 
   async ping(): Promise<void> {

@@ -1,8 +1,9 @@
 /**
  * Bay in a container, started the way docs/deployment.md says: its image
  * from scripts/build-bay-image.sh, run by compose.yaml with the engine socket
- * and a named network of its own. connect_mode stays auto: inside the
- * container it must pick container_network, on the host host_port.
+ * and a named network of its own. connect_mode stays auto: it picks
+ * container_network inside the container, on the host's network and on the
+ * host (the engine's bridges are local there); host_port when asked.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -272,14 +273,13 @@ describe("Bay in a container on the host's network", () => {
     docker("volume", "rm", "-f", volume);
   });
 
-  test("auto picks host_port, Bay writes the firewall itself (no helper), and sandboxes work", async () => {
+  test("auto reaches agents at their addresses (the engine's bridges are in its namespace), Bay writes the firewall itself (no helper), and sandboxes work", async () => {
     const headers = { Authorization: `Bearer ${apiKey}`, "Content-Type": "application/json" };
     const created = await (await fetch(`${url}/v1/sandboxes`, { method: "POST", headers, body: "{}" })).json() as { id: string };
     const ran = await (await fetch(`${url}/v1/sandboxes/${created.id}/shell/exec`, { method: "POST", headers, body: JSON.stringify({ command: "whoami" }) })).json() as { output: string };
     expect(ran.output).toBe("shipyard\n");
-    expect(docker("logs", name).out).toContain("with the host's network; agents are reached through published ports (connect_mode host_port)");
-    const bindings = inspectContainer(sessionContainer(created.id)).NetworkSettings.Ports["8123/tcp"] as { HostIp: string }[];
-    expect(bindings.map((binding) => binding.HostIp)).toEqual(["127.0.0.1"]);
+    expect(docker("logs", name).out).toContain("with the host's network; agents are reached through their container addresses (connect_mode container_network)");
+    expect(publishedPorts(sessionContainer(created.id))).toEqual([]);
     expect(helpersOf(name)).toEqual([]);
     expect((await fetch(`${url}/v1/sandboxes/${created.id}`, { method: "DELETE", headers })).status).toBe(204);
   });
@@ -287,13 +287,24 @@ describe("Bay in a container on the host's network", () => {
 
 describe("Bay on the host", () => {
   const bay = useTestBay();
+  const publishingBay = useTestBay({ config: { driver: { docker: { connect_mode: "host_port" } } } });
 
-  test("auto picks host_port: the agent's port is published on 127.0.0.1 only", async () => {
+  test("auto reaches the agent at its container address: no port is published (no docker-proxy per sandbox)", async () => {
     const id = (await bay.request("POST", "/v1/sandboxes", {})).body.id as string;
     expect((await bay.request("POST", `/v1/sandboxes/${id}/shell/exec`, { command: "true" })).status).toBe(200);
-    const sandbox = inspectContainer(sessionContainer(id));
-    const bindings = sandbox.NetworkSettings.Ports["8123/tcp"] as { HostIp: string; HostPort: string }[];
+    expect(publishedPorts(sessionContainer(id))).toEqual([]);
+  });
+
+  test("connect_mode host_port publishes the agent's port on 127.0.0.1 only", async () => {
+    const id = (await publishingBay.request("POST", "/v1/sandboxes", {})).body.id as string;
+    expect((await publishingBay.request("POST", `/v1/sandboxes/${id}/shell/exec`, { command: "true" })).status).toBe(200);
+    const bindings = publishedPorts(sessionContainer(id));
     expect(bindings.length).toBeGreaterThan(0);
     expect(bindings.every((binding) => binding.HostIp === "127.0.0.1" && Number(binding.HostPort) > 0)).toBe(true);
   });
 });
+
+/** Where the engine published the agent's port of a container, if anywhere. */
+function publishedPorts(container: string): { HostIp: string; HostPort: string }[] {
+  return (inspectContainer(container).NetworkSettings.Ports?.["8123/tcp"] ?? []) as { HostIp: string; HostPort: string }[];
+}

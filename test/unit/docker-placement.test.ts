@@ -8,7 +8,7 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { resolveConnectMode } from "../../drivers/docker/connect-mode.ts";
+import { engineBridgesLocal, resolveConnectMode } from "../../drivers/docker/connect-mode.ts";
 import { controlRuleBridge, controlRules, nameserversIn } from "../../drivers/docker/egress-firewall.ts";
 import { HostPaths } from "../../drivers/docker/host-paths.ts";
 import { ownContainerCandidates, type OwnContainer } from "../../drivers/docker/own-container.ts";
@@ -32,10 +32,27 @@ function refusal(run: () => unknown): BayError {
 describe("connect mode", () => {
   const auto = { connect_mode: "auto" as const, host_address: "127.0.0.1" };
 
-  test("auto: published ports on the host and in a container on the host's network; container addresses in a container of its own", () => {
-    expect(resolveConnectMode(auto, null)).toBe("host_port");
-    expect(resolveConnectMode(auto, own({ hostNetwork: true, networks: [] }))).toBe("host_port");
+  test("auto: container addresses where the engine's bridges are local or Bay has a container of its own; published ports elsewhere", () => {
+    expect(resolveConnectMode(auto, null, true)).toBe("container_network");
+    expect(resolveConnectMode(auto, own({ hostNetwork: true, networks: [] }), true)).toBe("container_network");
+    expect(resolveConnectMode(auto, null, false)).toBe("host_port");
+    expect(resolveConnectMode(auto, own({ hostNetwork: true, networks: [] }), false)).toBe("host_port");
     expect(resolveConnectMode(auto, own())).toBe("container_network");
+  });
+
+  test("the engine's bridges count as local only when the default bridge's interface is in this namespace", () => {
+    const here = (names: string[]) => (name: string) => names.includes(name);
+    expect(engineBridgesLocal("docker0", here(["lo", "eth0", "docker0"]))).toBe(true);
+    // A remote, rootless or VM engine: its bridge is not among this namespace's interfaces.
+    expect(engineBridgesLocal("docker0", here(["lo", "eth0"]))).toBe(false);
+    // No default bridge network (the engine runs with bridge: none).
+    expect(engineBridgesLocal(null, here(["docker0"]))).toBe(false);
+    // An option value that is no interface name is not looked up as a path.
+    expect(engineBridgesLocal("../../../etc", () => true)).toBe(false);
+  });
+
+  test("an explicit host_port is kept where the bridges are local", () => {
+    expect(resolveConnectMode({ ...auto, connect_mode: "host_port" }, null, true)).toBe("host_port");
   });
 
   test("an explicit mode is kept where it works", () => {
