@@ -21,13 +21,19 @@ export type ImportGraph = Map<string, string[]>;
 
 const IMPORT_PATTERN = /(?:\bimport|\bexport)\s[^'";]*?\bfrom\s*["']([^"']+)["']|\bimport\s*\(\s*["']([^"']+)["']\s*\)|\bimport\s+["']([^"']+)["']/g;
 
-/** Every relative import of every source module; imports of packages (elysia, node:fs) are left out. */
-export function readImportGraph(root = REPO_ROOT): ImportGraph {
+/**
+ * Every relative import of every source module; imports of packages
+ * (elysia, node:fs) are left out. Without `dynamic`, only the imports a
+ * module loads as it loads: `import(…)` and type-only imports (erased by
+ * the build) are left out.
+ */
+export function readImportGraph(root = REPO_ROOT, { dynamic = true } = {}): ImportGraph {
   const graph: ImportGraph = new Map();
   for (const file of [...new Glob(SOURCE_GLOB).scanSync(root)].sort()) {
     const text = readFileSync(resolve(root, file), "utf8");
     const targets = new Set<string>();
     for (const match of text.matchAll(IMPORT_PATTERN)) {
+      if (!dynamic && (match[2] !== undefined || /^(import|export)\s+type\s/.test(match[0]))) continue;
       const specifier = match[1] ?? match[2] ?? match[3]!;
       if (!specifier.startsWith(".")) continue;
       targets.add(relative(root, resolve(root, dirname(file), specifier)));

@@ -1,5 +1,5 @@
 import type { BayConfig } from "../core/config/index.ts";
-import { loadBayConfig } from "../composition/bay.ts";
+import { loadBayConfig } from "../composition/config.ts";
 
 /** Flags every command that runs the core accepts; they override file and environment. */
 export const coreConfigArgs = {

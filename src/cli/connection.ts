@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { consola } from "consola";
 import { Bay } from "../client/index.ts";
-import { configFromFlags, type CoreConfigFlags } from "./config-args.ts";
+import type { CoreConfigFlags } from "./config-args.ts";
 
 /** Flags of every command that talks to Bay. */
 export const connectionArgs = {
@@ -36,6 +36,7 @@ export async function connect(flags: ConnectionFlags): Promise<Connection> {
   // A key known only to this process; the embedded sandboxes belong to the local owner "default".
   const key = `embedded-${randomBytes(24).toString("hex")}`;
   // Quiet by default, except for progress of slow steps (image pulls), which goes to stderr.
+  const { configFromFlags } = await import("./config-args.ts");
   const config = configFromFlags(flags, { log: { level: flags["log-level"] ?? "warn", progress: true } });
   config.security.api_keys = [...config.security.api_keys, { key, owner: "default", admin: true }];
   const { createBay, createBayApp } = await import("../composition/bay.ts");

@@ -6,14 +6,12 @@
  */
 import { createApp, type BayApp } from "../api/app.ts";
 import { createBayCore, type BayCore } from "../core/bay-core.ts";
-import { driverSettings, loadConfig, type BayConfig, type ConfigSources } from "../core/config/index.ts";
+import { driverSettings, type BayConfig } from "../core/config/index.ts";
 import type { Driver } from "../core/driver.ts";
 import { configureLogging } from "../core/logging.ts";
-import { CAPABILITIES, CATALOG, FRONT_DOORS, driverPlugin } from "./registry.ts";
+import { CAPABILITIES, FRONT_DOORS, driverPlugin } from "./registry.ts";
 
-export function loadBayConfig(sources: ConfigSources = {}): BayConfig {
-  return loadConfig(sources, CATALOG);
-}
+export { loadBayConfig } from "./config.ts";
 
 /** The configured driver, created from its validated settings; a driver that cannot serve refuses here. */
 export function createDriver(config: BayConfig): Promise<Driver> {
