@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { connect, createServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -98,8 +98,23 @@ export async function withEngineFrozen<T>(work: () => Promise<T>): Promise<T> {
   if (!pid) throw new Error("dockerd is not running");
   process.kill(Number(pid), "SIGSTOP");
   try {
+    // The signal takes effect asynchronously: `work` starts once the kernel says every thread is stopped.
+    await untilStopped(Number(pid));
     return await work();
   } finally {
     process.kill(Number(pid), "SIGCONT");
+  }
+}
+
+/** Waits until every thread of `pid` is in the stopped state (T), for at most 5 s. */
+async function untilStopped(pid: number): Promise<void> {
+  const deadline = Date.now() + 5000;
+  const stopped = () => {
+    const threads = readdirSync(`/proc/${pid}/task`);
+    return threads.every((thread) => /^\d+ \(.*\) T /.test(readFileSync(`/proc/${pid}/task/${thread}/stat`, "utf8")));
+  };
+  while (!stopped()) {
+    if (Date.now() > deadline) throw new Error(`dockerd (pid ${pid}) did not stop within 5 s of SIGSTOP`);
+    await Bun.sleep(5);
   }
 }
