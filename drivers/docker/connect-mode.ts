@@ -16,12 +16,17 @@ export type ConnectMode = "host_port" | "container_network";
  * port published on `host_address` (docs/deployment.md). A mode that cannot
  * work from where Bay runs is refused with the reason.
  */
+/** Bay runs in a container with a network namespace of its own (not on the host, nor with the host's network). */
+export function inOwnNetworkNamespace(own: OwnContainer | null): own is OwnContainer {
+  return own !== null && !own.hostNetwork;
+}
+
 export function resolveConnectMode(
   settings: Pick<DockerSettings, "connect_mode" | "host_address">,
   own: OwnContainer | null,
   bridgesLocal = false,
 ): ConnectMode {
-  const isolated = own !== null && !own.hostNetwork;
+  const isolated = inOwnNetworkNamespace(own);
   const mode = settings.connect_mode === "auto" ? (isolated || bridgesLocal ? "container_network" : "host_port") : settings.connect_mode;
   if (isolated && mode === "container_network" && own.networks.length === 0) {
     throw new BayError(

@@ -21,7 +21,7 @@ import {
   type StartedContainer,
   type VolumeInfo,
 } from "../../src/kit/driver.ts";
-import { describePlacement, engineBridgesLocal, resolveConnectMode, type ConnectMode } from "./connect-mode.ts";
+import { describePlacement, engineBridgesLocal, inOwnNetworkNamespace, resolveConnectMode, type ConnectMode } from "./connect-mode.ts";
 import { EgressFirewall, runOnThisHost, type CommandRunner } from "./egress-firewall.ts";
 import { demultiplexLogs } from "./engine-streams.ts";
 import { EngineTimeoutError, ImageUnavailableError, engineFailure, engineMessage, statusOf, type EngineCall } from "./errors.ts";
@@ -45,8 +45,8 @@ type EngineStream = NodeJS.ReadableStream & { destroy?: () => void };
 /** Closes a long-lived answer that arrived after its call's deadline, unread. */
 const closeLateStream = (late: unknown) => (late as EngineStream).destroy?.();
 
-/** /health's ping must answer within seconds, whatever the engine timeout. */
-const PING_TIMEOUT_MS = 2500;
+/** /health's ping and start-up's probes must answer within seconds, whatever the engine timeout. */
+const PROBE_TIMEOUT_MS = 2500;
 /** A pull is exempt from the engine timeout, but not from a stall: this long without progress fails it. */
 const PULL_STALL_MIN_MS = 60_000;
 const REMOVAL_POLL_MS = 100;
@@ -81,6 +81,8 @@ export class DockerDriver implements Driver {
   private readonly networks: PolicyNetworks;
   private readonly accountFiles: SandboxAccountFiles;
   private readonly timeoutMs: number;
+  /** For calls that only probe the engine: the shorter of PROBE_TIMEOUT_MS and the engine timeout. */
+  private readonly probeTimeoutMs: number;
   readonly callDeadlineMs: number;
 
   constructor(private readonly settings: DockerSettings, context: DockerDriverContext = {}) {
@@ -94,6 +96,7 @@ export class DockerDriver implements Driver {
       this.endpoint = `unix://${settings.socket}`;
     }
     this.timeoutMs = settings.engine_timeout_seconds * 1000;
+    this.probeTimeoutMs = Math.min(PROBE_TIMEOUT_MS, this.timeoutMs);
     this.callDeadlineMs = this.timeoutMs;
     this.dataDir = context.dataDir;
     const onHost: CommandRunner = async (command, input) =>
@@ -138,19 +141,19 @@ export class DockerDriver implements Driver {
 
   private async findPlacement(): Promise<Placement> {
     const own = await findOwnContainer(this.docker, this.engineCall);
-    const isolated = own !== null && !own.hostNetwork;
-    const bridgesLocal = this.settings.connect_mode === "auto" && !isolated && engineBridgesLocal(await this.defaultBridgeName());
+    // Asked of the engine only where it can change auto's choice.
+    const bridgesLocal = this.settings.connect_mode === "auto" && !inOwnNetworkNamespace(own) && engineBridgesLocal(await this.defaultBridgeName());
     const connectMode = resolveConnectMode(this.settings, own, bridgesLocal);
     consola.info(`docker driver: ${describePlacement(connectMode, own)}`);
     return {
       own,
       connectMode,
       hostPaths: new HostPaths(own && own.mounts),
-      hostNetworkShell: own && !own.hostNetwork ? new HostNetworkShell(this.docker, this.engineCall, own) : null,
+      hostNetworkShell: inOwnNetworkNamespace(own) ? new HostNetworkShell(this.docker, this.engineCall, own) : null,
     };
   }
 
-  /** The interface of the engine's default bridge network, or null when the engine has none. Asked at start-up: a hung engine is not waited for as long as a call. */
+  /** The interface of the engine's default bridge network, or null when the engine has none. A probe: a hung engine is not waited for as long as a call. */
   private defaultBridgeName(): Promise<string | null> {
     return this.engine(
       "inspect the default bridge network",
@@ -163,12 +166,12 @@ export class DockerDriver implements Driver {
           throw error;
         }
       },
-      { timeoutMs: Math.min(PING_TIMEOUT_MS, this.timeoutMs) },
+      { timeoutMs: this.probeTimeoutMs },
     );
   }
 
   async ping(): Promise<void> {
-    await this.engine("reach the engine", () => this.docker.ping(), { timeoutMs: Math.min(PING_TIMEOUT_MS, this.timeoutMs) });
+    await this.engine("reach the engine", () => this.docker.ping(), { timeoutMs: this.probeTimeoutMs });
   }
 
   async createVolume(name: string, labels: Labels): Promise<void> {
