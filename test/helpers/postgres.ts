@@ -64,17 +64,28 @@ export async function startPostgres(): Promise<ThrowawayPostgres> {
   };
 }
 
-/** One cluster for the whole test file. */
-export function usePostgres(): ThrowawayPostgres {
+/**
+ * One cluster for the whole test file. Bun runs afterAll hooks in the order
+ * they were registered, so this one would stop the cluster before the
+ * file's own: cleanup that still needs the cluster (closing a Bay whose
+ * collector and heartbeat use it) goes to `beforeStop`, which runs first.
+ */
+export function usePostgres(): ThrowawayPostgres & { beforeStop(cleanup: () => Promise<void>): void } {
   let cluster: ThrowawayPostgres | undefined;
+  const cleanups: (() => Promise<void>)[] = [];
   beforeAll(async () => {
     cluster = await startPostgres();
   });
   afterAll(async () => {
-    await cluster?.stop();
+    try {
+      for (const cleanup of cleanups) await cleanup();
+    } finally {
+      await cluster?.stop();
+    }
   });
   return {
     database: () => cluster!.database(),
     stop: () => cluster!.stop(),
+    beforeStop: (cleanup) => void cleanups.push(cleanup),
   };
 }

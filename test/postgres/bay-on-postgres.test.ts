@@ -3,7 +3,7 @@
  * flow, lists, idempotency, quotas, the warm pool and the collector, with
  * every row in Postgres and none in a SQLite file.
  */
-import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { volumesWithLabel } from "../helpers/docker.ts";
@@ -35,7 +35,7 @@ beforeAll(async () => {
     },
   });
 });
-afterAll(async () => {
+postgres.beforeStop(async () => {
   await bay?.close();
   await database?.close();
 });

@@ -6,7 +6,7 @@
  * any replica serving any sandbox (streams and downloads too), the leader's
  * duties moving on when it dies, and a replica killed mid-start recovered.
  */
-import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -56,7 +56,7 @@ beforeAll(async () => {
   const [row] = (await database`SELECT value FROM settings WHERE name = 'instance_id'`) as [{ value: string }];
   instanceId = row.value;
 });
-afterAll(async () => {
+postgres.beforeStop(async () => {
   for (const replica of replicas) if (replica.process.exitCode === null) await replica.stop("SIGTERM");
   if (instanceId) await removeInstanceObjects(instanceId);
   await database?.close();
