@@ -67,6 +67,27 @@ export async function containerMemoryMb(container: string): Promise<number> {
 }
 
 /**
+ * Until the daemon of `instanceId` keeps `count` network slots ready on `network`
+ * again, so that its refill (engine work in the background) does not overlap
+ * the next measurement, its own or a baseline's.
+ */
+export async function untilNetworkSlotsReady(instanceId: string, network = "bay-internet", count = 2): Promise<void> {
+  const filters = encodeURIComponent(JSON.stringify({ label: [`bay.instance_id=${instanceId}`, `bay.network_slot=${network}`], status: ["running"] }));
+  for (let attempt = 0; attempt < 600; attempt++) {
+    if ((await json<unknown[]>("GET", `/containers/json?filters=${filters}`)).length >= count) return;
+    await Bun.sleep(25);
+  }
+  throw new Error(`the daemon did not make ${count} network slots on ${network} within 15 s`);
+}
+
+/** The network slot's holder whose namespace a container joined (drivers/docker/network-slots.ts), or null. */
+export async function joinedHolder(container: string): Promise<string | null> {
+  const info = await json<{ HostConfig: { NetworkMode?: string } }>("GET", `/containers/${container}/json`);
+  const mode = info.HostConfig.NetworkMode ?? "";
+  return mode.startsWith("container:") ? mode.slice("container:".length) : null;
+}
+
+/**
  * Removes every container and volume with this label (`key=value`), waiting
  * for removals already under way (the engine refuses a second one with 409).
  */

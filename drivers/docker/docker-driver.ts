@@ -8,6 +8,7 @@ import {
   AgentError,
   BayError,
   ConfigError,
+  LABEL,
   WORKSPACE_MOUNT_PATH,
   describeContainerEnd,
   logProgress,
@@ -27,6 +28,7 @@ import { demultiplexLogs } from "./engine-streams.ts";
 import { EngineTimeoutError, ImageUnavailableError, engineFailure, engineMessage, statusOf, type EngineCall } from "./errors.ts";
 import { HostNetworkShell } from "./host-network-shell.ts";
 import { HostPaths } from "./host-paths.ts";
+import { NetworkSlots, SLOT_LABEL, type NetworkSlot, type SlotTemplate } from "./network-slots.ts";
 import { findOwnContainer, type OwnContainer } from "./own-container.ts";
 import { PolicyNetworks, type PolicyNetwork } from "./policy-networks.ts";
 import { SandboxAccountFiles, type AccountFiles } from "./sandbox-user-files.ts";
@@ -80,6 +82,7 @@ export class DockerDriver implements Driver {
   private readonly dataDir: string | undefined;
   private readonly networks: PolicyNetworks;
   private readonly accountFiles: SandboxAccountFiles;
+  private readonly slots: NetworkSlots;
   private readonly timeoutMs: number;
   /** For calls that only probe the engine: the shorter of PROBE_TIMEOUT_MS and the engine timeout. */
   private readonly probeTimeoutMs: number;
@@ -108,6 +111,9 @@ export class DockerDriver implements Driver {
       this.engineCall,
       this.dataDir ? join(this.dataDir, "account-files") : undefined,
     );
+    this.slots = new NetworkSlots(this.docker, this.engineCall, settings.network_slots, (info, template) =>
+      template.agentSocket ? null : agentEndpointOf(info, template.agentPort, template.network, template.publishOn),
+    );
   }
 
   /**
@@ -125,7 +131,13 @@ export class DockerDriver implements Driver {
     }
   }
 
+  /** A long-lived Bay keeps network slots ready (network-slots.ts); a one-shot does not pay for them. */
+  startBackground(): void {
+    this.slots.start();
+  }
+
   async close(): Promise<void> {
+    await this.slots.close();
     const placement = await this.placementFound?.catch(() => null);
     await placement?.hostNetworkShell?.close();
   }
@@ -196,12 +208,46 @@ export class DockerDriver implements Driver {
     if (network && placement.hostNetworkShell && placement.connectMode === "container_network") {
       await this.firewall?.admitControlPlane(placement.own!.networks.map((own) => own.bridge), spec.agentPort);
     }
-    const container = await this.createContainer(spec, network, placement, phase);
+    if (network === null && !spec.agentSocketDir) throw new AgentError("network none needs a socket directory for the agent");
+    const imageId = await phase("image", () => this.ensureImage(spec.image, spec.onProgress));
+    const agentBinary = placement.hostPaths.agentBinary(spec.agentBinaryPath, this.dataDir && join(this.dataDir, "agent"));
+    const template = this.slotTemplate(spec, network, placement, agentBinary);
+    const slot = template && this.slots.claim(template);
+    if (slot) {
+      try {
+        return await this.startContainer(spec, network, placement, phase, { imageId, agentBinary, slot });
+      } catch (error) {
+        // A holder that ended since it was made (removed by hand, an engine restart) must not fail the start.
+        if (error instanceof BayError && error.code === "driver_unavailable") throw error;
+        consola.warn(`docker driver: starting on network slot ${slot.holderId.slice(0, 12)} failed (${(error as Error).message}); starting without one`);
+      }
+    }
+    return this.startContainer(spec, network, placement, phase, { imageId, agentBinary, slot: null });
+  }
+
+  private async startContainer(
+    spec: SessionContainerSpec,
+    network: PolicyNetwork | null,
+    placement: Placement,
+    phase: PhaseTimer,
+    parts: ContainerParts,
+  ): Promise<StartedContainer> {
+    let container: Docker.Container;
     try {
+      container = await this.createContainer(spec, network, placement, phase, parts);
+    } catch (error) {
+      if (parts.slot) await this.slots.remove(parts.slot.holderId).catch(() => undefined);
+      throw error;
+    }
+    try {
+      if (parts.slot) this.slots.noteJoined(container.id, parts.slot.holderId);
       await phase("container-start", () => this.engine("start the container", () => container.start()));
-      const endpoint = network === null
-        ? `unix://${spec.agentSocketDir}/${AGENT_SOCKET_NAME}`
-        : await phase("endpoint", () => this.resolveEndpoint(container.id, spec.agentPort, network.name, placement.connectMode));
+      const socketEndpoint = `unix://${spec.agentSocketDir}/${AGENT_SOCKET_NAME}`;
+      const endpoint = parts.slot
+        ? (parts.slot.endpoint ?? socketEndpoint)
+        : network === null
+          ? socketEndpoint
+          : await phase("endpoint", () => this.resolveEndpoint(container.id, spec.agentPort, network.name, placement.connectMode));
       return { containerId: container.id, endpoint };
     } catch (error) {
       await this.removeContainer(container.id).catch(() => undefined);
@@ -209,8 +255,30 @@ export class DockerDriver implements Driver {
     }
   }
 
+  /**
+   * How a holder for this start's network is made, or null where a start
+   * cannot join one: an allow list pins its names' addresses at each start.
+   */
+  private slotTemplate(spec: SessionContainerSpec, network: PolicyNetwork | null, placement: Placement, agentBinary: string): SlotTemplate | null {
+    if (spec.network.kind === "allow") return null;
+    const labels = { [LABEL.managed]: "true", [LABEL.instanceId]: spec.labels[LABEL.instanceId] ?? "" };
+    return {
+      labels,
+      network: network?.name ?? "none",
+      image: spec.image,
+      agentBinaryBind: `${agentBinary}:${AGENT_PATH_IN_CONTAINER}:ro`,
+      agentPath: AGENT_PATH_IN_CONTAINER,
+      agentPort: spec.agentPort,
+      agentSocket: network ? null : `${AGENT_SOCKET_DIR}/${AGENT_SOCKET_NAME}`,
+      publishOn: network && placement.connectMode === "host_port" ? this.settings.host_address : null,
+      sysctls: network ? NO_IPV6 : undefined,
+    };
+  }
+
   /** Returns once the container is gone, also when an earlier removal (one that outlived its deadline) is still at work. */
   async removeContainer(idOrName: string): Promise<void> {
+    // Known for the containers this process started; asked of the engine for the others (a restart's adopted ones).
+    const holder = this.slots.takeHolderJoinedBy(idOrName) ?? (await this.slotHolderOf(idOrName));
     const alreadyInProgress = await this.engine("remove a container", async () => {
       try {
         await this.docker.getContainer(idOrName).remove({ force: true, v: false });
@@ -222,6 +290,20 @@ export class DockerDriver implements Driver {
       }
     });
     if (alreadyInProgress) await this.untilContainerGone(idOrName);
+    if (holder) await this.slots.remove(holder);
+  }
+
+  /** The network slot's holder whose namespace the container joined, if it did. */
+  private async slotHolderOf(idOrName: string): Promise<string | null> {
+    const mode = await this.engine("inspect a container", async () => {
+      try {
+        return (await this.docker.getContainer(idOrName).inspect()).HostConfig.NetworkMode ?? "";
+      } catch (error) {
+        if (statusOf(error) === 404) return "";
+        throw error;
+      }
+    });
+    return mode.startsWith(JOINED_PREFIX) ? mode.slice(JOINED_PREFIX.length) : null;
   }
 
   private async untilContainerGone(idOrName: string): Promise<void> {
@@ -269,7 +351,8 @@ export class DockerDriver implements Driver {
     const found = await this.engine("list containers", () =>
       this.docker.listContainers({ all: true, filters: { label: labelFilters(labels) } }),
     );
-    return found.map((c) => ({
+    // Network slots are the driver's own (network-slots.ts), no session's.
+    return found.filter((c) => !(c.Labels && SLOT_LABEL in c.Labels)).map((c) => ({
       id: c.Id,
       name: (c.Names[0] ?? "").replace(/^\//, ""),
       labels: c.Labels ?? {},
@@ -357,14 +440,19 @@ export class DockerDriver implements Driver {
     };
   }
 
-  private async createContainer(spec: SessionContainerSpec, network: PolicyNetwork | null, placement: Placement, phase: PhaseTimer): Promise<Docker.Container> {
+  private async createContainer(
+    spec: SessionContainerSpec,
+    network: PolicyNetwork | null,
+    placement: Placement,
+    phase: PhaseTimer,
+    { imageId, agentBinary, slot }: ContainerParts,
+  ): Promise<Docker.Container> {
     const port = `${spec.agentPort}/tcp`;
     const isolated = network === null;
-    if (isolated && !spec.agentSocketDir) throw new AgentError("network none needs a socket directory for the agent");
-    const imageId = await phase("image", () => this.ensureImage(spec.image, spec.onProgress));
     const accounts = await phase("account-files", () => this.accountFiles.forImage(imageId, spec.image, spec.labels));
     const paths = placement.hostPaths;
-    const agentBinary = paths.agentBinary(spec.agentBinaryPath, this.dataDir && join(this.dataDir, "agent"));
+    // What the engine sets up with a network namespace is the holder's (network-slots.ts), and refused on a container that joins one.
+    const ownNetwork = slot === null;
     const options: Docker.ContainerCreateOptions = {
       name: spec.name,
       Image: spec.image,
@@ -375,7 +463,7 @@ export class DockerDriver implements Driver {
       // The agent keeps real uid 0 to start user code as uid 1000 with no capabilities (src/agent/sandbox-user.ts).
       User: "0:0",
       WorkingDir: WORKSPACE_MOUNT_PATH,
-      ExposedPorts: { [port]: {} },
+      ExposedPorts: ownNetwork ? { [port]: {} } : undefined,
       HostConfig: {
         Init: true,
         Binds: [
@@ -387,17 +475,16 @@ export class DockerDriver implements Driver {
         ],
         Mounts: [{ Type: "volume", Source: spec.volumeName, Target: WORKSPACE_MOUNT_PATH }],
         PortBindings:
-          !isolated && placement.connectMode === "host_port"
+          ownNetwork && !isolated && placement.connectMode === "host_port"
             ? { [port]: [{ HostIp: this.settings.host_address, HostPort: "" }] }
             : undefined,
-        NetworkMode: network?.name ?? "none",
+        NetworkMode: slot ? `${JOINED_PREFIX}${slot.holderId}` : (network?.name ?? "none"),
         // Names of an allow list resolve to exactly the addresses the firewall lets through.
         ExtraHosts: spec.network.kind === "allow" ? pinnedHosts(spec.network.hosts) : undefined,
         // …and no other name resolves: the engine's DNS forwarder gets an upstream nobody answers at (it may
         // otherwise query the host's resolver from the host itself, a channel past the firewall).
         Dns: spec.network.kind === "allow" ? [NO_RESOLVER] : undefined,
-        // The firewall speaks IPv4; a sandbox gets no IPv6 at all.
-        Sysctls: isolated ? undefined : { "net.ipv6.conf.all.disable_ipv6": "1", "net.ipv6.conf.default.disable_ipv6": "1" },
+        Sysctls: ownNetwork && !isolated ? NO_IPV6 : undefined,
         // What user code writes to the agent's stdout/stderr must not grow the host's disk without bound.
         LogConfig: { Type: "json-file", Config: { "max-size": CONTAINER_LOG_MAX_SIZE, "max-file": "1" } },
         NanoCpus: spec.resources.nanoCpus,
@@ -459,14 +546,7 @@ export class DockerDriver implements Driver {
 
   private async resolveEndpoint(containerId: string, agentPort: number, networkName: string, connectMode: ConnectMode): Promise<string> {
     const info = await this.engine("inspect the container", () => this.docker.getContainer(containerId).inspect());
-    if (connectMode === "host_port") {
-      const binding = info.NetworkSettings.Ports?.[`${agentPort}/tcp`]?.[0];
-      if (!binding?.HostPort) throw new AgentError("the container's agent port was not published");
-      return `http://${this.settings.host_address}:${binding.HostPort}`;
-    }
-    const address = info.NetworkSettings.Networks?.[networkName]?.IPAddress;
-    if (!address) throw new AgentError(`the container has no address on network ${networkName}`);
-    return `http://${address}:${agentPort}`;
+    return agentEndpointOf(info, agentPort, networkName, connectMode === "host_port" ? this.settings.host_address : null);
   }
 
   /** Waits for a pull to finish, as long as it takes, unless the engine stops reporting progress. */
@@ -528,6 +608,37 @@ export class DockerDriver implements Driver {
 }
 
 type PhaseTimer = <T>(name: string, step: () => Promise<T>) => Promise<T>;
+
+/** What a start has found out before it creates its container. */
+interface ContainerParts {
+  imageId: string;
+  /** The agent binary's path as the engine sees it. */
+  agentBinary: string;
+  /** The network slot it joins, or null for a namespace of its own. */
+  slot: NetworkSlot | null;
+}
+
+/** The network mode of a container that joins another's namespace. */
+const JOINED_PREFIX = "container:";
+
+/** The firewall speaks IPv4; a sandbox gets no IPv6 at all. */
+const NO_IPV6 = { "net.ipv6.conf.all.disable_ipv6": "1", "net.ipv6.conf.default.disable_ipv6": "1" };
+
+/**
+ * Where the agent in a container answers, from the container's inspection:
+ * its published port on `publishedOn` (connect mode host_port), else its
+ * address on the sandbox network.
+ */
+function agentEndpointOf(info: Docker.ContainerInspectInfo, agentPort: number, networkName: string, publishedOn: string | null): string {
+  if (publishedOn !== null) {
+    const binding = info.NetworkSettings.Ports?.[`${agentPort}/tcp`]?.[0];
+    if (!binding?.HostPort) throw new AgentError("the container's agent port was not published");
+    return `http://${publishedOn}:${binding.HostPort}`;
+  }
+  const address = info.NetworkSettings.Networks?.[networkName]?.IPAddress;
+  if (!address) throw new AgentError(`the container has no address on network ${networkName}`);
+  return `http://${address}:${agentPort}`;
+}
 
 /** Times each step of a start for the caller's `onPhase`. */
 function phaseTimer(onPhase: SessionContainerSpec["onPhase"]): PhaseTimer {

@@ -26,6 +26,13 @@ export const DockerSettingsSchema = Type.Object(
      */
     egress_deny: Type.Array(Type.String({ pattern: "^[0-9]{1,3}(\\.[0-9]{1,3}){3}(/[0-9]{1,2})?$" }), { default: [] }),
     /**
+     * Network namespaces a long-lived Bay keeps ready per sandbox network in
+     * use, for sandboxes to join instead of waiting for the engine to set one
+     * up (drivers/docker/network-slots.ts); 0 turns them off. Each is a small
+     * idle container.
+     */
+    network_slots: Type.Integer({ minimum: 0, maximum: 64, default: 2 }),
+    /**
      * Deadline of each engine call; past it the call fails with driver_unavailable.
      * Image pulls and the event stream are long-lived and exempt.
      */

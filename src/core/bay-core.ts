@@ -104,6 +104,7 @@ export async function createBayCore(config: BayConfig, driver: Driver): Promise<
       await collector.run({ atStartup: true }).catch((error: Error) => consola.warn(`start-up reconciliation failed: ${error.message}`));
       await watcher.start();
       collector.start();
+      driver.startBackground?.();
       pool.start();
     },
     async close() {

@@ -103,7 +103,10 @@ export interface Driver {
   inspectContainer(idOrName: string): Promise<ContainerInfo | null>;
   /** The last lines a container printed, for error messages when a start fails; "" when they cannot be read (never fails). */
   readLogs(idOrName: string, tailLines: number): Promise<string>;
-  /** Containers with every one of these labels, running or not; may leave out what only inspection says (exit code, pause state, end time). */
+  /**
+   * Containers with every one of these labels, running or not; may leave out what only inspection says (exit code,
+   * pause state, end time). Helper containers a driver keeps for itself (the Docker driver's network slots) are not listed.
+   */
   listContainers(labels: Labels): Promise<ContainerInfo[]>;
   listVolumes(labels: Labels): Promise<VolumeInfo[]>;
   /** Bytes used by each named volume the engine can measure (cargo size limits are enforced with this). */
@@ -116,6 +119,12 @@ export interface Driver {
    * does not call `onClosed`.
    */
   watchContainerEnds(labels: Labels, onEnd: (event: ContainerEndEvent) => void, onClosed: (error?: Error) => void): Promise<EventSubscription>;
+  /**
+   * Called once by a long-lived Bay (`bay serve`, not a one-shot `bay exec`):
+   * from now on the driver may prepare ahead what later starts need (the
+   * Docker driver's network slots). `close` ends that work.
+   */
+  startBackground?(): void;
   close?(): Promise<void>;
 }
 

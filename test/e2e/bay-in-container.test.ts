@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
-import { containersWithLabel, inspectContainer, removeInstanceObjects, volumesWithLabel } from "../helpers/docker.ts";
+import { containersWithLabel, inspectContainer, inspectNetworkOwner, removeInstanceObjects, volumesWithLabel } from "../helpers/docker.ts";
 import { REPO_ROOT, TEST_IMAGE } from "../helpers/env.ts";
 import { useTestBay } from "../helpers/test-bay.ts";
 
@@ -137,7 +137,7 @@ describe("Bay in a container, run by compose.yaml", () => {
     expect((await shell(created.body.id, "echo ready")).output).toBe("ready\n");
 
     expect(bayLogs()).toContain(`on network ${network}; agents are reached through their container addresses (connect_mode container_network)`);
-    const sandbox = inspectContainer(sessionContainer(created.body.id));
+    const sandbox = inspectNetworkOwner(sessionContainer(created.body.id));
     expect(Object.keys(sandbox.HostConfig.PortBindings ?? {})).toEqual([]);
     expect(sandbox.NetworkSettings.Ports?.["8123/tcp"] ?? null).toBeNull();
 
@@ -187,7 +187,7 @@ describe("Bay in a container, run by compose.yaml", () => {
     const id = (await call("POST", "/v1/sandboxes", { profile: "offline" })).body.id as string;
     expect((await shell(id, "echo offline")).output).toBe("offline\n");
     const sandbox = inspectContainer(sessionContainer(id));
-    expect(sandbox.HostConfig.NetworkMode).toBe("none");
+    expect(inspectNetworkOwner(sessionContainer(id)).HostConfig.NetworkMode).toBe("none");
     // The socket directory is bound from the data volume's host path, where Bay's container sees it too.
     const volumePath = JSON.parse(docker("volume", "inspect", dataVolume).out)[0].Mountpoint as string;
     expect(sandbox.HostConfig.Binds.some((bind: string) => bind.startsWith(`${volumePath}/`) && bind.includes(":/run/bay"))).toBe(true);
@@ -199,7 +199,7 @@ describe("Bay in a container, run by compose.yaml", () => {
     const bob = (await call("POST", "/v1/sandboxes", {})).body.id as string;
     expect((await shell(bob, "true")).exit_code).toBe(0);
     const bayAddress = inspectContainer(bayContainer).NetworkSettings.Networks[network].IPAddress as string;
-    const bobAddress = Object.values(inspectContainer(sessionContainer(bob)).NetworkSettings.Networks as Record<string, any>)[0].IPAddress as string;
+    const bobAddress = Object.values(inspectNetworkOwner(sessionContainer(bob)).NetworkSettings.Networks as Record<string, any>)[0].IPAddress as string;
     const probe = (address: string, port: number) =>
       python(alice, `import socket\ns = socket.socket()\ns.settimeout(3)\ntry:\n    s.connect((${JSON.stringify(address)}, ${port})); print("open")\nexcept OSError as e:\n    print("refused", e.errno)`);
     expect((await probe(bayAddress, 8114)).output).toStartWith("refused");
@@ -306,5 +306,5 @@ describe("Bay on the host", () => {
 
 /** Where the engine published the agent's port of a container, if anywhere. */
 function publishedPorts(container: string): { HostIp: string; HostPort: string }[] {
-  return (inspectContainer(container).NetworkSettings.Ports?.["8123/tcp"] ?? []) as { HostIp: string; HostPort: string }[];
+  return (inspectNetworkOwner(container).NetworkSettings.Ports?.["8123/tcp"] ?? []) as { HostIp: string; HostPort: string }[];
 }

@@ -11,12 +11,36 @@ function docker(args: string[]): string {
 
 const lines = (text: string) => text.split("\n").filter(Boolean);
 
-export function containersWithLabel(label: string): string[] {
-  return lines(docker(["ps", "-a", "--filter", `label=${label}`, "--format", "{{.Names}}"]));
+/**
+ * A long-lived Bay keeps network slots: holder containers with its instance
+ * label that belong to no sandbox (drivers/docker/network-slots.ts). The
+ * listings below leave them out unless asked: what tests count is sandbox
+ * containers. test/security/network-policy.test.ts checks the holders, and
+ * scripts/test.sh's last check counts everything a test instance left.
+ */
+export interface ListOptions {
+  holders?: boolean;
 }
 
-export function runningContainersWithLabel(label: string): string[] {
-  return lines(docker(["ps", "--filter", `label=${label}`, "--format", "{{.Names}}"]));
+function listContainers(args: string[], { holders = false }: ListOptions, format = "{{.Names}}"): string[] {
+  return lines(docker(["ps", ...args, "--format", `${format}\t{{.Label "bay.network_slot"}}`]))
+    .map((line) => line.split("\t"))
+    .filter(([, slot]) => holders || !slot)
+    .map(([name]) => name!);
+}
+
+export function containersWithLabel(label: string, options: ListOptions = {}): string[] {
+  return listContainers(["-a", "--filter", `label=${label}`], options);
+}
+
+export function runningContainersWithLabel(label: string, options: ListOptions = {}): string[] {
+  return listContainers(["--filter", `label=${label}`], options);
+}
+
+/** Full ids of the containers with every one of these labels, sorted. */
+export function containerIdsWithLabels(labels: string[], { all = false, ...options }: ListOptions & { all?: boolean } = {}): string[] {
+  const filters = labels.flatMap((label) => ["--filter", `label=${label}`]);
+  return listContainers([...(all ? ["-a"] : []), "--no-trunc", ...filters], options, "{{.ID}}").sort();
 }
 
 export function volumesWithLabel(label: string): string[] {
@@ -39,6 +63,17 @@ export function containerExists(name: string): boolean {
 
 export function inspectContainer(name: string): any {
   return JSON.parse(docker(["container", "inspect", name]))[0];
+}
+
+/**
+ * The inspection of the container whose network namespace `name` uses: its
+ * own, or that of the network slot's holder it joined (drivers/docker/network-slots.ts),
+ * which holds its addresses, published ports and network mode.
+ */
+export function inspectNetworkOwner(name: string): any {
+  const container = inspectContainer(name);
+  const mode = container.HostConfig.NetworkMode as string;
+  return mode.startsWith("container:") ? inspectContainer(mode.slice("container:".length)) : container;
 }
 
 export function inspectVolume(name: string): any {

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { TEST_IMAGE } from "./env.ts";
-import { removeInstanceObjects, volumesWithLabel } from "./docker.ts";
+import { containerIdsWithLabels, removeInstanceObjects, volumesWithLabel } from "./docker.ts";
 import { startServeProcess, type ServeProcess } from "./serve-process.ts";
 
 /** The admin key of every installation's daemon. */
@@ -134,13 +134,9 @@ export function docker(...args: string[]): string {
   return result.stdout.toString().trim();
 }
 
-const lines = (text: string) => text.split("\n").filter(Boolean);
 
 /** Full ids of the containers carrying all these labels; running ones only unless `all`. */
-export function containerIds(labels: string[], { all = false } = {}): string[] {
-  const filters = labels.flatMap((label) => ["--filter", `label=${label}`]);
-  return lines(docker("ps", ...(all ? ["-a"] : []), "-q", "--no-trunc", ...filters)).sort();
-}
+export const containerIds = containerIdsWithLabels;
 
 /**
  * The engine's containers and volumes of this instance next to what the

@@ -35,7 +35,7 @@ describe("modules loaded with a command", () => {
     expect(readImportGraph().get("src/cli/main.ts")).toContain("src/cli/serve.ts");
   });
 
-  for (const command of ["src/cli/exec.ts", "src/cli/client-command.ts", "src/cli/ship.ts"]) {
+  for (const command of ["src/cli/exec.ts", "src/cli/client-command.ts", "src/cli/ship.ts", "src/cli/hold.ts"]) {
     test(`${command} loads none of the daemon`, () => {
       expect(loadedWith(command).filter((module) => DAEMON.test(module))).toEqual([]);
     });
