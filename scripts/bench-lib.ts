@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { randomBytes } from "node:crypto";
-import { removeLabelled } from "./bench-engine.ts";
+import { removeLabelled, untilNetworkSlotsReady } from "./bench-engine.ts";
 
 export const quick = process.argv.includes("--quick");
 /** Overridable so the bench can run a copy while dist/bay is being rebuilt. */
@@ -247,12 +247,17 @@ async function listeningUrl(child: Bun.Subprocess<"ignore", "pipe", "pipe">): Pr
   }
 }
 
-/** Waits (outside any timing) until the `warm` profile's pool is full again. */
-export async function waitForWarmPool(daemon: Daemon): Promise<void> {
+/**
+ * Waits (outside any timing) until the daemon's refills are done: the `warm`
+ * profile's pool is full again, and so are the network slots its new members
+ * took, so that neither refill's engine work overlaps the next sample.
+ */
+export async function waitForRefills(daemon: Daemon): Promise<void> {
   for (let attempt = 0; attempt < 300; attempt++) {
-    if (/bay_warm_pool_ready\{profile="warm"\} 2/.test(await (await fetch(`${daemon.url}/metrics`)).text())) return;
+    if (/bay_warm_pool_ready\{profile="warm"\} 2/.test(await (await fetch(`${daemon.url}/metrics`)).text())) break;
     await Bun.sleep(50);
   }
+  await untilNetworkSlotsReady(daemon.instanceId);
 }
 
 /** Where the daemon reaches a running sandbox's agent, as its database says. */

@@ -40,7 +40,7 @@ import {
   startDaemon,
   throughput,
   timed,
-  waitForWarmPool,
+  waitForRefills,
   writeResults,
   type AgentSession,
   type Daemon,
@@ -134,6 +134,8 @@ async function footprint({ daemon, bay }: Bench): Promise<void> {
   // Most of it is the executable's own pages (clean, shared with the page cache, reclaimable): shown apart.
   record("bay serve: idle RSS, mapped from the executable", "MB", [rssMb(daemon.pid, "RssFile")]);
   record("bay serve: idle RSS, the process's own (anonymous)", "MB", [rssMb(daemon.pid, "RssAnon")]);
+  // Sandboxes as a running daemon starts them: on network slots (drivers/docker/network-slots.ts), their holders counted in.
+  await untilNetworkSlotsReady(daemon.instanceId);
   const ids = await Promise.all(
     Array.from({ length: runs(4, 2) }, async () => {
       const id = (await bay.sandboxes.create()).id;
@@ -187,11 +189,11 @@ async function oneShots({ daemon }: Bench): Promise<void> {
 
   const viaDaemon = () =>
     printsOne(run([binary, "exec", "--url", daemon.url, "--api-key", daemon.key, "--profile", "warm", "python", "-c", "print(1)"], { env: envWithoutBay({}) }));
-  await waitForWarmPool(daemon);
+  await waitForRefills(daemon);
   await viaDaemon();
   const [warm] = await alternate(runs(10, 3), [
     async () => {
-      await waitForWarmPool(daemon);
+      await waitForRefills(daemon);
       return timed(viaDaemon);
     },
   ]);
@@ -307,7 +309,7 @@ function reportColdStart([bayTimes, withoutSlotsTimes, engineTimes, dockerTimes,
 async function warmStart({ daemon, bay }: Bench): Promise<void> {
   const e2bOptions = e2bOptionsOf(daemon);
   const viaApi = async () => {
-    await waitForWarmPool(daemon);
+    await waitForRefills(daemon);
     let id = "";
     const ms = await timed(async () => {
       id = (await bay.sandboxes.create({ profile: "warm" })).id;
@@ -317,7 +319,7 @@ async function warmStart({ daemon, bay }: Bench): Promise<void> {
     return ms;
   };
   const viaE2b = async () => {
-    await waitForWarmPool(daemon);
+    await waitForRefills(daemon);
     let created: E2bSandbox | undefined;
     const ms = await timed(async () => {
       created = await E2bSandbox.create("warm", e2bOptions);

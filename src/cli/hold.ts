@@ -1,30 +1,39 @@
-import { defineCommand } from "citty";
-import { consola } from "consola";
+/**
+ * `bay hold`: the process of a network slot's holder container
+ * (drivers/docker/network-slots.ts; src/agent/network-holder.ts says when it
+ * ends). Internal, and not a citty command: it lives as long as a sandbox,
+ * so src/main.ts starts it before loading the command line parser and the
+ * logger, which keeps a couple of MB off every sandbox.
+ */
 import { holdNetwork, type AgentListener } from "../agent/network-holder.ts";
 
-export default defineCommand({
-  meta: {
-    name: "hold",
-    description: "Hold a network namespace for a sandbox to join (the Docker driver's network slots run this; not for direct use)",
-    hidden: true,
-  },
-  args: {
-    "ready-seconds": { type: "string", description: "End after this long unless a sandbox's agent has listened meanwhile", required: true },
-    "agent-port": { type: "string", description: "The TCP port the sandbox's agent listens on" },
-    "agent-socket": { type: "string", description: "The unix socket the sandbox's agent listens on (sandboxes without network)" },
-  },
-  async run({ args }) {
-    const readySeconds = Number(args["ready-seconds"]);
-    const port = Number(args["agent-port"]);
-    const agent: AgentListener | null = args["agent-socket"] ? { socket: args["agent-socket"] } : Number.isInteger(port) && port > 0 ? { port } : null;
-    if (!(readySeconds > 0) || agent === null) {
-      consola.error("hold: needs --ready-seconds > 0 and one of --agent-port or --agent-socket");
-      process.exit(2);
-    }
-    // The engine stops a holder with SIGTERM (or SIGKILL); as PID 1 it has to say that SIGTERM ends it.
-    process.on("SIGTERM", () => process.exit(0));
-    const why = await holdNetwork({ readySeconds, agent });
-    consola.info(`hold: done, ${why}`);
-    process.exit(0);
-  },
-});
+const USAGE = "usage: bay hold --ready-seconds N (--agent-port PORT | --agent-socket PATH)";
+
+/** The holder's options from its arguments, or an error message. */
+export function parseHoldArgs(args: string[]): { readySeconds: number; agent: AgentListener } | string {
+  const values = new Map<string, string>();
+  for (let index = 0; index < args.length; index += 2) {
+    const [name, value] = [args[index]!, args[index + 1]];
+    if (!["--ready-seconds", "--agent-port", "--agent-socket"].includes(name) || value === undefined) return USAGE;
+    values.set(name, value);
+  }
+  const readySeconds = Number(values.get("--ready-seconds"));
+  const port = Number(values.get("--agent-port"));
+  const socket = values.get("--agent-socket");
+  if (!(readySeconds > 0)) return USAGE;
+  if (socket) return { readySeconds, agent: { socket } };
+  if (Number.isInteger(port) && port > 0 && port < 65536) return { readySeconds, agent: { port } };
+  return USAGE;
+}
+
+export async function runHold(args: string[]): Promise<never> {
+  const options = parseHoldArgs(args);
+  if (typeof options === "string") {
+    console.error(options);
+    process.exit(2);
+  }
+  // The engine stops a holder with SIGTERM (or SIGKILL); as PID 1 it has to say that SIGTERM ends it.
+  process.on("SIGTERM", () => process.exit(0));
+  console.log(`bay hold: done, ${await holdNetwork(options)}`);
+  process.exit(0);
+}

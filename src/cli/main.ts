@@ -15,6 +15,5 @@ export const mainCommand = defineCommand({
     gc: () => import("./gc.ts").then((m) => m.default),
     mcp: () => import("./mcp.ts").then((m) => m.default),
     ship: () => import("./ship.ts").then((m) => m.default),
-    hold: () => import("./hold.ts").then((m) => m.default),
   },
 });

@@ -5,6 +5,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import { holdNetwork, tcpListens, unixListens } from "../../src/agent/network-holder.ts";
+import { parseHoldArgs } from "../../src/cli/hold.ts";
 
 const TCP = [
   "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode",
@@ -59,5 +60,18 @@ describe("when the holder ends", () => {
     expect(early).toBe("still holding");
     expect(await held).toBe("its sandbox ended");
     expect(looks).toBeGreaterThanOrEqual(42);
+  });
+});
+
+describe("bay hold's arguments", () => {
+  test("a port or a socket, with a ready lifetime", () => {
+    expect(parseHoldArgs(["--ready-seconds", "1800", "--agent-port", "8123"])).toEqual({ readySeconds: 1800, agent: { port: 8123 } });
+    expect(parseHoldArgs(["--agent-socket", "/run/bay/agent.sock", "--ready-seconds", "5"])).toEqual({ readySeconds: 5, agent: { socket: "/run/bay/agent.sock" } });
+  });
+
+  test("anything else is the usage, not a holder that never ends or watches nothing", () => {
+    for (const args of [[], ["--agent-port", "8123"], ["--ready-seconds", "0", "--agent-port", "8123"], ["--ready-seconds", "60"], ["--ready-seconds", "60", "--agent-port", "99999"], ["--ready-seconds", "60", "--agent-port"], ["--bogus", "1"]]) {
+      expect(parseHoldArgs(args)).toStartWith("usage: bay hold");
+    }
   });
 });
