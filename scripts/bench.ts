@@ -344,6 +344,8 @@ async function poolOf(bench: Bench, count: number): Promise<Bench["pool"]> {
     await bench.bay.python.exec(id, { code: "1" });
     bench.pool.push({ id, agent: await agentSession(bench.daemon, id) });
   }
+  // The network slots these starts took are made again in the background: not during what the caller measures.
+  await untilNetworkSlotsReady(bench.daemon.instanceId);
   return bench.pool.slice(0, count);
 }
 
