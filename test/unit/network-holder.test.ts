@@ -4,7 +4,7 @@
  * test/security/network-policy.test.ts runs real holders under Bay.
  */
 import { describe, expect, test } from "bun:test";
-import { holdNetwork, tcpListens, unixListens } from "../../src/agent/network-holder.ts";
+import { holdNetwork, portTaken, tcpListens, unixListens } from "../../src/agent/network-holder.ts";
 import { parseHoldArgs } from "../../src/cli/hold.ts";
 
 const TCP = [
@@ -28,17 +28,34 @@ describe("what the holder sees in /proc/net", () => {
     // Port 80 appears only as the remote end.
     expect(tcpListens(TCP, 80)).toBe(false);
     expect(tcpListens(TCP.split("\n")[0]!, 8123)).toBe(false);
+    // The same in /proc/net/tcp6, whose addresses are 32 digits.
+    expect(tcpListens("   0: 00000000000000000000000000000000:1FBB 00000000000000000000000000000000:0000 0A 00000000:00000000", 8123)).toBe(true);
   });
 
-  test("a unix socket listening at the agent's path, not one merely bound or connected", () => {
+  test("a unix socket listening at the agent's path, not one merely bound or connected, nor one whose path only starts the same", () => {
     expect(unixListens(UNIX, "/run/bay/agent.sock")).toBe(true);
+    expect(unixListens(UNIX.replace("/run/bay/agent.sock", "/run/bay/agent.sock.old"), "/run/bay/agent.sock")).toBe(false);
     expect(unixListens(UNIX, "/run/bay/client.sock")).toBe(false);
     expect(unixListens(UNIX, "/run/bay/other.sock")).toBe(false);
   });
 });
 
+describe("how the holder tells that a claimed sandbox's agent still listens", () => {
+  test("its port cannot be taken while a socket listens on it, and can once that socket is gone", () => {
+    const agent = Bun.listen({ hostname: "0.0.0.0", port: 0, socket: { data() {} } });
+    const port = agent.port;
+    expect(portTaken(port)).toBe(true);
+    // Asking did not disturb the listener.
+    expect(portTaken(port)).toBe(true);
+    agent.stop(true);
+    expect(portTaken(port)).toBe(false);
+    // …and the probe let the port go again.
+    expect(portTaken(port)).toBe(false);
+  });
+});
+
 describe("when the holder ends", () => {
-  const fast = { agent: { port: 8123 }, probeMs: 5, missesToEnd: 3 };
+  const fast = { agent: { port: 8123 }, probeMs: 5, claimedProbeMs: 5, missesToEnd: 3 };
 
   test("unclaimed: after its ready lifetime", async () => {
     expect(await holdNetwork({ ...fast, readySeconds: 0.05 }, () => false)).toBe("never claimed");
@@ -46,11 +63,14 @@ describe("when the holder ends", () => {
 
   test("claimed: once the agent has stopped listening for several looks, not at one miss", async () => {
     const looks = [true, true, false, true, false, false, false];
+    const claimedAt: boolean[] = [];
     let look = 0;
-    const ended = await holdNetwork({ ...fast, readySeconds: 0.001 }, () => looks[look++] ?? false);
+    const ended = await holdNetwork({ ...fast, readySeconds: 0.001 }, (claimed) => (claimedAt.push(claimed), looks[look++] ?? false));
     expect(ended).toBe("its sandbox ended");
     // The single miss at the third look did not end it; the three in a row from the fifth did.
     expect(look).toBe(7);
+    // Each look after the first knew that the agent had been seen (the holder then probes its port instead of /proc).
+    expect(claimedAt).toEqual([false, true, true, true, true, true, true]);
   });
 
   test("claimed: its ready lifetime no longer applies while the agent listens", async () => {
