@@ -69,12 +69,19 @@ export async function containerMemoryMb(container: string): Promise<number> {
 /**
  * Until the daemon of `instanceId` keeps `count` network slots ready on `network`
  * again, so that its refill (engine work in the background) does not overlap
- * the next measurement, its own or a baseline's.
+ * the next measurement, its own or a baseline's. Ready: running holders that
+ * no container has joined (those of running sandboxes carry the same labels).
  */
 export async function untilNetworkSlotsReady(instanceId: string, network = "bay-internet", count = 2): Promise<void> {
-  const filters = encodeURIComponent(JSON.stringify({ label: [`bay.instance_id=${instanceId}`, `bay.network_slot=${network}`], status: ["running"] }));
+  const filters = encodeURIComponent(JSON.stringify({ label: [`bay.instance_id=${instanceId}`], status: ["running", "created"] }));
   for (let attempt = 0; attempt < 600; attempt++) {
-    if ((await json<unknown[]>("GET", `/containers/json?filters=${filters}`)).length >= count) return;
+    const containers = await json<{ Id: string; State: string; Labels: Record<string, string>; HostConfig: { NetworkMode?: string } }[]>(
+      "GET",
+      `/containers/json?all=1&filters=${filters}`,
+    );
+    const joined = new Set(containers.map((c) => c.HostConfig.NetworkMode ?? "").filter((mode) => mode.startsWith("container:")).map((mode) => mode.slice("container:".length)));
+    const ready = containers.filter((c) => c.State === "running" && c.Labels["bay.network_slot"] === network && !joined.has(c.Id));
+    if (ready.length >= count) return;
     await Bun.sleep(25);
   }
   throw new Error(`the daemon did not make ${count} network slots on ${network} within 15 s`);
