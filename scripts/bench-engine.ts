@@ -79,7 +79,7 @@ export async function untilNetworkSlotsReady(instanceId: string, network = "bay-
       "GET",
       `/containers/json?all=1&filters=${filters}`,
     );
-    const joined = new Set(containers.map((c) => c.HostConfig.NetworkMode ?? "").filter((mode) => mode.startsWith("container:")).map((mode) => mode.slice("container:".length)));
+    const joined = new Set(containers.map((c) => holderIn(c.HostConfig.NetworkMode)));
     const ready = containers.filter((c) => c.State === "running" && c.Labels["bay.network_slot"] === network && !joined.has(c.Id));
     if (ready.length >= count) return;
     await Bun.sleep(25);
@@ -89,9 +89,12 @@ export async function untilNetworkSlotsReady(instanceId: string, network = "bay-
 
 /** The network slot's holder whose namespace a container joined (drivers/docker/network-slots.ts), or null. */
 export async function joinedHolder(container: string): Promise<string | null> {
-  const info = await json<{ HostConfig: { NetworkMode?: string } }>("GET", `/containers/${container}/json`);
-  const mode = info.HostConfig.NetworkMode ?? "";
-  return mode.startsWith("container:") ? mode.slice("container:".length) : null;
+  return holderIn((await json<{ HostConfig: { NetworkMode?: string } }>("GET", `/containers/${container}/json`)).HostConfig.NetworkMode);
+}
+
+/** The container whose namespace a network mode joins (`container:<id>`), or null. */
+function holderIn(networkMode: string | undefined): string | null {
+  return networkMode?.startsWith("container:") ? networkMode.slice("container:".length) : null;
 }
 
 /**

@@ -240,7 +240,7 @@ export class DockerDriver implements Driver {
       throw error;
     }
     try {
-      if (parts.slot) this.slots.noteJoined(container.id, parts.slot.holderId);
+      this.slots.noteJoined(container.id, parts.slot?.holderId ?? null);
       await phase("container-start", () => this.engine("start the container", () => container.start()));
       const socketEndpoint = `unix://${spec.agentSocketDir}/${AGENT_SOCKET_NAME}`;
       const endpoint = parts.slot
@@ -277,8 +277,9 @@ export class DockerDriver implements Driver {
 
   /** Returns once the container is gone, also when an earlier removal (one that outlived its deadline) is still at work. */
   async removeContainer(idOrName: string): Promise<void> {
-    // Known for the containers this process started; asked of the engine for the others (a restart's adopted ones).
-    const holder = this.slots.takeHolderJoinedBy(idOrName) ?? (await this.slotHolderOf(idOrName));
+    // Known for the containers this process started; asked of the engine only for the others (a restart's adopted ones).
+    const known = this.slots.takeHolderJoinedBy(idOrName);
+    const holder = known === undefined ? await this.slotHolderOf(idOrName) : known;
     const alreadyInProgress = await this.engine("remove a container", async () => {
       try {
         await this.docker.getContainer(idOrName).remove({ force: true, v: false });

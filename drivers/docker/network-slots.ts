@@ -25,7 +25,7 @@ import { statusOf, type EngineCall } from "./errors.ts";
 export const SLOT_LABEL = "bay.network_slot";
 
 /** An unclaimed holder ends itself after this long; the pool replaces it well before. */
-export const HOLDER_READY_SECONDS = 30 * 60;
+const HOLDER_READY_SECONDS = 30 * 60;
 /**
  * A holder is handed out only with this long left: the sandbox's agent must
  * listen before the holder's ready lifetime ends, or the holder ends under it.
@@ -75,8 +75,11 @@ export class NetworkSlots {
   private readonly ready = new Map<string, ReadySlot[]>();
   private readonly templates = new Map<string, SlotTemplate>();
   private readonly filling = new Map<string, Promise<void>>();
-  /** Holders joined by containers this process started, by container id: found without asking the engine, even once the container is gone. */
-  private readonly joined = new Map<string, string>();
+  /**
+   * The holder each container this process started joined (null: none), by
+   * container id: known without asking the engine, even once the container is gone.
+   */
+  private readonly joined = new Map<string, string | null>();
   private timer: Timer | null = null;
   private active = false;
   /** The labels of this Bay's holders, known from its first start (the sweep looks for these). */
@@ -121,13 +124,13 @@ export class NetworkSlots {
     return found ? { holderId: found.holderId, endpoint: found.endpoint } : null;
   }
 
-  /** Notes that a container joined a holder, for `takeHolderJoinedBy`. */
-  noteJoined(containerId: string, holderId: string): void {
+  /** Notes which holder a container this process started joined (null: none), for `takeHolderJoinedBy`. */
+  noteJoined(containerId: string, holderId: string | null): void {
     this.joined.set(containerId, holderId);
   }
 
-  /** The holder a container this process started joined, if it did; forgets it. */
-  takeHolderJoinedBy(containerId: string): string | undefined {
+  /** The holder a container this process started joined (null: none), or undefined for a container it did not start; forgets it. */
+  takeHolderJoinedBy(containerId: string): string | null | undefined {
     const holder = this.joined.get(containerId);
     this.joined.delete(containerId);
     return holder;
@@ -154,11 +157,6 @@ export class NetworkSlots {
     const unclaimed = [...this.ready.values()].flat();
     this.ready.clear();
     await Promise.all(unclaimed.map((slot) => this.remove(slot.holderId).catch(() => undefined)));
-  }
-
-  /** Holders ready per network, for tests and diagnostics. */
-  readyCounts(): Record<string, number> {
-    return Object.fromEntries([...this.ready].map(([network, queue]) => [network, queue.length]));
   }
 
   private usable(slot: ReadySlot, agentPort: number): boolean {
