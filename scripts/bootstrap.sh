@@ -31,6 +31,12 @@ say "bun $(bun --version)"
 # 2. Packages, exactly as locked.
 bun install --frozen-lockfile --silent
 
+# 2b. A C compiler and the static C library: the build compiles the network slots' native holder
+#     (drivers/docker/slot-holder.c) into the executable; without them holders run `bay hold`.
+if ! command -v cc >/dev/null 2>&1 || [ ! -f "$(cc -print-file-name=libc.a 2>/dev/null)" ]; then
+  if is_root; then apt_install gcc libc6-dev; else say "no C compiler: network slot holders will run 'bay hold'"; fi
+fi
+
 # 3. A reachable Docker engine.
 if ! docker info >/dev/null 2>&1; then
   if ! command -v dockerd >/dev/null 2>&1; then

@@ -5,6 +5,8 @@
  *   bun scripts/build.ts --out dist/bay --commit abc123 [--target bun-linux-arm64]
  */
 import type { BunPlugin } from "bun";
+import { dirname, join } from "node:path";
+import { hostArchitecture, SLOT_HOLDER_SOURCE, slotHolderFileName, type Architecture } from "../drivers/docker/slot-holder.ts";
 
 const argument = (name: string) => {
   const at = process.argv.indexOf(`--${name}`);
@@ -37,8 +39,39 @@ const leaveOutUnusedEngineParts: BunPlugin = {
   },
 };
 
+/** The architecture an executable for `target` runs on (Bun's names). */
+function architectureOf(target: string | undefined): Architecture {
+  if (!target) return hostArchitecture();
+  return target.includes("arm64") || target.includes("aarch64") ? "arm64" : "x64";
+}
+
+/**
+ * The network slots' native holder (drivers/docker/slot-holder.c), compiled
+ * static for the target's architecture into the output's directory, to be
+ * carried in the executable. Without a C compiler for that architecture it
+ * is left out, said, and holders run `bay hold` instead.
+ */
+function compileSlotHolder(): string | null {
+  const architecture = architectureOf(target);
+  const compiler = architecture === hostArchitecture() ? "cc" : architecture === "arm64" ? "aarch64-linux-gnu-gcc" : "x86_64-linux-gnu-gcc";
+  if (!Bun.which(compiler)) {
+    console.warn(`build: no ${compiler}: the executable carries no native network slot holder (holders run \`bay hold\`, a few MB each)`);
+    return null;
+  }
+  const output = join(dirname(outfile), slotHolderFileName(architecture));
+  const compiled = Bun.spawnSync([compiler, "-static", "-Os", "-s", "-Wall", "-Wextra", "-Werror", "-o", output, SLOT_HOLDER_SOURCE], { stderr: "pipe" });
+  if (!compiled.success) {
+    console.error(compiled.stderr.toString());
+    console.error(`build: ${compiler} could not build ${SLOT_HOLDER_SOURCE} (a static build needs the C library's static archive: Debian's libc6-dev)`);
+    process.exit(1);
+  }
+  return output;
+}
+
+const slotHolder = compileSlotHolder();
 const result = await Bun.build({
-  entrypoints: ["src/main.ts"],
+  // The holder is embedded as a file (Bun.embeddedFiles), not bundled.
+  entrypoints: ["src/main.ts", ...(slotHolder ? [slotHolder] : [])],
   // ESM bytecode: parsing is done at build time, which cuts start-up (bay --version) about fourfold.
   format: "esm",
   bytecode: true,

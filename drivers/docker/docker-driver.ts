@@ -29,6 +29,7 @@ import { EngineTimeoutError, ImageUnavailableError, engineFailure, engineMessage
 import { HostNetworkShell } from "./host-network-shell.ts";
 import { HostPaths } from "./host-paths.ts";
 import { NetworkSlots, SLOT_LABEL, type NetworkSlot, type SlotTemplate } from "./network-slots.ts";
+import { holderProgram, nativeSlotHolder } from "./slot-holder.ts";
 import { findOwnContainer, type OwnContainer } from "./own-container.ts";
 import { PolicyNetworks, type PolicyNetwork } from "./policy-networks.ts";
 import { SandboxAccountFiles, type AccountFiles } from "./sandbox-user-files.ts";
@@ -83,6 +84,7 @@ export class DockerDriver implements Driver {
   private readonly networks: PolicyNetworks;
   private readonly accountFiles: SandboxAccountFiles;
   private readonly slots: NetworkSlots;
+  private nativeHolder: Promise<string | null> | undefined;
   private readonly timeoutMs: number;
   /** For calls that only probe the engine: the shorter of PROBE_TIMEOUT_MS and the engine timeout. */
   private readonly probeTimeoutMs: number;
@@ -211,7 +213,7 @@ export class DockerDriver implements Driver {
     if (network === null && !spec.agentSocketDir) throw new AgentError("network none needs a socket directory for the agent");
     const imageId = await phase("image", () => this.ensureImage(spec.image, spec.onProgress));
     const agentBinary = placement.hostPaths.agentBinary(spec.agentBinaryPath, this.dataDir && join(this.dataDir, "agent"));
-    const template = this.slotTemplate(spec, network, placement, agentBinary);
+    const template = this.slots.isActive() ? this.slotTemplate(spec, network, placement, agentBinary, await this.nativeHolderOnHost(placement)) : null;
     const slot = template && this.slots.claim(template);
     if (slot) {
       try {
@@ -259,20 +261,40 @@ export class DockerDriver implements Driver {
    * How a holder for this start's network is made, or null where a start
    * cannot join one: an allow list pins its names' addresses at each start.
    */
-  private slotTemplate(spec: SessionContainerSpec, network: PolicyNetwork | null, placement: Placement, agentBinary: string): SlotTemplate | null {
+  private slotTemplate(
+    spec: SessionContainerSpec,
+    network: PolicyNetwork | null,
+    placement: Placement,
+    agentBinary: string,
+    nativeHolder: string | null,
+  ): SlotTemplate | null {
     if (spec.network.kind === "allow") return null;
     const labels = { [LABEL.managed]: "true", [LABEL.instanceId]: spec.labels[LABEL.instanceId] ?? "" };
     return {
       labels,
       network: network?.name ?? "none",
       image: spec.image,
-      agentBinaryBind: `${agentBinary}:${AGENT_PATH_IN_CONTAINER}:ro`,
-      agentPath: AGENT_PATH_IN_CONTAINER,
+      program: holderProgram(nativeHolder, agentBinary, AGENT_PATH_IN_CONTAINER),
       agentPort: spec.agentPort,
       agentSocket: network ? null : `${AGENT_SOCKET_DIR}/${AGENT_SOCKET_NAME}`,
       publishOn: network && placement.connectMode === "host_port" ? this.settings.host_address : null,
       sysctls: network ? NO_IPV6 : undefined,
     };
+  }
+
+  /** The native slot holder as the engine can mount it, staged once; null without one (holders then run `bay hold`). */
+  private nativeHolderOnHost(placement: Placement): Promise<string | null> {
+    this.nativeHolder ??= (async () => {
+      const bytes = await nativeSlotHolder();
+      if (!bytes || !this.dataDir) return null;
+      try {
+        return placement.hostPaths.carriedExecutable(bytes, join(this.dataDir, "agent"), "slot-holder");
+      } catch (error) {
+        consola.warn(`docker driver: network slot holders run \`bay hold\`: ${(error as Error).message}`);
+        return null;
+      }
+    })();
+    return this.nativeHolder;
   }
 
   /** Returns once the container is gone, also when an earlier removal (one that outlived its deadline) is still at work. */

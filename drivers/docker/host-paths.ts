@@ -1,4 +1,4 @@
-import { copyFileSync, chmodSync, existsSync, mkdirSync, readFileSync, renameSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join, relative, isAbsolute } from "node:path";
 import { BayError } from "../../src/kit/driver.ts";
 import type { OwnMount } from "./own-container.ts";
@@ -33,25 +33,20 @@ export class HostPaths {
   /**
    * The agent binary as the engine can mount it. Inside Bay's image the
    * binary is on no mount, so it is copied once into `stagingDir` (on the
-   * data volume), under its digest so that an upgrade never swaps a file
-   * a running sandbox has mounted.
+   * data volume).
    */
   agentBinary(path: string, stagingDir: string | undefined): string {
     if (this.translate(path) !== null || stagingDir === undefined) return this.forEngine(path, "the agent binary");
     const known = this.stagedBinaries.get(path);
     if (known) return known;
-    const digest = new Bun.CryptoHasher("sha256").update(readFileSync(path)).digest("hex").slice(0, 16);
-    const staged = join(stagingDir, `bay-${digest}`);
-    if (!existsSync(staged)) {
-      mkdirSync(stagingDir, { recursive: true, mode: 0o755 });
-      const partial = `${staged}.${process.pid}.partial`;
-      copyFileSync(path, partial);
-      chmodSync(partial, 0o755);
-      renameSync(partial, staged);
-    }
-    const forEngine = this.forEngine(staged, "the agent binary's copy");
+    const forEngine = this.forEngine(stageExecutable(readFileSync(path), stagingDir, "bay"), "the agent binary's copy");
     this.stagedBinaries.set(path, forEngine);
     return forEngine;
+  }
+
+  /** An executable Bay carries (the native network slot holder) as a file in `stagingDir` the engine can mount. */
+  carriedExecutable(bytes: Uint8Array, stagingDir: string, name: string): string {
+    return this.forEngine(stageExecutable(bytes, stagingDir, name), `the ${name} executable's copy`);
   }
 
   private translate(path: string): string | null {
@@ -66,4 +61,21 @@ export class HostPaths {
     const rest = relative(best.destination, path);
     return rest ? join(best.source, rest) : best.source;
   }
+}
+
+/**
+ * Writes an executable once into `stagingDir`, under its digest, so that an
+ * upgrade never swaps a file a running container has mounted; its path.
+ */
+function stageExecutable(bytes: Uint8Array, stagingDir: string, name: string): string {
+  const digest = new Bun.CryptoHasher("sha256").update(bytes).digest("hex").slice(0, 16);
+  const staged = join(stagingDir, `${name}-${digest}`);
+  if (!existsSync(staged)) {
+    mkdirSync(stagingDir, { recursive: true, mode: 0o755 });
+    const partial = `${staged}.${process.pid}.partial`;
+    writeFileSync(partial, bytes);
+    chmodSync(partial, 0o755);
+    renameSync(partial, staged);
+  }
+  return staged;
 }

@@ -12,7 +12,7 @@
  * instance label like everything Bay leaves on the engine, but the driver
  * does not list them to the core (they belong to no session), and they need
  * no collector: they are auto-removed when their process ends, and it ends by
- * itself (src/agent/network-holder.ts) when unclaimed past its ready lifetime
+ * itself (slot-holder.c, or src/agent/network-holder.ts) when unclaimed past its ready lifetime
  * or once its sandbox's agent is gone, so even a Bay that crashes, or a
  * sandbox container removed behind Bay's back, leaves none behind for long.
  */
@@ -20,6 +20,7 @@ import { randomBytes } from "node:crypto";
 import { consola } from "consola";
 import type Docker from "dockerode";
 import { statusOf, type EngineCall } from "./errors.ts";
+import type { HolderProgram } from "./slot-holder.ts";
 
 /** On every holder: the network it holds a namespace on ("none" for none). */
 export const SLOT_LABEL = "bay.network_slot";
@@ -45,9 +46,8 @@ export interface SlotTemplate {
   /** The pool's key: the network's name, or "none". */
   network: string;
   image: string;
-  /** Bind of the agent binary, which the holder runs (`bay hold`). */
-  agentBinaryBind: string;
-  agentPath: string;
+  /** What the holder runs: the native holder, or the agent binary's `bay hold` (slot-holder.ts). */
+  program: HolderProgram;
   agentPort: number;
   /** Set for sandboxes without network: the agent's unix socket, whose listening the holder watches for. */
   agentSocket: string | null;
@@ -99,6 +99,11 @@ export class NetworkSlots {
     this.active = true;
     this.timer = setInterval(() => this.tick(), TICK_MS);
     this.timer.unref?.();
+  }
+
+  /** Whether starts may join slots (a long-lived Bay that keeps them). */
+  isActive(): boolean {
+    return this.active;
   }
 
   /**
@@ -225,20 +230,18 @@ export class NetworkSlots {
       name: `bay-slot-${randomBytes(6).toString("hex")}`,
       Image: template.image,
       Labels: { ...template.labels, [SLOT_LABEL]: template.network },
-      Entrypoint: [template.agentPath],
+      Entrypoint: template.program.entrypoint,
       Cmd: [
-        "hold",
         "--ready-seconds",
         String(HOLDER_READY_SECONDS),
         ...(template.agentSocket ? ["--agent-socket", template.agentSocket] : ["--agent-port", String(template.agentPort)]),
       ],
       User: "65534:65534",
-      // It looks at its namespace every few seconds: the JIT's memory would outweigh anything it saved (2.6 MB resident instead of 3.3).
-      Env: ["BUN_JSC_useJIT=0"],
+      Env: template.program.env,
       ExposedPorts: template.publishOn ? { [port]: {} } : undefined,
       HostConfig: {
         AutoRemove: true,
-        Binds: [template.agentBinaryBind],
+        Binds: [template.program.bind],
         NetworkMode: template.network,
         PortBindings: template.publishOn ? { [port]: [{ HostIp: template.publishOn, HostPort: "" }] } : undefined,
         Sysctls: template.sysctls,

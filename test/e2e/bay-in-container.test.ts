@@ -10,7 +10,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
-import { containersWithLabel, inspectContainer, inspectNetworkOwner, removeInstanceObjects, volumesWithLabel } from "../helpers/docker.ts";
+import { containerIdsWithLabels, containersWithLabel, inspectContainer, inspectNetworkOwner, removeInstanceObjects, volumesWithLabel } from "../helpers/docker.ts";
+import { SLOT_HOLDER_PATH_IN_CONTAINER } from "../../drivers/docker/slot-holder.ts";
 import { REPO_ROOT, TEST_IMAGE } from "../helpers/env.ts";
 import { useTestBay } from "../helpers/test-bay.ts";
 
@@ -140,6 +141,16 @@ describe("Bay in a container, run by compose.yaml", () => {
     const sandbox = inspectNetworkOwner(sessionContainer(created.body.id));
     expect(Object.keys(sandbox.HostConfig.PortBindings ?? {})).toEqual([]);
     expect(sandbox.NetworkSettings.Ports?.["8123/tcp"] ?? null).toBeNull();
+
+    // Its network slots run the native holder Bay carries, written out to the data volume for the engine to mount.
+    let holders: string[] = [];
+    for (let waited = 0; waited < 60_000 && holders.length === 0; waited += 250) {
+      holders = containerIdsWithLabels([`bay.instance_id=${instanceId}`, "bay.network_slot"], { holders: true });
+      if (holders.length === 0) await Bun.sleep(250);
+    }
+    const holder = inspectContainer(holders[0]!);
+    expect(holder.Path).toBe(SLOT_HOLDER_PATH_IN_CONTAINER);
+    expect(holder.Mounts.find((mount: { Destination: string }) => mount.Destination === SLOT_HOLDER_PATH_IN_CONTAINER)?.Source).toMatch(/\/agent\/slot-holder-[0-9a-f]{16}$/);
 
     const helpers = helpersOf(bayContainer);
     expect(helpers).toHaveLength(1);

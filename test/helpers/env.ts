@@ -1,8 +1,11 @@
 import { resolve } from "node:path";
+import { slotHolderFileName } from "../../drivers/docker/slot-holder.ts";
 
 /** The repository root, whatever directory bun test was started from. */
 export const REPO_ROOT = resolve(import.meta.dir, "../..");
 export const BAY_BINARY = resolve(REPO_ROOT, "dist/bay");
+/** The native network slot holder, built beside BAY_BINARY (and carried inside it). */
+export const SLOT_HOLDER_BINARY = resolve(REPO_ROOT, "dist", slotHolderFileName());
 /** Built by scripts/build-image.sh; plain python3, no IPython. */
 export const TEST_IMAGE = process.env.BAY_TEST_IMAGE ?? "bay-python:local";
 /** Built by scripts/build-image.sh bay-python-ds:local --datascience: IPython, numpy, pandas, matplotlib. */

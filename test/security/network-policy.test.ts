@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
 import { authorizationOf, startTestBay, THREE_OWNERS_CONFIG, useTestBay, type TestBay } from "../helpers/test-bay.ts";
 import { containerExists, containersWithLabel, inspectContainer, runningContainersWithLabel } from "../helpers/docker.ts";
-import { TEST_IMAGE } from "../helpers/env.ts";
+import { SLOT_HOLDER_BINARY, TEST_IMAGE } from "../helpers/env.ts";
+import { SLOT_HOLDER_PATH_IN_CONTAINER } from "../../drivers/docker/slot-holder.ts";
 import { startOutsideHost, type OutsideHost } from "../helpers/outside-hosts.ts";
 
 // Real containers and network namespaces; no test asserts speed.
@@ -272,7 +273,7 @@ describe("network slots: sandboxes that join a namespace made ahead", () => {
     // The holder shares only its network namespace: its process is not among the sandbox's.
     const commands = await python(alices, "import os\nfor p in os.listdir('/proc'):\n    if p.isdigit():\n        try: print(' '.join(open(f'/proc/{p}/cmdline').read().split('\\0')[:2]))\n        except OSError: pass", "alice", slotBay);
     expect(commands.split("\n")).toContain("/opt/bay/bay ship");
-    expect(commands.split("\n").filter((command) => command.startsWith("/opt/bay/bay hold"))).toEqual([]);
+    expect(commands.split("\n").filter((command) => command.startsWith(SLOT_HOLDER_PATH_IN_CONTAINER) || command.startsWith("/opt/bay/bay hold"))).toEqual([]);
   });
 
   test("none: the sandbox joins a holder without network, and sees only loopback", async () => {
@@ -333,29 +334,45 @@ describe("network slots: sandboxes that join a namespace made ahead", () => {
     }
   });
 
+  test("holders run the native holder the binary carries", async () => {
+    await firstStart(slotBay, "python-default");
+    const id = await sandboxOf("python-default", "alice", slotBay);
+    await python(id, "print(1)", "alice", slotBay);
+    expect(holderOf(slotBay, id).Path).toBe(SLOT_HOLDER_PATH_IN_CONTAINER);
+  });
+
+  // Both programs a holder may run: the native one, and `bay hold` of a binary built without a C compiler.
+  const holderPrograms = {
+    native: () => ["-v", `${SLOT_HOLDER_BINARY}:${SLOT_HOLDER_PATH_IN_CONTAINER}:ro`, "--entrypoint", SLOT_HOLDER_PATH_IN_CONTAINER, TEST_IMAGE],
+    "bay hold": () => ["-v", `${slotBay.config.ship.binary_path}:/opt/bay/bay:ro`, "--entrypoint", "/opt/bay/bay", TEST_IMAGE, "hold"],
+  };
+
   test("what a crashed Bay leaves ends by itself: an unclaimed holder after its ready lifetime, a joined one once its sandbox is gone", async () => {
     const labels = ["--label", "bay.managed=true", "--label", `bay.instance_id=${slotBay.instanceId}`];
-    const holder = (readySeconds: number) => {
-      const run = Bun.spawnSync(
-        ["docker", "run", "-d", "--rm", ...labels, "--user", "65534:65534", "--read-only", "-v", `${slotBay.config.ship.binary_path}:/opt/bay/bay:ro`,
-          "--entrypoint", "/opt/bay/bay", TEST_IMAGE, "hold", "--ready-seconds", String(readySeconds), "--agent-port", "8123"],
-        { stderr: "pipe" },
-      );
-      expect(run.exitCode).toBe(0);
-      return run.stdout.toString().trim();
-    };
-    const unclaimed = holder(2);
-    const joined = holder(600);
-    // A stand-in for a sandbox's agent: something listening on the agent's port in the holder's namespace.
-    const sandbox = Bun.spawnSync(["docker", "run", "-d", ...labels, "--network", `container:${joined}`, "--entrypoint", "python3", TEST_IMAGE, "-m", "http.server", "8123"]);
-    expect(sandbox.exitCode).toBe(0);
-    await untilGone(unclaimed);
-    // The joined one holds on past the unclaimed one's lifetime while its sandbox lives…
-    await Bun.sleep(3000);
-    expect(containerExists(joined)).toBe(true);
-    // …and ends once it is gone.
-    Bun.spawnSync(["docker", "rm", "-f", sandbox.stdout.toString().trim()]);
-    await untilGone(joined);
+    await Promise.all(
+      Object.values(holderPrograms).map(async (program) => {
+        const holder = (readySeconds: number) => {
+          const run = Bun.spawnSync(
+            ["docker", "run", "-d", "--rm", ...labels, "--user", "65534:65534", "--read-only", ...program(), "--ready-seconds", String(readySeconds), "--agent-port", "8123"],
+            { stderr: "pipe" },
+          );
+          expect(run.exitCode).toBe(0);
+          return run.stdout.toString().trim();
+        };
+        const unclaimed = holder(2);
+        const joined = holder(600);
+        // A stand-in for a sandbox's agent: something listening on the agent's port in the holder's namespace.
+        const sandbox = Bun.spawnSync(["docker", "run", "-d", ...labels, "--network", `container:${joined}`, "--entrypoint", "python3", TEST_IMAGE, "-m", "http.server", "8123"]);
+        expect(sandbox.exitCode).toBe(0);
+        await untilGone(unclaimed);
+        // The joined one holds on past the unclaimed one's lifetime while its sandbox lives…
+        await Bun.sleep(3000);
+        expect(containerExists(joined)).toBe(true);
+        // …and ends once it is gone.
+        Bun.spawnSync(["docker", "rm", "-f", sandbox.stdout.toString().trim()]);
+        await untilGone(joined);
+      }),
+    );
   });
 });
 

@@ -1,0 +1,55 @@
+/**
+ * The native network slot holder (slot-holder.c): where its source is, what
+ * the build names it, and the process a holder container runs. A `bay`
+ * built with a C compiler carries the holder inside it (scripts/build.ts);
+ * one built without runs `bay hold` in its holders instead, the same rules
+ * in a Bun process of a few MB (src/agent/network-holder.ts).
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { resolve } from "node:path";
+
+export const SLOT_HOLDER_SOURCE = resolve(import.meta.dir, "slot-holder.c");
+
+/** Where a holder container finds its program (the agent binary is mounted beside it). */
+export const SLOT_HOLDER_PATH_IN_CONTAINER = "/opt/bay/slot-holder";
+
+export type Architecture = "x64" | "arm64";
+
+export function hostArchitecture(): Architecture {
+  return process.arch === "arm64" ? "arm64" : "x64";
+}
+
+export function slotHolderFileName(architecture: Architecture = hostArchitecture()): string {
+  return `slot-holder-${architecture}`;
+}
+
+/** The native holder for this machine: carried in the executable, or under `bun run` the build's copy in dist/; null without one. */
+export async function nativeSlotHolder(): Promise<Uint8Array | null> {
+  const name = slotHolderFileName();
+  // Embedded files keep their name, with a content hash added.
+  const embedded = Bun.embeddedFiles.find((file) => (file as Blob & { name?: string }).name?.startsWith(name));
+  if (embedded) return new Uint8Array(await embedded.arrayBuffer());
+  const built = resolve(import.meta.dir, "../../dist", name);
+  return existsSync(built) ? readFileSync(built) : null;
+}
+
+/** What a holder container runs, and the bind that brings it in. */
+export interface HolderProgram {
+  bind: string;
+  entrypoint: string[];
+  env: string[];
+}
+
+/**
+ * The native holder at `nativeOnHost` (a path the engine can mount), or
+ * without one, the agent binary's `bay hold`.
+ */
+export function holderProgram(nativeOnHost: string | null, agentBinaryOnHost: string, agentPathInContainer: string): HolderProgram {
+  if (nativeOnHost) return { bind: `${nativeOnHost}:${SLOT_HOLDER_PATH_IN_CONTAINER}:ro`, entrypoint: [SLOT_HOLDER_PATH_IN_CONTAINER], env: [] };
+  return {
+    bind: `${agentBinaryOnHost}:${agentPathInContainer}:ro`,
+    entrypoint: [agentPathInContainer, "hold"],
+    // It looks at its namespace every few seconds: the JIT's memory would outweigh anything it saved (2.6 MB resident instead of 3.3).
+    env: ["BUN_JSC_useJIT=0"],
+  };
+}
