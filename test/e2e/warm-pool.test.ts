@@ -2,6 +2,7 @@ import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { eq } from "drizzle-orm";
 import { sandboxes } from "../../src/db/schema.ts";
 import { POOL_OWNER } from "../../src/core/owners.ts";
+import { REFILL_AFTER_CLAIM_MS } from "../../src/core/warm-pool.ts";
 import { authorizationOf, THREE_OWNERS_CONFIG, useTestBay } from "../helpers/test-bay.ts";
 import { containersWithLabel } from "../helpers/docker.ts";
 import { TEST_IMAGE } from "../helpers/env.ts";
@@ -41,6 +42,7 @@ describe("warm pools", () => {
   test("a create claims a member: the sandbox is ready at once and its first exec needs no container start", async () => {
     expect(await poolIsFull()).toBe(true);
     const before = new Set(poolMembers().map((m) => m.id));
+    const claimedAfter = Date.now();
     const created = (await bay.request("POST", "/v1/sandboxes", { ttl: 600 })).body;
     expect(before.has(created.id)).toBe(true);
     expect(created.status).toBe("ready");
@@ -50,9 +52,11 @@ describe("warm pools", () => {
     expect(exec.body).toMatchObject({ success: true, output: "'/workspace'\n" });
     expect(containersWithLabel(`bay.sandbox_id=${created.id}`)).toEqual([container!]);
     expect((await bay.request("GET", "/v1/sandboxes")).body.items.map((s: any) => s.id)).toEqual([created.id]);
-    // The pool refills behind it.
+    // The pool refills behind it, but only once the claimer's first calls had the cores to themselves.
     expect(await poolIsFull()).toBe(true);
     expect(poolMembers().map((m) => m.id)).not.toContain(created.id);
+    const replacement = poolMembers().find((member) => !before.has(member.id))!;
+    expect(replacement.createdAt - claimedAfter).toBeGreaterThanOrEqual(REFILL_AFTER_CLAIM_MS);
   });
 
   test("concurrent creates never get the same member", async () => {
