@@ -1,5 +1,4 @@
 import { randomBytes } from "node:crypto";
-import { consola } from "consola";
 import { Bay } from "../client/index.ts";
 import type { CoreConfigFlags } from "./config-args.ts";
 
@@ -32,6 +31,7 @@ export async function connect(flags: ConnectionFlags): Promise<Connection> {
     return { bay, mode: "daemon", close: async () => undefined };
   }
   // The command's own output owns stdout; anything the embedded core says goes to stderr.
+  const { consola } = await import("consola");
   consola.options.stdout = process.stderr;
   // A key known only to this process; the embedded sandboxes belong to the local owner "default".
   const key = `embedded-${randomBytes(24).toString("hex")}`;

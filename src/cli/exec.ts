@@ -1,4 +1,4 @@
-import { defineCommand } from "citty";
+import type { CommandDef } from "citty";
 import { existsSync, readFileSync } from "node:fs";
 import { basename } from "node:path";
 import { randomBytes } from "node:crypto";
@@ -13,24 +13,34 @@ export const EXIT_TIMEOUT = 124;
 export const EXIT_BAY_FAILURE = 125;
 export const EXIT_INTERRUPTED = 130;
 
-export default defineCommand({
+/**
+ * `bay exec ARGS…`: parses its own arguments (the command's are passed on
+ * untouched) and exits with the command's status. src/main.ts calls it
+ * before loading the command line parser and the logger, which a one-shot
+ * in a shell script would pay for at every call.
+ */
+export async function runExec(rawArgs: string[]): Promise<never> {
+  let request: ExecRequest;
+  try {
+    request = parseExecArguments(rawArgs);
+  } catch (error) {
+    if (!(error instanceof ExecUsageError)) throw error;
+    process.stderr.write(`bay exec: ${error.message}\n`);
+    process.exit(EXIT_BAY_FAILURE);
+  }
+  process.exit(await execute(request));
+}
+
+/** For `bay --help` and `bay exec --help`; a plain definition, so that loading this module does not load citty. */
+const execCommand: CommandDef = {
   meta: {
     name: "exec",
     description:
       "Run a command in a fresh sandbox and remove it, like docker run --rm: bay exec [options] python -c CODE | python FILE | python - | CMD ARGS...",
   },
-  async run({ rawArgs }) {
-    let request: ExecRequest;
-    try {
-      request = parseExecArguments(rawArgs);
-    } catch (error) {
-      if (!(error instanceof ExecUsageError)) throw error;
-      process.stderr.write(`bay exec: ${error.message}\n`);
-      process.exit(EXIT_BAY_FAILURE);
-    }
-    process.exit(await execute(request));
-  },
-});
+  run: ({ rawArgs }) => runExec(rawArgs),
+};
+export default execCommand;
 
 /** Runs the request and returns the exit status; never leaves a sandbox it made behind. */
 async function execute(request: ExecRequest): Promise<number> {

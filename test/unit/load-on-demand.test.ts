@@ -6,7 +6,9 @@
  * `bay exec --url …` and every sandbox's start pays for loading it.
  */
 import { describe, expect, test } from "bun:test";
-import { readImportGraph } from "../../scripts/import-graph.ts";
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { readImportGraph, REPO_ROOT } from "../../scripts/import-graph.ts";
 
 const staticGraph = readImportGraph(undefined, { dynamic: false });
 
@@ -40,6 +42,13 @@ describe("modules loaded with a command", () => {
       expect(loadedWith(command).filter((module) => DAEMON.test(module))).toEqual([]);
     });
   }
+
+  test("bay exec, which src/main.ts runs before the command line parser and the logger, loads neither", () => {
+    const packagesLoaded = loadedWith("src/cli/exec.ts").flatMap((module) =>
+      [...readFileSync(resolve(REPO_ROOT, module), "utf8").matchAll(/^import (?!type )[^;]*?from "(citty|consola)";/gm)].map((found) => `${module}: ${found[1]}`),
+    );
+    expect(packagesLoaded).toEqual([]);
+  });
 
   test("bay serve does load the daemon, but only once it runs (the check above can fail)", () => {
     expect(loadedWith("src/composition/bay.ts").filter((module) => DAEMON.test(module)).length).toBeGreaterThan(10);
