@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { consola } from "consola";
 import { configFromFlags, coreConfigArgs } from "./config-args.ts";
 import { runOrExit } from "./fatal.ts";
+import { ConfigError } from "../shared/errors.ts";
 
 /** Longest path a unix socket address holds (sun_path, less its terminating NUL). */
 const MAX_SOCKET_PATH = 107;
@@ -53,14 +54,25 @@ export default defineCommand({
         // limit would answer first, without either.
         maxRequestBodySize: Number.MAX_SAFE_INTEGER,
       } as unknown as Parameters<typeof app.listen>[0]); // Bun's types leave idleTimeout out for unix sockets; it applies there too.
-      const front = listenFrontDoor({
-        hostname: config.server.host,
-        port: config.server.port,
-        maxConnections: config.server.max_connections,
-        maxConnectionsPerClient: config.server.max_connections_per_client,
-        headerTimeoutMs: config.server.request_header_timeout_seconds * 1000,
-        upstream: httpSocket.path,
-      });
+      let front: ReturnType<typeof listenFrontDoor>;
+      try {
+        front = listenFrontDoor({
+          hostname: config.server.host,
+          port: config.server.port,
+          maxConnections: config.server.max_connections,
+          maxConnectionsPerClient: config.server.max_connections_per_client,
+          headerTimeoutMs: config.server.request_header_timeout_seconds * 1000,
+          upstream: httpSocket.path,
+        });
+      } catch (error) {
+        // Nothing this start began (a warm pool's first members, network slots) is left running.
+        await shutdownGracefully(app.server!, core).finally(() => httpSocket.remove());
+        const inUse = (error as { code?: string }).code === "EADDRINUSE";
+        throw new ConfigError(
+          "server.port",
+          `cannot listen on ${config.server.host}:${config.server.port}: ${inUse ? "the address is in use (another bay serve?)" : (error as Error).message}`,
+        );
+      }
       consola.info(
         `bay serve: listening on http://${config.server.host}:${front.port} (instance ${core.instanceId}, data ${config.data_dir}, driver ${core.driver.name} at ${core.driver.endpoint})`,
       );

@@ -98,6 +98,22 @@ describe("the compiled binary", () => {
     expect(await server.stop("SIGTERM")).toBe(0);
   });
 
+  test("a port already in use stops start-up with exit 2 and one clear line, not a stack", () => {
+    const taken = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+    try {
+      const result = Bun.spawnSync([BAY_BINARY, "serve", "--port", String(taken.port)], {
+        env: { ...freshEnvironment({ BAY_API_KEY: "port-key-0123456789abcdef" }), PATH: process.env.PATH ?? "" },
+        stderr: "pipe",
+      });
+      expect(result.exitCode).toBe(2);
+      const stderr = result.stderr.toString();
+      expect(stderr).toContain(`"server.port": cannot listen on 127.0.0.1:${taken.port}: the address is in use`);
+      expect(stderr).not.toContain("listenFrontDoor");
+    } finally {
+      taken.stop(true);
+    }
+  });
+
   test("a bad configuration value stops start-up with exit 2 and a message naming the key", () => {
     const result = Bun.spawnSync([BAY_BINARY, "serve"], {
       env: { ...freshEnvironment(), PATH: process.env.PATH ?? "", BAY_SERVER__PORT: "not-a-port" },
