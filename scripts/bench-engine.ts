@@ -74,17 +74,21 @@ export async function containerMemoryMb(container: string): Promise<number> {
  */
 export async function untilNetworkSlotsReady(instanceId: string, network = "bay-internet", count = 2): Promise<void> {
   const filters = encodeURIComponent(JSON.stringify({ label: [`bay.instance_id=${instanceId}`], status: ["running", "created"] }));
+  let holders: string[] = [];
   for (let attempt = 0; attempt < 600; attempt++) {
-    const containers = await json<{ Id: string; State: string; Labels: Record<string, string>; HostConfig: { NetworkMode?: string } }[]>(
+    const containers = await json<{ Id: string; State: string; Status: string; Labels: Record<string, string>; HostConfig: { NetworkMode?: string } }[]>(
       "GET",
       `/containers/json?all=1&filters=${filters}`,
     );
     const joined = new Set(containers.map((c) => holderIn(c.HostConfig.NetworkMode)));
     const ready = containers.filter((c) => c.State === "running" && c.Labels["bay.network_slot"] === network && !joined.has(c.Id));
     if (ready.length >= count) return;
+    holders = containers
+      .filter((c) => c.Labels["bay.network_slot"] !== undefined)
+      .map((c) => `${c.Id.slice(0, 12)} ${c.Labels["bay.network_slot"]} ${c.Status}${joined.has(c.Id) ? " joined" : ""}`);
     await Bun.sleep(25);
   }
-  throw new Error(`the daemon did not make ${count} network slots on ${network} within 15 s`);
+  throw new Error(`the daemon did not make ${count} network slots on ${network} within 15 s; its holders: ${holders.join("; ") || "none"}`);
 }
 
 /** The network slot's holder whose namespace a container joined (drivers/docker/network-slots.ts), or null. */

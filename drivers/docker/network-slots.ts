@@ -202,25 +202,27 @@ export class NetworkSlots {
   /** Tops this network up to `size` ready holders, one at a time (a start competes with them for the engine). */
   private fill(network: string): void {
     if (!this.active || this.filling.has(network)) return;
-    const filled = (async () => {
-      try {
-        while (this.active && (this.ready.get(network)?.length ?? 0) < this.size) {
-          const template = this.templates.get(network)!;
-          const slot = await this.make(template);
-          if (!this.active) {
-            await this.remove(slot.holderId).catch(() => undefined);
-            return;
-          }
-          this.ready.set(network, [...(this.ready.get(network) ?? []), slot]);
-        }
-      } catch (error) {
-        // Starts go on without slots meanwhile; the next tick tries again.
-        consola.warn(`docker driver: could not make a network slot on ${network}: ${(error as Error).message}`);
-      } finally {
-        this.filling.delete(network);
-      }
-    })();
+    // Dropped in a reaction, which runs after the set below even when there was nothing to make: deleted before
+    // it was set, the entry would stay and the network would never be filled again.
+    const filled = this.fillNow(network).finally(() => this.filling.delete(network));
     this.filling.set(network, filled);
+  }
+
+  private async fillNow(network: string): Promise<void> {
+    try {
+      while (this.active && (this.ready.get(network)?.length ?? 0) < this.size) {
+        const template = this.templates.get(network)!;
+        const slot = await this.make(template);
+        if (!this.active) {
+          await this.remove(slot.holderId).catch(() => undefined);
+          return;
+        }
+        this.ready.set(network, [...(this.ready.get(network) ?? []), slot]);
+      }
+    } catch (error) {
+      // Starts go on without slots meanwhile; the next tick tries again.
+      consola.warn(`docker driver: could not make a network slot on ${network}: ${(error as Error).message}`);
+    }
   }
 
   private async make(template: SlotTemplate): Promise<ReadySlot> {
