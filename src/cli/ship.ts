@@ -1,42 +1,59 @@
-import { defineCommand } from "citty";
-import { consola } from "consola";
+import type { CommandDef } from "citty";
+import { parseStringArgs, type StringArgs } from "./string-args.ts";
 import { AGENT_DEFAULT_PORT, AGENT_TOKEN_ENV, SANDBOX_HOME, WORKSPACE_MOUNT_PATH } from "../shared/agent-protocol.ts";
 
-export default defineCommand({
+const shipArgs = {
+  port: { type: "string", description: "Port to listen on", default: String(AGENT_DEFAULT_PORT) },
+  host: { type: "string", description: "Address to listen on", default: "0.0.0.0" },
+  socket: { type: "string", description: "Listen on this unix socket instead of a TCP port (sandboxes without network)" },
+  workspace: { type: "string", description: "Workspace directory", default: WORKSPACE_MOUNT_PATH },
+  home: { type: "string", description: "HOME of the sandbox user", default: SANDBOX_HOME },
+  "cache-dir": { type: "string", description: "Where tools of user code keep caches (IPython, matplotlib)", default: "/tmp/.bay-cache" },
+  "profile-env": { type: "string", description: "Comma-separated names of the profile's variables (written to .bay_env.sh)", default: "" },
+  "max-output-bytes": { type: "string", description: "Cap for each output field", default: String(1024 * 1024) },
+} as const satisfies StringArgs;
+
+/**
+ * `bay ship ARGS…`, the agent of every sandbox. src/main.ts runs it before
+ * citty loads: every cold start waits for the agent's own start.
+ */
+export async function runShip(argv: string[]): Promise<void> {
+  let args: ReturnType<typeof parseStringArgs<typeof shipArgs>>;
+  try {
+    args = parseStringArgs(shipArgs, argv);
+  } catch (error) {
+    console.error(`bay ship: ${(error as Error).message}`);
+    process.exit(2);
+  }
+  const token = process.env[AGENT_TOKEN_ENV];
+  if (!token) {
+    console.error(`agent: ${AGENT_TOKEN_ENV} is not set; the agent refuses to run without a session token`);
+    process.exit(2);
+  }
+  const { startAgentWithPlugins } = await import("../composition/agent.ts");
+  const agent = await startAgentWithPlugins({
+    port: Number(args.port),
+    host: args.host,
+    socket: args.socket,
+    token,
+    workspace: args.workspace,
+    home: args.home,
+    cacheDir: args["cache-dir"],
+    profileEnvNames: args["profile-env"].split(",").filter(Boolean),
+    maxOutputBytes: Number(args["max-output-bytes"]),
+  });
+  const shutdown = async () => {
+    await agent.stop();
+    process.exit(0);
+  };
+  process.on("SIGTERM", shutdown);
+  process.on("SIGINT", shutdown);
+}
+
+/** For `bay --help` and `bay ship --help`; a plain definition, so that loading this module does not load citty. */
+const shipCommand: CommandDef<typeof shipArgs> = {
   meta: { name: "ship", description: "Run the in-sandbox agent (Bay starts this inside each container)" },
-  args: {
-    port: { type: "string", description: "Port to listen on", default: String(AGENT_DEFAULT_PORT) },
-    host: { type: "string", description: "Address to listen on", default: "0.0.0.0" },
-    socket: { type: "string", description: "Listen on this unix socket instead of a TCP port (sandboxes without network)" },
-    workspace: { type: "string", description: "Workspace directory", default: WORKSPACE_MOUNT_PATH },
-    home: { type: "string", description: "HOME of the sandbox user", default: SANDBOX_HOME },
-    "cache-dir": { type: "string", description: "Where tools of user code keep caches (IPython, matplotlib)", default: "/tmp/.bay-cache" },
-    "profile-env": { type: "string", description: "Comma-separated names of the profile's variables (written to .bay_env.sh)", default: "" },
-    "max-output-bytes": { type: "string", description: "Cap for each output field", default: String(1024 * 1024) },
-  },
-  async run({ args }) {
-    const token = process.env[AGENT_TOKEN_ENV];
-    if (!token) {
-      consola.error(`agent: ${AGENT_TOKEN_ENV} is not set; the agent refuses to run without a session token`);
-      process.exit(2);
-    }
-    const { startAgentWithPlugins } = await import("../composition/agent.ts");
-    const agent = await startAgentWithPlugins({
-      port: Number(args.port),
-      host: args.host,
-      socket: args.socket,
-      token,
-      workspace: args.workspace,
-      home: args.home,
-      cacheDir: args["cache-dir"],
-      profileEnvNames: args["profile-env"].split(",").filter(Boolean),
-      maxOutputBytes: Number(args["max-output-bytes"]),
-    });
-    const shutdown = async () => {
-      await agent.stop();
-      process.exit(0);
-    };
-    process.on("SIGTERM", shutdown);
-    process.on("SIGINT", shutdown);
-  },
-});
+  args: shipArgs,
+  run: ({ rawArgs }) => runShip(rawArgs),
+};
+export default shipCommand;
