@@ -27,9 +27,10 @@ import { EgressFirewall, runOnThisHost, type CommandRunner } from "./egress-fire
 import { demultiplexLogs } from "./engine-streams.ts";
 import { EngineTimeoutError, ImageUnavailableError, engineFailure, engineMessage, statusOf, type EngineCall } from "./errors.ts";
 import { HostNetworkShell } from "./host-network-shell.ts";
-import { HostPaths } from "./host-paths.ts";
+import { HostPaths, type StagedVersion } from "./host-paths.ts";
 import { NetworkSlots, SLOT_LABEL, type NetworkSlot, type SlotTemplate } from "./network-slots.ts";
 import { holderProgram, nativeSlotHolder } from "./slot-holder.ts";
+import { removeOlderVersions } from "./staged-versions.ts";
 import { findOwnContainer, type OwnContainer } from "./own-container.ts";
 import { PolicyNetworks, type PolicyNetwork } from "./policy-networks.ts";
 import { SandboxAccountFiles, type AccountFiles } from "./sandbox-user-files.ts";
@@ -162,7 +163,7 @@ export class DockerDriver implements Driver {
     return {
       own,
       connectMode,
-      hostPaths: new HostPaths(own && own.mounts),
+      hostPaths: new HostPaths(own && own.mounts, (staged) => void this.removeOlderVersions(staged)),
       hostNetworkShell: inOwnNetworkNamespace(own) ? new HostNetworkShell(this.docker, this.engineCall, own) : null,
     };
   }
@@ -280,6 +281,17 @@ export class DockerDriver implements Driver {
       publishOn: network && placement.connectMode === "host_port" ? this.settings.host_address : null,
       sysctls: network ? NO_IPV6 : undefined,
     };
+  }
+
+  /** After an upgrade staged a new version of an executable: the older copies no container mounts go. */
+  private async removeOlderVersions(staged: StagedVersion): Promise<void> {
+    try {
+      const hostPaths = (await this.placement()).hostPaths;
+      const removed = await removeOlderVersions(this.docker, this.engineCall, staged, (path) => hostPaths.engineView(path));
+      if (removed.length) consola.info(`docker driver: removed ${removed.length} older copy(ies) of ${staged.name} from ${staged.directory}`);
+    } catch (error) {
+      consola.warn(`docker driver: could not remove older copies of ${staged.name}: ${(error as Error).message}`);
+    }
   }
 
   /** The native slot holder as the engine can mount it, staged once; null without one (holders then run `bay hold`). */

@@ -10,11 +10,25 @@ import type { OwnMount } from "./own-container.ts";
  * (a bind mount or a volume, whose host path the engine reports); anything
  * else exists only inside Bay's container.
  */
+/** A version of an executable written into a staging directory by this process (the older ones may then go). */
+export interface StagedVersion {
+  directory: string;
+  /** The file name's stem: versions are `${name}-${digest}`. */
+  name: string;
+  path: string;
+}
+
 export class HostPaths {
   private readonly stagedBinaries = new Map<string, string>();
 
-  /** `mounts` is null on the host, where every path is already the engine's. */
-  constructor(private readonly mounts: OwnMount[] | null) {}
+  /**
+   * `mounts` is null on the host, where every path is already the engine's.
+   * `onNewVersion` hears of each version this process wrote (after an upgrade).
+   */
+  constructor(
+    private readonly mounts: OwnMount[] | null,
+    private readonly onNewVersion: (staged: StagedVersion) => void = () => undefined,
+  ) {}
 
   /** The engine's path for one of Bay's, or a clear refusal naming what to mount. */
   forEngine(path: string, what: string): string {
@@ -39,14 +53,25 @@ export class HostPaths {
     if (this.translate(path) !== null || stagingDir === undefined) return this.forEngine(path, "the agent binary");
     const known = this.stagedBinaries.get(path);
     if (known) return known;
-    const forEngine = this.forEngine(stageExecutable(readFileSync(path), stagingDir, "bay"), "the agent binary's copy");
+    const forEngine = this.forEngine(this.stage(readFileSync(path), stagingDir, "bay"), "the agent binary's copy");
     this.stagedBinaries.set(path, forEngine);
     return forEngine;
   }
 
   /** An executable Bay carries (the native network slot holder) as a file in `stagingDir` the engine can mount. */
   carriedExecutable(bytes: Uint8Array, stagingDir: string, name: string): string {
-    return this.forEngine(stageExecutable(bytes, stagingDir, name), `the ${name} executable's copy`);
+    return this.forEngine(this.stage(bytes, stagingDir, name), `the ${name} executable's copy`);
+  }
+
+  /** The engine's path of a file of Bay's, or null where the engine cannot see it. */
+  engineView(path: string): string | null {
+    return this.translate(path);
+  }
+
+  private stage(bytes: Uint8Array, stagingDir: string, name: string): string {
+    const { path, written } = stageExecutable(bytes, stagingDir, name);
+    if (written) this.onNewVersion({ directory: stagingDir, name, path });
+    return path;
   }
 
   private translate(path: string): string | null {
@@ -65,17 +90,17 @@ export class HostPaths {
 
 /**
  * Writes an executable once into `stagingDir`, under its digest, so that an
- * upgrade never swaps a file a running container has mounted; its path.
+ * upgrade never swaps a file a running container has mounted; its path, and
+ * whether this call wrote it.
  */
-function stageExecutable(bytes: Uint8Array, stagingDir: string, name: string): string {
+function stageExecutable(bytes: Uint8Array, stagingDir: string, name: string): { path: string; written: boolean } {
   const digest = new Bun.CryptoHasher("sha256").update(bytes).digest("hex").slice(0, 16);
   const staged = join(stagingDir, `${name}-${digest}`);
-  if (!existsSync(staged)) {
-    mkdirSync(stagingDir, { recursive: true, mode: 0o755 });
-    const partial = `${staged}.${process.pid}.partial`;
-    writeFileSync(partial, bytes);
-    chmodSync(partial, 0o755);
-    renameSync(partial, staged);
-  }
-  return staged;
+  if (existsSync(staged)) return { path: staged, written: false };
+  mkdirSync(stagingDir, { recursive: true, mode: 0o755 });
+  const partial = `${staged}.${process.pid}.partial`;
+  writeFileSync(partial, bytes);
+  chmodSync(partial, 0o755);
+  renameSync(partial, staged);
+  return { path: staged, written: true };
 }

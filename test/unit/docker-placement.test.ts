@@ -135,6 +135,26 @@ describe("host paths", () => {
       rmSync(root, { recursive: true, force: true });
     }
   });
+
+  test("a version written for the first time is announced (its older copies may go); one already there is not", () => {
+    const root = mkdtempSync(join(tmpdir(), "bay-host-paths-"));
+    try {
+      const announced: string[] = [];
+      const stagingDir = join(root, "agent");
+      const paths = () => new HostPaths(null, (staged) => announced.push(`${staged.name} ${staged.path.slice(stagingDir.length + 1)}`));
+      const first = paths().carriedExecutable(new TextEncoder().encode("v1"), stagingDir, "slot-holder");
+      expect(announced).toEqual([`slot-holder ${first.split("/").pop()}`]);
+      // A restart of the same version writes nothing and announces nothing.
+      expect(paths().carriedExecutable(new TextEncoder().encode("v1"), stagingDir, "slot-holder")).toBe(first);
+      expect(announced).toHaveLength(1);
+      // An upgrade does.
+      const second = paths().carriedExecutable(new TextEncoder().encode("v2"), stagingDir, "slot-holder");
+      expect(second).not.toBe(first);
+      expect(announced).toEqual([`slot-holder ${first.split("/").pop()}`, `slot-holder ${second.split("/").pop()}`]);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
 });
 
 describe("the control plane's firewall rules", () => {
