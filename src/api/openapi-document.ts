@@ -12,7 +12,7 @@ const toOpenApiPath = (path: string) => path.replace(/:([A-Za-z0-9_]+)/g, "{$1}"
 /**
  * Completes what the OpenAPI plugin leaves out for this app: request bodies
  * (it omits them when the app has its own body parser, as Bay does for size
- * limits), no content on 204 answers, and raw bytes on downloads. The
+ * limits), no content on answers without a body, and raw bytes on downloads. The
  * schemas come from the routes themselves, the ones that validate requests.
  */
 export function completeOpenApiDocument(document: OpenApiDocument, app: AnyElysia): OpenApiDocument {
@@ -29,8 +29,10 @@ export function completeOpenApiDocument(document: OpenApiDocument, app: AnyElysi
         content: { [multipart ? "multipart/form-data" : "application/json"]: { schema } },
       };
     }
+    // An answer without a body (204, and 202 where the route declares it void) has no content.
+    const declared = (route.hooks as { response?: Record<string, { type?: string } | undefined> }).response ?? {};
     for (const [status, response] of Object.entries(operation.responses ?? {})) {
-      if (status === "204") delete response.content;
+      if (status === "204" || declared[status]?.type === "void") delete response.content;
     }
     if (route.path.endsWith("/download") && operation.responses?.["200"]) {
       operation.responses["200"] = {

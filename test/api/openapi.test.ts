@@ -133,4 +133,8 @@ describe("the OpenAPI document", () => {
       .map(label);
     expect(withoutSuccess).toEqual([]);
   });
+
+  test("DELETE /v1/sandboxes/{id} documents both of its answers: 204 when the removal is done, 202 with Prefer: respond-async", () => {
+    expect(Object.keys(operationOf({ method: "delete", path: "/v1/sandboxes/{id}", hasBody: false })?.responses ?? {})).toEqual(expect.arrayContaining(["202", "204"]));
+  });
 });

@@ -97,6 +97,7 @@ export function sandboxRoutes(sandboxes: SandboxService, idempotency: Idempotenc
       {
         params: SandboxParams,
         response: {
+          202: t.Void({ description: "Deleted, with Prefer: respond-async; its compute and managed cargo are being removed" }),
           204: t.Void({ description: "Deleted, with its compute and managed cargo" }),
           ...sandboxRouteErrors,
         },
