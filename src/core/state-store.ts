@@ -388,14 +388,15 @@ export class StateStore {
   }
 
   /** Deleted sandboxes whose managed cargo was not removed yet (a delete the engine interrupted). */
-  async managedCargosOfDeletedSandboxes(): Promise<CargoRow[]> {
+  /** Managed cargos still live whose sandbox was deleted before `deletedBefore` (a later one's teardown may still be at work). */
+  async managedCargosOfDeletedSandboxes(deletedBefore: number): Promise<CargoRow[]> {
     const { sandboxes, cargos } = this.t;
     const rows = await this.state.use((db) =>
       db
         .select({ cargo: cargoColumns(cargos) })
         .from(cargos)
         .innerJoin(sandboxes, eq(sandboxes.id, cargos.managedBySandboxId))
-        .where(and(eq(cargos.managed, true), isNull(cargos.deletedAt), isNotNull(sandboxes.deletedAt))),
+        .where(and(eq(cargos.managed, true), isNull(cargos.deletedAt), isNotNull(sandboxes.deletedAt), lt(sandboxes.deletedAt, deletedBefore))),
     );
     return rows.map((row) => row.cargo);
   }

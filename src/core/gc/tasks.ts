@@ -60,7 +60,7 @@ export const orphanContainers: GcTask = async ({ store, driver, sessions, instan
  * Cargo volumes of this instance that nothing owns: no row (a create that
  * died halfway), a deleted row, or the managed cargo of a deleted sandbox.
  */
-export const orphanCargos: GcTask = async ({ store, driver, instanceId, pendingVolumes }, { now, orphanGraceMs }) => {
+export const orphanCargos: GcTask = async ({ store, driver, instanceId, pendingVolumes }, { now, orphanGraceMs, atStartup }) => {
   const volumes = await driver.listVolumes(instanceFilter(instanceId));
   const fromEngine = await forEachItem(volumes, async (volume) => {
     if (pendingVolumes.has(volume.name)) return false;
@@ -71,7 +71,10 @@ export const orphanCargos: GcTask = async ({ store, driver, instanceId, pendingV
     await driver.removeVolume(volume.name);
     return true;
   });
-  const interruptedDeletes = await forEachItem(await store.managedCargosOfDeletedSandboxes(), async (cargo) => {
+  // A delete answered before its teardown (Prefer: respond-async, E2B's kill) is still removing the container that
+  // mounts the volume: only deletes older than the grace count as cut short, except at start-up (as for containers).
+  const deletedBefore = atStartup ? now : now - orphanGraceMs;
+  const interruptedDeletes = await forEachItem(await store.managedCargosOfDeletedSandboxes(deletedBefore), async (cargo) => {
     await driver.removeVolume(cargo.volumeName);
     await store.markCargoDeleted(cargo.id, Date.now());
     return true;

@@ -78,6 +78,18 @@ describe("collector: orphans", () => {
     expect(containerIds(bay)).toEqual([]);
   });
 
+  test("a deleted sandbox's managed cargo is the collector's only once its teardown had the grace to finish (a delete answered early)", async () => {
+    const bay = await startBay({ config: { gc: { orphan_grace_seconds: 3600 } } });
+    const sandbox = await bay.core.sandboxes.create(OWNER, {});
+    // As a delete answered before its teardown leaves it, while that teardown still runs.
+    await bay.store.markSandboxDeleted(sandbox.id, Date.now());
+    expect(cleanedBy(await bay.core.collector.run({ tasks: ["orphan_cargos"] }), "orphan_cargos")).toBe(0);
+    expect(volumeNames(bay)).toEqual([volumeName(sandbox.cargo_id)]);
+    // At start-up no teardown of this process can be at work: the delete was cut short, and the cargo goes.
+    expect(cleanedBy(await bay.core.collector.run({ tasks: ["orphan_cargos"], atStartup: true }), "orphan_cargos")).toBe(1);
+    expect(volumeNames(bay)).toEqual([]);
+  });
+
   test("cargo volumes of this instance without a live row are removed; live cargos and other instances' stay", async () => {
     const bay = await startBay();
     const sandbox = await bay.core.sandboxes.create(OWNER, {});
