@@ -91,7 +91,9 @@ export function controlRoutes({ sandboxes, auth, config }: FrontDoorContext) {
     .delete("/sandboxes/:id", async ({ principal, params, set }) => {
       // A sandbox already gone is E2B's 404, which its SDK's kill() answers with false.
       await sandboxes.get(principal.owner, params.id);
-      await sandboxes.delete(principal.owner, params.id);
+      // Answered once the sandbox is gone from the API, as E2B's kill is: its container and cargo go right after
+      // (as with Prefer: respond-async), and the collector finishes a removal that a crash cut short.
+      await sandboxes.delete(principal.owner, params.id, { inBackground: true });
       set.status = 204;
     }, { params: Params })
     .post("/sandboxes/:id/timeout", async ({ principal, params, body, set }) => {

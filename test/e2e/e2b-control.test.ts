@@ -8,6 +8,7 @@ import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import * as sdk251 from "e2b";
 import * as sdk250 from "e2b-2-50";
 import { useServeProcess } from "../helpers/serve-process.ts";
+import { containerExists, containersWithLabel } from "../helpers/docker.ts";
 
 // A real daemon; a connect starts a real container. Nothing here asserts speed.
 setDefaultTimeout(120_000);
@@ -86,6 +87,26 @@ for (const [version, e2b] of versions) {
       expect((await bay("GET", `/v1/sandboxes/${sandbox.sandboxId}`)).status).toBe("ready");
       expect((await bay("POST", `/v1/sandboxes/${sandbox.sandboxId}/shell/exec`, { command: "cat kept.txt" })).output).toBe("kept\n");
       expect(await resumed.kill()).toBe(true);
+    });
+
+    test("kill answers once the sandbox is gone from the API; its container is removed after the answer", async () => {
+      const sandbox = await e2b.Sandbox.create(options());
+      // Its container, started through Bay's own API (this file's SDK options name no sandbox address).
+      expect((await bay("POST", `/v1/sandboxes/${sandbox.sandboxId}/shell/exec`, { command: "true" })).exit_code).toBe(0);
+      const [container] = containersWithLabel(`bay.sandbox_id=${sandbox.sandboxId}`);
+      expect(container).toBeDefined();
+      const since = Math.floor(Date.now() / 1000) - 1;
+      expect(await sandbox.kill()).toBe(true);
+      const answeredAtNs = BigInt(Date.now()) * 1_000_000n;
+      expect((await fetch(`${server.url}/v1/sandboxes/${sandbox.sandboxId}`, { headers: { authorization: `Bearer ${API_KEY}` } })).status).toBe(404);
+      for (let waited = 0; waited < 30_000 && containerExists(container!); waited += 100) await Bun.sleep(100);
+      expect(containerExists(container!)).toBe(false);
+      const destroyed = Bun.spawnSync(
+        ["docker", "events", "--since", String(since), "--until", String(Math.ceil(Date.now() / 1000) + 1), "--filter", `container=${container}`, "--filter", "event=destroy", "--format", "{{.TimeNano}}"],
+        { stdout: "pipe" },
+      ).stdout.toString().trim();
+      expect(destroyed).toMatch(/^\d+$/);
+      expect(BigInt(destroyed) > answeredAtNs).toBe(true);
     });
 
     test("errors become the SDK's own: not found, a second kill, a wrong key, another owner's sandbox, an unknown template", async () => {
