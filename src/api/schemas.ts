@@ -158,7 +158,7 @@ export const EXECUTION_STREAM_DESCRIPTION =
   "Send `Accept: text/event-stream` to receive Server-Sent Events while the code runs instead of one JSON answer: " +
   "`stdout` and `stderr` ({text}), `result` ({data: MIME bundle, kind: result|display}: the cell's value, displays, figures), " +
   "`error` ({text}: the traceback or timeout; or {code, message} if the agent fails mid-stream), and a final `done` " +
-  "carrying exactly the JSON answer. Comment lines (`: keep-alive`) are sent every 15 s of silence.";
+  "carrying exactly the JSON answer. Comment lines (`: keep-alive`) are sent every 5 s of silence.";
 
 export const CargoParams = t.Object({ id: t.String({ description: "Cargo id (ws-<12 hex>)" }) });
 

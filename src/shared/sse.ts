@@ -16,7 +16,12 @@ export const EVENT_STREAM_HEADERS = {
 
 /** Sent while nothing else is, so that proxies and clients do not time out a quiet stream. */
 export const HEARTBEAT = ": keep-alive\n\n";
-export const HEARTBEAT_INTERVAL_MS = 15_000;
+/**
+ * Well under the idle timeout of Bay's own HTTP server (server.request_header_timeout_seconds, 15 s by
+ * default), whose coarse timer cut a stream relayed from the agent after 12-15 s of silence when the
+ * heartbeat came every 15 s.
+ */
+export const HEARTBEAT_INTERVAL_MS = 5_000;
 
 export function encodeEvent(event: string, data: unknown): string {
   if (!/^[A-Za-z0-9_-]+$/.test(event)) throw new Error(`invalid event name ${JSON.stringify(event)}`);
