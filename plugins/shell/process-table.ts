@@ -1,4 +1,5 @@
 import type { FileSink, Subprocess, Terminal } from "bun";
+import { existsSync } from "node:fs";
 import { BayError, signalSandboxProcess, spawnAsSandboxUser } from "../../src/kit/agent.ts";
 import { argvAsCommand, type ProcessCommand } from "./process-command.ts";
 import { exitStatus } from "./process-group.ts";
@@ -33,6 +34,20 @@ export interface StartOptions {
 
 /** After a process exits, how long output still in its pipes is awaited (background children may hold them open). */
 const DRAIN_MS = 200;
+
+const SETSID_PATHS = ["/usr/bin/setsid", "/bin/setsid"];
+
+/**
+ * A terminal's program as the leader of its own session with the terminal as
+ * its controlling one (util-linux's setsid, which execs it in place: the pid
+ * stays). Bun gives the child the terminal as stdio only: without this, Ctrl-C
+ * on the keyboard signalled nothing, a shell had no job control, and a signal
+ * to the process's group found none. Images without setsid keep the old way.
+ */
+function asTerminalSession(argv: string[]): string[] {
+  const setsid = SETSID_PATHS.find((path) => existsSync(path));
+  return setsid ? [setsid, "--ctty", ...argv] : argv;
+}
 
 /** What a reader of a process's output is told, in order. */
 export type OutputEvent = { kind: "output"; chunk: OutputChunk } | { kind: "dropped"; bytes: number } | { kind: "exit"; info: ProcessInfo };
@@ -188,7 +203,7 @@ export class ProcessTable {
       if (options.pty) {
         const onTerminalData = onData("pty");
         terminal = new Bun.Terminal({ cols: options.pty.cols, rows: options.pty.rows, name: "xterm-256color", data: (_, bytes) => onTerminalData(bytes) });
-        child = spawnAsSandboxUser(argv, {
+        child = spawnAsSandboxUser(asTerminalSession(argv), {
           cwd: options.cwd.real,
           env: { TERM: "xterm-256color", ...options.env },
           terminal,

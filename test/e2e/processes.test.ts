@@ -273,6 +273,41 @@ describe("terminals", () => {
   });
 });
 
+describe("terminals act as a local one", () => {
+  test("Ctrl-C on the keyboard interrupts the foreground program; the shell has job control", async () => {
+    const shell = await start({ command: "bash --norc --noprofile -i", pty: { cols: 80, rows: 24 } });
+    const screen = async () => (await output(shell.pid)).chunks.map((chunk: { data: string }) => chunk.data).join("");
+    const seen = async (needle: string) => {
+      for (let i = 0; i < 100 && !(await screen()).includes(needle); i++) await Bun.sleep(100);
+      return screen();
+    };
+    await bay.request("POST", path("/stdin"), { pid: shell.pid, data: "sleep 300; echo slept-$((1+1))\r" });
+    await seen("sleep 300");
+    await Bun.sleep(300);
+    await bay.request("POST", path("/stdin"), { pid: shell.pid, data: "\x03" });
+    await bay.request("POST", path("/stdin"), { pid: shell.pid, data: "echo after-$((2+3))\r" });
+    const after = await seen("after-5");
+    expect(after).toContain("after-5");
+    // The interrupted line's rest never ran, and the shell was not told it had no job control.
+    expect(after).not.toContain("slept-2");
+    expect(after).not.toContain("no job control");
+    await bay.request("POST", path("/stdin"), { pid: shell.pid, data: "exit 7\r" });
+    expect(await wait(shell.pid)).toMatchObject({ running: false, exit_code: 7 });
+  });
+
+  test("a signal to a terminal's process reaches its whole group: what it started in the background goes too", async () => {
+    const process = await start({ command: "sleep 301 & echo $! > /tmp/pty-child; wait", pty: { cols: 80, rows: 24 } });
+    const childAlive = async () =>
+      (await bay.request("POST", `/v1/sandboxes/${sandbox.id}/shell/exec`, { command: "test -s /tmp/pty-child && kill -0 $(cat /tmp/pty-child) 2>/dev/null && echo alive || echo gone" })).body.output;
+    for (let i = 0; i < 50 && (await childAlive()) !== "alive\n"; i++) await Bun.sleep(100);
+    expect(await childAlive()).toBe("alive\n");
+    expect((await bay.request("POST", path("/signal"), { pid: process.pid, signal: "SIGTERM" })).status).toBe(200);
+    expect(await wait(process.pid)).toMatchObject({ running: false });
+    for (let i = 0; i < 50 && (await childAlive()) !== "gone\n"; i++) await Bun.sleep(100);
+    expect(await childAlive()).toBe("gone\n");
+  });
+});
+
 describe("processes end with the session", () => {
   test("after a stop, nothing is listed and a former pid is not found; neither starts the sandbox again", async () => {
     const process = await start({ command: "sleep 300" });
