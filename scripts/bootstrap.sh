@@ -56,6 +56,8 @@ say "docker engine $(docker version --format '{{.Server.Version}}')"
 #    network tests build their outside hosts with (ip netns).
 command -v iptables >/dev/null 2>&1 || apt_install iptables
 if $with_test_images && ! command -v ip >/dev/null 2>&1; then apt_install iproute2; fi
+# bay attach's test (test/e2e/attach.test.ts) types into a real terminal: tmux.
+if $with_test_images && ! command -v tmux >/dev/null 2>&1; then apt_install tmux; fi
 # The API reference test (test/e2e/openapi-page.test.ts) drives Debian's Chromium.
 if $with_test_images && ! command -v chromium >/dev/null 2>&1; then apt_install chromium; fi
 # The Postgres backend's tests start throwaway clusters with Debian's server (test/helpers/postgres.ts).

@@ -10,6 +10,7 @@ export const mainCommand = defineCommand({
     cargo: () => import("./cargo.ts").then((m) => m.default),
     python: () => import("./python.ts").then((m) => m.default),
     shell: () => import("./shell.ts").then((m) => m.default),
+    attach: () => import("./attach.ts").then((m) => m.default),
     call: () => import("./call.ts").then((m) => m.default),
     cp: () => import("./cp.ts").then((m) => m.default),
     gc: () => import("./gc.ts").then((m) => m.default),
