@@ -6,6 +6,7 @@ import { consola } from "consola";
 import { configFromFlags, coreConfigArgs } from "./config-args.ts";
 import { runOrExit } from "./fatal.ts";
 import { ConfigError } from "../shared/errors.ts";
+import { HEARTBEAT_INTERVAL_MS } from "../shared/sse.ts";
 
 /** Longest path a unix socket address holds (sun_path, less its terminating NUL). */
 const MAX_SOCKET_PATH = 107;
@@ -48,8 +49,9 @@ export default defineCommand({
       app.listen({
         unix: httpSocket.path,
         // Silence allowed between requests of a kept-alive connection; app.ts times bodies and lifts the
-        // timeout for Bay's own work; the front door times a connection's first header.
-        idleTimeout: config.server.request_header_timeout_seconds,
+        // timeout for Bay's own work; the front door times a connection's first header. Never under two
+        // heartbeats: an event stream relayed from an agent is quiet between them, and would be cut.
+        idleTimeout: Math.max(config.server.request_header_timeout_seconds, (2 * HEARTBEAT_INTERVAL_MS) / 1000),
         // body-limit.ts enforces server.max_body_bytes, after the key check and with the envelope; Bun's own
         // limit would answer first, without either.
         maxRequestBodySize: Number.MAX_SAFE_INTEGER,

@@ -13,12 +13,14 @@ setDefaultTimeout(120_000);
 
 const API_KEY = "stream-silence-key-0123456789";
 const server = useServeProcess({ BAY_API_KEY: API_KEY });
+// A header deadline shorter than the heartbeat's interval: it times a new connection's first header, not a stream.
+const strictServer = useServeProcess({ BAY_API_KEY: API_KEY, BAY_SERVER__REQUEST_HEADER_TIMEOUT_SECONDS: "2" });
 const headers = { authorization: `Bearer ${API_KEY}`, "content-type": "application/json" };
 const SILENT = { command: "sleep 20; echo done" };
 
-async function sandbox(): Promise<string> {
-  const { id } = (await (await fetch(`${server.url}/v1/sandboxes`, { method: "POST", headers, body: "{}" })).json()) as { id: string };
-  expect((await fetch(`${server.url}/v1/sandboxes/${id}/shell/exec`, { method: "POST", headers, body: JSON.stringify({ command: "true" }) })).status).toBe(200);
+async function sandbox(on = server): Promise<string> {
+  const { id } = (await (await fetch(`${on.url}/v1/sandboxes`, { method: "POST", headers, body: "{}" })).json()) as { id: string };
+  expect((await fetch(`${on.url}/v1/sandboxes/${id}/shell/exec`, { method: "POST", headers, body: JSON.stringify({ command: "true" }) })).status).toBe(200);
   return id;
 }
 
@@ -48,5 +50,13 @@ describe("event streams through a long silence", () => {
     ]);
     expect(followed.at(-1)).toMatchObject({ event: "exit", data: { exit_code: 0 } });
     expect(executed.at(-1)).toMatchObject({ event: "done", data: { exit_code: 0, output: "done\n" } });
+  });
+
+  test("with server.request_header_timeout_seconds under the heartbeat's interval too", async () => {
+    const id = await sandbox(strictServer);
+    const events = await eventsOf(
+      await fetch(`${strictServer.url}/v1/sandboxes/${id}/processes`, { method: "POST", headers: { ...headers, accept: "text/event-stream" }, body: JSON.stringify(SILENT) }),
+    );
+    expect(events.at(-1)).toMatchObject({ event: "exit", data: { exit_code: 0 } });
   });
 });
