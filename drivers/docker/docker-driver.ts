@@ -160,10 +160,11 @@ export class DockerDriver implements Driver {
     const bridgesLocal = this.settings.connect_mode === "auto" && !inOwnNetworkNamespace(own) && engineBridgesLocal(await this.defaultBridgeName());
     const connectMode = resolveConnectMode(this.settings, own, bridgesLocal);
     consola.info(`docker driver: ${describePlacement(connectMode, own)}`);
+    const hostPaths: HostPaths = new HostPaths(own && own.mounts, (staged) => void this.removeOlderVersions(staged, hostPaths));
     return {
       own,
       connectMode,
-      hostPaths: new HostPaths(own && own.mounts, (staged) => void this.removeOlderVersions(staged)),
+      hostPaths,
       hostNetworkShell: inOwnNetworkNamespace(own) ? new HostNetworkShell(this.docker, this.engineCall, own) : null,
     };
   }
@@ -284,9 +285,8 @@ export class DockerDriver implements Driver {
   }
 
   /** After an upgrade staged a new version of an executable: the older copies no container mounts go. */
-  private async removeOlderVersions(staged: StagedVersion): Promise<void> {
+  private async removeOlderVersions(staged: StagedVersion, hostPaths: HostPaths): Promise<void> {
     try {
-      const hostPaths = (await this.placement()).hostPaths;
       const removed = await removeOlderVersions(this.docker, this.engineCall, staged, (path) => hostPaths.engineView(path));
       if (removed.length) consola.info(`docker driver: removed ${removed.length} older copy(ies) of ${staged.name} from ${staged.directory}`);
     } catch (error) {

@@ -3,13 +3,6 @@ import { join, relative, isAbsolute } from "node:path";
 import { BayError } from "../../src/kit/driver.ts";
 import type { OwnMount } from "./own-container.ts";
 
-/**
- * Turns Bay's own paths into paths the engine can bind-mount into sandboxes.
- * On the host they are the same. When Bay runs in a container, a path is
- * only visible to the engine if it lies on one of that container's mounts
- * (a bind mount or a volume, whose host path the engine reports); anything
- * else exists only inside Bay's container.
- */
 /** A version of an executable written into a staging directory by this process (the older ones may then go). */
 export interface StagedVersion {
   directory: string;
@@ -18,6 +11,13 @@ export interface StagedVersion {
   path: string;
 }
 
+/**
+ * Turns Bay's own paths into paths the engine can bind-mount into sandboxes.
+ * On the host they are the same. When Bay runs in a container, a path is
+ * only visible to the engine if it lies on one of that container's mounts
+ * (a bind mount or a volume, whose host path the engine reports); anything
+ * else exists only inside Bay's container.
+ */
 export class HostPaths {
   private readonly stagedBinaries = new Map<string, string>();
 

@@ -10,7 +10,7 @@ import { resolve } from "node:path";
 
 export const SLOT_HOLDER_SOURCE = resolve(import.meta.dir, "slot-holder.c");
 
-/** Where a holder container finds its program (the agent binary is mounted beside it). */
+/** Where a holder container finds its program (beside /opt/bay/bay, where sandboxes find the agent). */
 export const SLOT_HOLDER_PATH_IN_CONTAINER = "/opt/bay/slot-holder";
 
 export type Architecture = "x64" | "arm64";

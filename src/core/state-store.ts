@@ -387,7 +387,6 @@ export class StateStore {
     return (await this.state.use((db) => db.select(cargoColumns(cargos)).from(cargos).where(eq(cargos.id, id))))[0];
   }
 
-  /** Deleted sandboxes whose managed cargo was not removed yet (a delete the engine interrupted). */
   /** Managed cargos still live whose sandbox was deleted before `deletedBefore` (a later one's teardown may still be at work). */
   async managedCargosOfDeletedSandboxes(deletedBefore: number): Promise<CargoRow[]> {
     const { sandboxes, cargos } = this.t;
