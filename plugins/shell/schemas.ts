@@ -54,7 +54,7 @@ export const KEPT_FINISHED_PROCESSES = 64;
 
 const Pid = Type.Integer({ minimum: 1, maximum: 4194304, description: "The process id inside the sandbox, as start answered it" });
 const ProcessSignal = Type.Union(
-  ["SIGTERM", "SIGKILL", "SIGINT", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGSTOP", "SIGCONT"].map((name) => Type.Literal(name)),
+  (["SIGTERM", "SIGKILL", "SIGINT", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGSTOP", "SIGCONT"] as const).map((name) => Type.Literal(name)),
   { description: "Sent to the process's whole process group" },
 );
 const TerminalSize = {

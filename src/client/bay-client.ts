@@ -146,6 +146,8 @@ export class Bay {
   };
 
   /**
+   * @internal The published SDK leaves this out: its operations are the plugins' declarations, which it does not carry.
+   *
    * Runs any capability's operation on a sandbox (plugins/<name>/operations.ts
    * declares them): what the named helpers below do, for every capability,
    * including ones added after this client was written.
@@ -155,7 +157,7 @@ export class Bay {
     return this.json(operation.method, operationUrl(operation, sandboxId), { ...place, retry: operation.safeToRepeat });
   }
 
-  /** An operation that streams (operation.streams), as its events; the last is `done` with what `run` answers. */
+  /** @internal An operation that streams (operation.streams), as its events; the last is `done` with what `run` answers. */
   stream<I extends TSchema, O extends TSchema>(
     operation: SandboxOperation<I, O>,
     sandboxId: string,
@@ -270,7 +272,7 @@ export class Bay {
         response = await this.send(this.request(method, path, options));
       } catch (error) {
         if (attempt < attempts) {
-          await Bun.sleep(backoff(attempt));
+          await sleep(backoff(attempt));
           continue;
         }
         throw new BayError("driver_unavailable", `cannot reach Bay at ${this.base}: ${(error as Error).message}`, { url: this.base });
@@ -278,7 +280,7 @@ export class Bay {
       if (response.ok) return response;
       if (attempt < attempts && RETRYABLE_STATUSES.has(response.status)) {
         await response.body?.cancel();
-        await Bun.sleep(retryAfterMs(response) ?? backoff(attempt));
+        await sleep(retryAfterMs(response) ?? backoff(attempt));
         continue;
       }
       throw await errorOf(response);
@@ -311,6 +313,11 @@ async function allPages<T>(page: (cursor: string | undefined) => Promise<{ items
     cursor = next.next_cursor ?? undefined;
   } while (cursor);
   return items;
+}
+
+/** setTimeout rather than Bun.sleep: the SDK is published for Node.js too. */
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 function backoff(attempt: number): number {
