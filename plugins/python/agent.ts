@@ -18,7 +18,7 @@ const createPythonAgent: AgentCapabilityFactory = async (context) => {
       handle(PYTHON_EXEC, async (body, request) => {
         const timeoutMs = (body.timeout ?? PYTHON_DEFAULT_TIMEOUT_SECONDS) * 1000;
         const kernel = contexts.kernel(body.context_id);
-        return executionResponse(request, async (emit) => {
+        return executionResponse(request, async (emit, signal) => {
           const started = performance.now();
           const output = new OutputBuffer(context.maxOutputBytes);
           const images = new ImageCollector(context.maxOutputBytes);
@@ -33,7 +33,7 @@ const createPythonAgent: AgentCapabilityFactory = async (context) => {
             if (event.data["image/png"]) images.add(event.data["image/png"]);
             results.add(event.type, event.data);
             emit("result", { data: event.data, kind: event.type });
-          });
+          }, signal);
           if (outcome.error) emit("error", { text: outcome.error });
           const text = output.toString();
           const error = outcome.error === null ? null : cappedText(outcome.error, context.maxOutputBytes);

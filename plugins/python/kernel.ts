@@ -83,12 +83,13 @@ export class PythonKernel {
    * Runs a cell after those queued before it. The timeout counts from the
    * call, queueing included, so a caller that gave up is never run later.
    */
-  execute(code: string, timeoutMs: number, onEvent: (event: KernelOutputEvent) => void): Promise<ExecutionOutcome> {
+  execute(code: string, timeoutMs: number, onEvent: (event: KernelOutputEvent) => void, signal?: AbortSignal): Promise<ExecutionOutcome> {
     const deadline = Date.now() + timeoutMs;
     const run = this.queue.then(() => {
+      if (signal?.aborted) return cancelledInQueue();
       const remaining = deadline - Date.now();
       if (remaining <= 0) return timedOutInQueue(timeoutMs);
-      return this.executeNow(code, remaining, onEvent, timeoutMs);
+      return this.executeNow(code, remaining, onEvent, timeoutMs, signal);
     });
     this.queue = run.catch(() => undefined);
     return run;
@@ -110,6 +111,7 @@ export class PythonKernel {
     timeoutMs: number,
     onEvent: (event: KernelOutputEvent) => void,
     requestedTimeoutMs: number,
+    signal: AbortSignal | undefined,
   ): Promise<ExecutionOutcome> {
     const restartedAfterDeath = this.diedUnobserved;
     this.diedUnobserved = false;
@@ -137,13 +139,21 @@ export class PythonKernel {
           stateLost: true,
         });
     });
+    let interrupted = false;
+    const interrupt = () => {
+      if (interrupted) return;
+      interrupted = true;
+      signalSandboxProcess(child.pid, "SIGINT");
+      timers.push(setTimeout(() => signalSandboxProcess(child.pid, "SIGKILL"), this.options.interruptGraceMs ?? 3000));
+    };
     timers.push(
       setTimeout(() => {
         timedOut = true;
-        signalSandboxProcess(child.pid, "SIGINT");
-        timers.push(setTimeout(() => signalSandboxProcess(child.pid, "SIGKILL"), this.options.interruptGraceMs ?? 3000));
+        interrupt();
       }, timeoutMs),
     );
+    // The caller left (a streamed run's client went away, an MCP call was cancelled): the cell is interrupted as on a timeout.
+    signal?.addEventListener("abort", interrupt, { once: true });
     child.stdin.write(JSON.stringify({ id, code }) + "\n");
     child.stdin.flush();
     try {
@@ -154,6 +164,7 @@ export class PythonKernel {
       return restartedAfterDeath ? { ...result, stateLost: true } : result;
     } finally {
       for (const timer of timers) clearTimeout(timer);
+      signal?.removeEventListener("abort", interrupt);
       this.listener = null;
       this.exitListener = null;
     }
@@ -185,6 +196,16 @@ function timedOutInQueue(timeoutMs: number): ExecutionOutcome {
     error: `execution timed out after ${timeoutMs / 1000} s while waiting for the previous execution to finish; it did not run\n`,
     executionCount: null,
     timedOut: true,
+    stateLost: false,
+  };
+}
+
+function cancelledInQueue(): ExecutionOutcome {
+  return {
+    success: false,
+    error: "execution cancelled while waiting for the previous execution to finish; it did not run\n",
+    executionCount: null,
+    timedOut: false,
     stateLost: false,
   };
 }

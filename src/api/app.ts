@@ -49,7 +49,14 @@ export async function createApp(core: BayCore, capabilities: readonly BayRoutesS
       .filter((door) => door.enabled(core.config))
       .map(async (door) => ({
         prefix: door.prefix,
-        door: (await door.loadRoutes())({ sandboxes: core.sandboxes, apiKeys: core.apiKeys, auth, config: core.config, callBay }),
+        door: (await door.loadRoutes())({
+          sandboxes: core.sandboxes,
+          apiKeys: core.apiKeys,
+          auth,
+          config: core.config,
+          operations: capabilities.flatMap((capability) => capability.operations),
+          callBay,
+        }),
       })),
   );
   /** The front door whose prefix a request is under, if any. */
@@ -147,7 +154,11 @@ export async function createApp(core: BayCore, capabilities: readonly BayRoutesS
   for (const routes of capabilityRoutes) app.use(routes);
   for (const { door } of doors) app.use(door.routes);
   built.app = app;
-  return app;
+  /** Bay is stopping: each door ends what it holds open (MCP sessions and their streams) before requests are drained. */
+  const closeFrontDoors = async () => {
+    await Promise.all(doors.map(({ door }) => door.close?.()));
+  };
+  return Object.assign(app, { closeFrontDoors });
 }
 
 export type BayApp = Awaited<ReturnType<typeof createApp>>;

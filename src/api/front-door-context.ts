@@ -3,6 +3,7 @@ import type { ApiKeyRegistry, Principal } from "../core/api-keys.ts";
 import type { BayConfig } from "../core/config/index.ts";
 import type { SandboxService } from "../core/sandbox-service.ts";
 import type { BayError } from "../shared/errors.ts";
+import type { SandboxOperation } from "../shared/sandbox-operation.ts";
 import type { AuthPlugin } from "./auth.ts";
 
 /**
@@ -19,6 +20,8 @@ export interface FrontDoor {
   authenticate(request: Request): Principal | Promise<Principal>;
   /** How an error of a request under the prefix is answered. */
   errorResponse(error: BayError, requestId: string, request: Request): Response;
+  /** Bay is stopping: ends what the door holds open (sessions, streams) before requests are drained. */
+  close?(): Promise<void>;
 }
 
 export interface FrontDoorContext {
@@ -27,6 +30,8 @@ export interface FrontDoorContext {
   /** Gives the door's routes the principal its `authenticate` found. */
   auth: AuthPlugin;
   config: BayConfig;
+  /** Every installed capability's operations. */
+  operations: readonly SandboxOperation<any, any>[];
   /**
    * Calls Bay's own API in-process as `principal` (no key travels): a door
    * translates its protocol onto Bay's routes, so every check and hold of

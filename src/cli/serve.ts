@@ -28,7 +28,7 @@ function privateSocket(dataDir: string): { path: string; remove(): void } {
 }
 
 export default defineCommand({
-  meta: { name: "serve", description: "Run the Bay daemon (HTTP API)" },
+  meta: { name: "serve", description: "Run the Bay daemon: the HTTP API, and MCP over HTTP at /mcp" },
   args: {
     ...coreConfigArgs,
     host: { type: "string", description: "Address to listen on (server.host)" },
@@ -85,7 +85,10 @@ export default defineCommand({
         stopping = true;
         consola.info(`bay serve: ${signal} received, shutting down`);
         front.stop();
-        void shutdownGracefully(app.server!, core)
+        void app
+          .closeFrontDoors()
+          .catch((error: Error) => consola.warn(`bay serve: closing front doors: ${error.message}`))
+          .then(() => shutdownGracefully(app.server!, core))
           .finally(() => httpSocket.remove())
           .then(() => process.exit(0));
       };

@@ -82,6 +82,12 @@ interface CallOptions {
   headers?: Record<string, string>;
   /** Repeat on network errors and 502/503/504: only for calls that are idempotent. */
   retry?: boolean;
+  signal?: AbortSignal;
+}
+
+/** Per call: an AbortSignal that gives the call up (a streamed execution's end interrupts the code in the sandbox). */
+export interface CallControl {
+  signal?: AbortSignal;
 }
 
 /**
@@ -152,9 +158,14 @@ export class Bay {
    * declares them): what the named helpers below do, for every capability,
    * including ones added after this client was written.
    */
-  run<I extends TSchema, O extends TSchema>(operation: SandboxOperation<I, O>, sandboxId: string, input: Static<I>): Promise<Static<O>> {
+  run<I extends TSchema, O extends TSchema>(
+    operation: SandboxOperation<I, O>,
+    sandboxId: string,
+    input: Static<I>,
+    control: CallControl = {},
+  ): Promise<Static<O>> {
     const place = operation.inputIn === "query" ? { query: input as CallOptions["query"] } : { body: input };
-    return this.json(operation.method, operationUrl(operation, sandboxId), { ...place, retry: operation.safeToRepeat });
+    return this.json(operation.method, operationUrl(operation, sandboxId), { ...place, retry: operation.safeToRepeat, signal: control.signal });
   }
 
   /** @internal An operation that streams (operation.streams), as its events; the last is `done` with what `run` answers. */
@@ -162,14 +173,16 @@ export class Bay {
     operation: SandboxOperation<I, O>,
     sandboxId: string,
     input: Static<I>,
+    control: CallControl = {},
   ): AsyncGenerator<ExecutionEvent<Static<O>>> {
-    return this.events(operation.method, operationUrl(operation, sandboxId), input);
+    return this.eventsOf<ExecutionEvent<Static<O>>>(operation.method, operationUrl(operation, sandboxId), { body: input, signal: control.signal });
   }
 
   readonly python = {
-    exec: (id: string, input: PythonExecInput): Promise<PythonExecResult> => this.run(PYTHON_EXEC_OPERATION, id, input),
-    /** Live output as it is produced; the last event is `done` with the same answer as exec. */
-    stream: (id: string, input: PythonExecInput): AsyncGenerator<ExecutionEvent<PythonExecResult>> => this.stream(PYTHON_EXEC_OPERATION, id, input),
+    exec: (id: string, input: PythonExecInput, control?: CallControl): Promise<PythonExecResult> => this.run(PYTHON_EXEC_OPERATION, id, input, control),
+    /** Live output as it is produced; the last event is `done` with the same answer as exec. Aborting `control.signal` (or leaving the loop) interrupts the code. */
+    stream: (id: string, input: PythonExecInput, control?: CallControl): AsyncGenerator<ExecutionEvent<PythonExecResult>> =>
+      this.stream(PYTHON_EXEC_OPERATION, id, input, control),
     /** Independent kernels: pass a context's id as `context_id` to exec and stream. */
     contexts: {
       create: (id: string, input: { cwd?: string } = {}): Promise<PythonContext> => this.run(CONTEXT_CREATE_OPERATION, id, input),
@@ -182,8 +195,10 @@ export class Bay {
   };
 
   readonly shell = {
-    exec: (id: string, input: ShellExecInput): Promise<ShellExecResult> => this.run(SHELL_EXEC_OPERATION, id, input),
-    stream: (id: string, input: ShellExecInput): AsyncGenerator<ExecutionEvent<ShellExecResult>> => this.stream(SHELL_EXEC_OPERATION, id, input),
+    exec: (id: string, input: ShellExecInput, control?: CallControl): Promise<ShellExecResult> => this.run(SHELL_EXEC_OPERATION, id, input, control),
+    /** Aborting `control.signal` (or leaving the loop) kills the command's process group. */
+    stream: (id: string, input: ShellExecInput, control?: CallControl): AsyncGenerator<ExecutionEvent<ShellExecResult>> =>
+      this.stream(SHELL_EXEC_OPERATION, id, input, control),
   };
 
   /** Background processes and terminals: they run on after the call that started them, until they exit or the session ends. */
@@ -254,14 +269,11 @@ export class Bay {
     return (await response.json()) as T;
   }
 
-  private events<Done>(method: string, path: string, body: unknown): AsyncGenerator<ExecutionEvent<Done>> {
-    return this.eventsOf<ExecutionEvent<Done>>(method, path, { body });
-  }
-
-  private async *eventsOf<Event>(method: string, path: string, options: Pick<CallOptions, "body" | "query">): AsyncGenerator<Event> {
+  private async *eventsOf<Event>(method: string, path: string, options: Pick<CallOptions, "body" | "query" | "signal">): AsyncGenerator<Event> {
     const response = await this.call(method, path, { ...options, headers: { accept: "text/event-stream" } });
     if (!response.body) return;
-    for await (const event of parseEventStream(response.body)) yield event as Event;
+    for await (const event of parseEventStream(response.body, { signal: options.signal })) yield event as Event;
+    options.signal?.throwIfAborted();
   }
 
   private async call(method: string, path: string, options: CallOptions = {}): Promise<Response> {
@@ -271,6 +283,7 @@ export class Bay {
       try {
         response = await this.send(this.request(method, path, options));
       } catch (error) {
+        if (options.signal?.aborted) throw error;
         if (attempt < attempts) {
           await sleep(backoff(attempt));
           continue;
@@ -300,7 +313,7 @@ export class Bay {
       headers["content-type"] = "application/json";
       body = JSON.stringify(options.body);
     }
-    return new Request(url.toString(), { method, headers, body });
+    return new Request(url.toString(), { method, headers, body, signal: options.signal });
   }
 }
 

@@ -8,6 +8,7 @@ import type { DriverPlugin } from "../core/driver.ts";
 import type { CapabilityPlugin } from "../kit/capability.ts";
 import type { FrontDoorSource } from "../kit/front-door.ts";
 import e2b from "../../front-doors/e2b/index.ts";
+import mcp from "../../front-doors/mcp/index.ts";
 import docker from "../../drivers/docker/index.ts";
 import k8s from "../../drivers/k8s/index.ts";
 import filesystem from "../../plugins/filesystem/index.ts";
@@ -17,8 +18,8 @@ import shell from "../../plugins/shell/index.ts";
 /** In the order a profile lists them by default. */
 export const CAPABILITIES: readonly CapabilityPlugin[] = [filesystem, shell, python];
 
-/** Other APIs served under their own prefix, each off until its config section enables it. */
-export const FRONT_DOORS: readonly FrontDoorSource[] = [e2b];
+/** Other APIs served under their own prefix, each on or off by its config section. */
+export const FRONT_DOORS: readonly FrontDoorSource[] = [e2b, mcp];
 
 /** The first is the default `driver.type`. */
 export const DRIVERS: readonly DriverPlugin<any>[] = [docker, k8s];

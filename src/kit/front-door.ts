@@ -9,6 +9,7 @@ export type { Principal } from "../core/api-keys.ts";
 export type { SandboxView } from "../core/views.ts";
 export { streamOf, streamedBodyRoute } from "../api/streamed-body.ts";
 export { BayError } from "../shared/errors.ts";
+export { errorEnvelope } from "../api/error-response.ts";
 export { DEFAULT_PROFILE_ID } from "../core/config/index.ts";
 export type { BayConfig } from "../core/config/index.ts";
 export { parseMemory } from "../core/resources.ts";

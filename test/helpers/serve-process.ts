@@ -58,12 +58,12 @@ export async function startServeProcess(env: Record<string, string>, args: strin
  * test; stopped, and its engine objects and data dir removed, after its
  * last. The returned object stands for the running process.
  */
-export function useServeProcess(env: Record<string, string>): ServeProcess {
+export function useServeProcess(env: Record<string, string>, args: string[] = []): ServeProcess {
   const dataDir = mkdtempSync(join(tmpdir(), "bay-serve-"));
   const instanceId = `test-${randomBytes(4).toString("hex")}`;
   let started: ServeProcess | undefined;
   beforeAll(async () => {
-    started = await startServeProcess({ BAY_DATA_DIR: dataDir, BAY_INSTANCE_ID: instanceId, BAY_DEFAULT_IMAGE: TEST_IMAGE, ...env });
+    started = await startServeProcess({ BAY_DATA_DIR: dataDir, BAY_INSTANCE_ID: instanceId, BAY_DEFAULT_IMAGE: TEST_IMAGE, ...env }, args);
   });
   afterAll(async () => {
     await started?.stop("SIGTERM");

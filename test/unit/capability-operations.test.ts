@@ -8,7 +8,8 @@ import { Type } from "@sinclair/typebox";
 import { Bay } from "../../src/client/index.ts";
 import { CAPABILITIES } from "../../src/composition/registry.ts";
 import { sandboxOperation } from "../../src/kit/capability.ts";
-import { callTool, capabilityTools, TOOLS, type ToolContext } from "../../src/mcp/tools.ts";
+import { McpSession } from "../../src/mcp/session.ts";
+import { callTool, capabilityTools, mcpTools } from "../../src/mcp/tools.ts";
 
 const SAY = sandboxOperation({
   name: "echo.say",
@@ -77,11 +78,12 @@ describe("a capability's operations", () => {
     expect(tools.map((tool) => tool.name)).toEqual(["say"]);
     expect(Object.keys(tools[0]!.inputSchema.properties).sort()).toEqual(["sandbox_id", "text"]);
     const { bay, seen } = recordingBay(() => Response.json({ said: "hello" }));
-    const context: ToolContext = { bay, created: new Set(), defaultSandbox: async () => "sandbox-default" };
-    const result = await callTool("say", { text: "hello" }, context, tools);
+    const session = new McpSession(bay);
+    session.defaultSandbox = async () => "sandbox-default";
+    const result = await callTool(tools, "say", { text: "hello" }, session);
     expect(result).toEqual({ content: [{ type: "text", text: "said: hello" }], structuredContent: { said: "hello" } });
     expect(seen[0]!.url).toBe("http://bay.test/v1/sandboxes/sandbox-default/echo/say");
-    const refused = await callTool("say", { text: "" }, context, tools);
+    const refused = await callTool(tools, "say", { text: "" }, session);
     expect(refused.isError).toBe(true);
     expect(seen).toHaveLength(1);
   });
@@ -89,7 +91,7 @@ describe("a capability's operations", () => {
   test("the installed capabilities' tools are the ones bay mcp lists, next to the sandbox tools", () => {
     const derived = capabilityTools(CAPABILITIES).map((tool) => tool.name);
     expect(derived.sort()).toEqual(["list_files", "process_output", "read_file", "run_python", "run_shell", "signal_process", "start_process", "write_file"]);
-    expect(TOOLS.map((tool) => tool.name)).toEqual(expect.arrayContaining(derived));
+    expect(mcpTools(CAPABILITIES).map((tool) => tool.name)).toEqual(expect.arrayContaining(derived));
   });
 
   test("every installed operation's name starts with its capability's, and names are unique", () => {

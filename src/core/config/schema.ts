@@ -206,6 +206,15 @@ export const BayConfigSchema = Type.Object(
       { enabled: Type.Boolean({ default: false }) },
       { ...Strict, default: {} },
     ),
+    /** The Model Context Protocol over streamable HTTP at /mcp (API key required, like every route). */
+    mcp: Type.Object(
+      {
+        enabled: Type.Boolean({ default: true }),
+        /** A session without a request for this long is closed, and the sandboxes it created are deleted. */
+        session_idle_seconds: Type.Integer({ minimum: 60, default: 1800 }),
+      },
+      { ...Strict, default: {} },
+    ),
   },
   Strict,
 );

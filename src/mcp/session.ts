@@ -1,0 +1,37 @@
+import type { Bay } from "../client/index.ts";
+
+/**
+ * One MCP session's hold on Bay: the client it acts through (as its caller's
+ * owner) and the sandboxes it created, among them its default sandbox,
+ * created on the first tool call that needs one. Closing the session
+ * deletes them.
+ */
+export class McpSession {
+  readonly created = new Set<string>();
+  private defaultSandboxId: Promise<string> | null = null;
+
+  constructor(readonly bay: Bay) {}
+
+  defaultSandbox(): Promise<string> {
+    this.defaultSandboxId ??= this.bay.sandboxes.create({}).then(
+      (sandbox) => {
+        this.created.add(sandbox.id);
+        return sandbox.id;
+      },
+      (error: unknown) => {
+        // A failed create is not remembered: the next call tries again.
+        this.defaultSandboxId = null;
+        throw error;
+      },
+    );
+    return this.defaultSandboxId;
+  }
+
+  /** Removes the sandboxes this session created. */
+  async close(): Promise<void> {
+    const created = [...this.created];
+    this.created.clear();
+    this.defaultSandboxId = null;
+    await Promise.all(created.map((id) => this.bay.sandboxes.delete(id).catch(() => undefined)));
+  }
+}
