@@ -2,6 +2,7 @@ import { Elysia, type AnyElysia } from "elysia";
 import { openapi } from "@elysiajs/openapi";
 import type { BayCore } from "../core/bay-core.ts";
 import { enterRequest } from "../core/request-context.ts";
+import { operationRoute } from "../shared/sandbox-operation.ts";
 import { VERSION } from "../shared/version.ts";
 import { authenticateBeforeBody, createAuthPlugin, hasPrincipal, rememberPrincipal } from "./auth.ts";
 import type { BayRoutesSource } from "./capability-context.ts";
@@ -149,7 +150,7 @@ export async function createApp(core: BayCore, capabilities: readonly BayRoutesS
     .use(profileRoutes(core.config))
     .use(sandboxRoutes(core.sandboxes, core.idempotency, auth))
     .use(cargoRoutes(core.cargos, core.idempotency, auth))
-    .use(adminRoutes(core.collector, auth))
+    .use(adminRoutes(core, auth, executionRoutes(capabilities)))
     .use(metricsRoutes(core.metrics));
   for (const routes of capabilityRoutes) app.use(routes);
   for (const { door } of doors) app.use(door.routes);
@@ -162,3 +163,8 @@ export async function createApp(core: BayCore, capabilities: readonly BayRoutesS
 }
 
 export type BayApp = Awaited<ReturnType<typeof createApp>>;
+
+/** The routes of the operations that run code (the ones that stream), as the request metrics label them. */
+function executionRoutes(capabilities: readonly BayRoutesSource[]): Set<string> {
+  return new Set(capabilities.flatMap((capability) => capability.operations.filter((operation) => operation.streams).map(operationRoute)));
+}

@@ -227,3 +227,19 @@ export const GcStatus = t.Object({
   last_run_at: t.Union([t.String({ format: "date-time" }), t.Null()]),
   tasks: t.Record(t.String(), t.Object({ enabled: t.Boolean() })),
 });
+
+export const AdminOverview = t.Object({
+  owners: t.Array(
+    t.Object({
+      owner: t.String(),
+      sandboxes: t.Integer({ description: "Live sandboxes" }),
+      by_status: t.Record(t.String(), t.Integer(), { description: "Live sandboxes by status (ready, idle, starting, failed, expired)" }),
+    }),
+    { description: "Every owner with live sandboxes (warm pool members excluded)" },
+  ),
+  running_sessions: t.Integer({ description: "Sessions with a running container, warm pool members included" }),
+  warm_pools: t.Array(t.Object({ profile: t.String(), ready: t.Integer(), target: t.Integer() })),
+  executions_total: t.Integer({ description: "Python and shell executions this replica has answered since it started (successful requests)" }),
+  replica_id: t.String({ description: "The replica that answered: executions_total is its own" }),
+  version: t.String(),
+});

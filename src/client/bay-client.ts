@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import { BayError, type ErrorCode } from "../shared/errors.ts";
 import { parseEventStream } from "../shared/sse.ts";
 import { operationUrl, type SandboxOperation } from "../shared/sandbox-operation.ts";
@@ -42,6 +41,7 @@ import type {
   FileInfo,
   WatchEvent,
   GcReport,
+  AdminOverview,
   Health,
   ListCargosInput,
   ListSandboxesInput,
@@ -116,7 +116,7 @@ export class Bay {
 
   readonly sandboxes = {
     /** Retried safely: every attempt carries the same Idempotency-Key. */
-    create: (input: CreateSandboxInput = {}, idempotencyKey: string = randomUUID()): Promise<Sandbox> =>
+    create: (input: CreateSandboxInput = {}, idempotencyKey: string = newIdempotencyKey()): Promise<Sandbox> =>
       this.json("POST", "/v1/sandboxes", { body: input, headers: { "idempotency-key": idempotencyKey }, retry: true }),
     list: (input: Partial<ListSandboxesInput> = {}): Promise<SandboxPage> =>
       this.json("GET", "/v1/sandboxes", { query: input, retry: true }),
@@ -125,7 +125,7 @@ export class Bay {
       allPages((cursor) => this.sandboxes.list({ limit: 200, ...input, cursor })),
     get: (id: string): Promise<Sandbox> => this.json("GET", `/v1/sandboxes/${encodeURIComponent(id)}`, { retry: true }),
     keepalive: (id: string): Promise<{ status: "ok" }> => this.json("POST", `/v1/sandboxes/${encodeURIComponent(id)}/keepalive`, { retry: true }),
-    extendTtl: (id: string, extendBy: number, idempotencyKey: string = randomUUID()): Promise<Sandbox> =>
+    extendTtl: (id: string, extendBy: number, idempotencyKey: string = newIdempotencyKey()): Promise<Sandbox> =>
       this.json("POST", `/v1/sandboxes/${encodeURIComponent(id)}/extend_ttl`, {
         body: { extend_by: extendBy },
         headers: { "idempotency-key": idempotencyKey },
@@ -140,7 +140,7 @@ export class Bay {
   };
 
   readonly cargos = {
-    create: (input: CreateCargoInput = {}, idempotencyKey: string = randomUUID()): Promise<Cargo> =>
+    create: (input: CreateCargoInput = {}, idempotencyKey: string = newIdempotencyKey()): Promise<Cargo> =>
       this.json("POST", "/v1/cargos", { body: input, headers: { "idempotency-key": idempotencyKey }, retry: true }),
     list: (input: Partial<ListCargosInput> = {}): Promise<CargoPage> => this.json("GET", "/v1/cargos", { query: input, retry: true }),
     listAll: (input: Omit<Partial<ListCargosInput>, "cursor"> = {}): Promise<Cargo[]> =>
@@ -212,7 +212,7 @@ export class Bay {
     /** The output kept so far, after `after` (the last seq read). */
     output: (id: string, pid: number, after = 0): Promise<ProcessOutput> => this.run(PROCESS_OUTPUT_OPERATION, id, { pid, after }),
     writeStdin: async (id: string, pid: number, data: string | Uint8Array): Promise<void> => {
-      const input = typeof data === "string" ? { pid, data } : { pid, data: Buffer.from(data).toString("base64"), encoding: "base64" as const };
+      const input = typeof data === "string" ? { pid, data } : { pid, data: base64Of(data), encoding: "base64" as const };
       await this.run(PROCESS_STDIN_OPERATION, id, input);
     },
     closeStdin: async (id: string, pid: number): Promise<void> => {
@@ -262,6 +262,8 @@ export class Bay {
 
   readonly admin = {
     runGc: (): Promise<GcReport> => this.json("POST", "/v1/admin/gc/run"),
+    /** Owners and their sandboxes by status, running sessions, warm pools, executions (admin keys only). */
+    overview: (): Promise<AdminOverview> => this.json("GET", "/v1/admin/overview"),
   };
 
   private async json<T>(method: string, path: string, options: CallOptions = {}): Promise<T> {
@@ -326,6 +328,26 @@ async function allPages<T>(page: (cursor: string | undefined) => Promise<{ items
     cursor = next.next_cursor ?? undefined;
   } while (cursor);
   return items;
+}
+
+/**
+ * A v4 UUID from the Web Crypto API, which Node.js, Bun and browsers share;
+ * randomUUID itself is missing from browsers on plain-HTTP pages (the
+ * dashboard on a LAN address), getRandomValues is not.
+ */
+function newIdempotencyKey(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  bytes[6] = (bytes[6]! & 0x0f) | 0x40;
+  bytes[8] = (bytes[8]! & 0x3f) | 0x80;
+  const hex = [...bytes].map((byte) => byte.toString(16).padStart(2, "0")).join("");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/** Base64 without Node's Buffer, which browsers lack. */
+function base64Of(bytes: Uint8Array): string {
+  let binary = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(binary);
 }
 
 /** setTimeout rather than Bun.sleep: the SDK is published for Node.js too. */

@@ -50,6 +50,7 @@ export type WatchEvent =
 export type UploadResult = Static<typeof files.UploadResult>;
 
 export type GcReport = Static<typeof api.GcRunReport>;
+export type AdminOverview = Static<typeof api.AdminOverview>;
 export type GcStatus = Static<typeof api.GcStatus>;
 
 /** One Server-Sent Event of a streamed execution. */

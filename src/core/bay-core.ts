@@ -2,6 +2,7 @@ import { consola } from "consola";
 import { resolveAgentBinary } from "./agent-binary.ts";
 import { ApiKeyRegistry, ensureGeneratedKey } from "./api-keys.ts";
 import { DEFAULT_OWNER, POOL_OWNER } from "./owners.ts";
+import { deploymentOverview, type DeploymentOverview } from "./overview.ts";
 import { CargoService } from "./cargo-service.ts";
 import { prepareDataDir } from "./data-dir.ts";
 import { EngineWatcher } from "./engine-watcher.ts";
@@ -42,6 +43,8 @@ export interface BayCore {
   /** This process among the replicas sharing the state. */
   replica: Replica;
   metrics: Metrics;
+  /** Owners, running sessions and warm pools, for admins. */
+  overview(): Promise<DeploymentOverview>;
   /**
    * Starts background work for a daemon: reconciles the database with the
    * engine (adopting containers that still run), then follows engine events
@@ -99,6 +102,7 @@ export async function createBayCore(config: BayConfig, driver: Driver): Promise<
     pool,
     replica,
     metrics,
+    overview: () => deploymentOverview(store, pool),
     async startBackground() {
       await replica.lead();
       await collector.run({ atStartup: true }).catch((error: Error) => consola.warn(`start-up reconciliation failed: ${error.message}`));
@@ -125,9 +129,11 @@ function registerGauges(metrics: Metrics, store: StateStore, pool: WarmPool, rep
   metrics.gauge("bay_replica_info", "This Bay replica (1), and whether it leads (runs the collector's schedule and keeps the warm pools)", async () => [
     { labels: { replica: replica.id, leader: String(replica.isLeader()) }, value: 1 },
   ]);
-  metrics.gauge("bay_sandboxes", "Live sandboxes by status (warm pool members excluded)", async () =>
-    Object.entries(await store.sandboxStatusCounts(Date.now(), POOL_OWNER)).map(([status, value]) => ({ labels: { status }, value })),
-  );
+  metrics.gauge("bay_sandboxes", "Live sandboxes by status (warm pool members excluded)", async () => {
+    const byStatus = new Map<string, number>();
+    for (const { status, count } of await store.sandboxStatusCounts(Date.now(), POOL_OWNER)) byStatus.set(status, (byStatus.get(status) ?? 0) + count);
+    return [...byStatus].map(([status, value]) => ({ labels: { status }, value }));
+  });
   metrics.gauge("bay_running_sessions", "Sessions with a running container (warm pool members included)", async () => [
     { labels: {}, value: (await store.sessionsWithStatus("running")).length },
   ]);

@@ -26,6 +26,13 @@ class Counter {
     this.values.set(key, entry);
   }
 
+  /** The total over the series whose labels `matches` accepts. */
+  sum(matches: (labels: Labels) => boolean): number {
+    let total = 0;
+    for (const entry of this.values.values()) if (matches(entry.labels)) total += entry.value;
+    return total;
+  }
+
   async render(): Promise<string[]> {
     return [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} counter`, ...[...this.values.values()].map((e) => `${this.name}${labelText(e.labels)} ${e.value}`)];
   }

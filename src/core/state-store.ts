@@ -203,7 +203,7 @@ export class StateStore {
   }
 
   /** Live sandboxes by computed status (api.md §3), in one query, for metrics. */
-  async sandboxStatusCounts(now: number, excludedOwner: string): Promise<Record<string, number>> {
+  async sandboxStatusCounts(now: number, excludedOwner: string): Promise<{ owner: string; status: string; count: number }[]> {
     const { sandboxes, sessions } = this.t;
     const sessionIn = (status: string) => sql`EXISTS (SELECT 1 FROM ${sessions} WHERE ${sessions.sandboxId} = ${sandboxes.id} AND ${sessions.status} = ${status})`;
     const status = sql<string>`CASE
@@ -214,13 +214,13 @@ export class StateStore {
       ELSE 'idle' END`;
     const rows = await this.state.use((db) =>
       db
-        .select({ status, n: count() })
+        .select({ owner: sandboxes.owner, status, n: count() })
         .from(sandboxes)
         .where(and(isNull(sandboxes.deletedAt), sql`${sandboxes.owner} <> ${excludedOwner}`))
         // By position: the CASE again would carry its own placeholders, which Postgres does not see as the same expression.
-        .groupBy(sql`1`),
+        .groupBy(sql`1, 2`),
     );
-    return Object.fromEntries(rows.map((row) => [row.status, Number(row.n)]));
+    return rows.map((row) => ({ owner: row.owner, status: row.status, count: Number(row.n) }));
   }
 
   /** Live sandboxes of the pool owner for a profile, with whether their session is ready or starting. */

@@ -1,9 +1,10 @@
 import { Elysia } from "elysia";
-import type { GarbageCollector } from "../../core/gc/collector.ts";
+import type { BayCore } from "../../core/bay-core.ts";
 import { BayError } from "../../shared/errors.ts";
 import type { Principal } from "../../core/api-keys.ts";
 import type { AuthPlugin } from "../auth.ts";
-import { ErrorBody, GcRunBody, GcRunReport, GcStatus } from "../schemas.ts";
+import { VERSION } from "../../shared/version.ts";
+import { AdminOverview, ErrorBody, GcRunBody, GcRunReport, GcStatus } from "../schemas.ts";
 
 const tags = ["admin"];
 
@@ -13,7 +14,12 @@ function requireAdmin(principal: Principal): void {
   if (!principal.admin) throw new BayError("forbidden", "this route needs an admin API key", {});
 }
 
-export function adminRoutes(collector: GarbageCollector, auth: AuthPlugin) {
+/**
+ * Admin routes. `executionRoutes` are the routes of the operations that run
+ * code (those that stream): what the overview counts as executions.
+ */
+export function adminRoutes(core: Pick<BayCore, "collector" | "overview" | "metrics" | "replica">, auth: AuthPlugin, executionRoutes: ReadonlySet<string>) {
+  const { collector } = core;
   return new Elysia()
     .use(auth)
     .post(
@@ -38,5 +44,17 @@ export function adminRoutes(collector: GarbageCollector, auth: AuthPlugin) {
         return collector.status();
       },
       { response: { 200: GcStatus, ...adminErrors }, detail: { summary: "The collector's state", tags } },
+    )
+    .get(
+      "/v1/admin/overview",
+      async ({ principal }) => {
+        requireAdmin(principal);
+        const executions = core.metrics.httpRequests.sum((labels) => labels.status === "200" && executionRoutes.has(labels.route ?? ""));
+        return { ...(await core.overview()), executions_total: executions, replica_id: core.replica.id, version: VERSION };
+      },
+      {
+        response: { 200: AdminOverview, ...adminErrors },
+        detail: { summary: "The deployment at a glance: owners and their sandboxes, running sessions, warm pools, executions", tags },
+      },
     );
 }
