@@ -13,6 +13,8 @@ log=$(mktemp /tmp/bay-test.XXXXXX)
 
 echo "== type-check"
 if bunx tsc --noEmit -p tsconfig.json; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+# The dashboard (src/ui) is checked with the browser's DOM types, apart.
+if bun scripts/typecheck-ui.ts; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 
 echo "== bun test"
 bun test --timeout 60000 "$@" 2>&1 | tee "$log"

@@ -15,6 +15,7 @@ import { completeOpenApiDocument } from "./openapi-document.ts";
 import { assignRequestId, requestIdOf } from "./request-id.ts";
 import { StreamedBody, hasStreamedBody } from "./streamed-body.ts";
 import { adminRoutes } from "./routes/admin.ts";
+import { dashboardRoutes } from "./routes/dashboard.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
 import { cargoRoutes } from "./routes/cargos.ts";
 import { healthRoutes } from "./routes/health.ts";
@@ -146,6 +147,7 @@ export async function createApp(core: BayCore, capabilities: readonly BayRoutesS
       }),
     )
     .use(openApiAssetRoutes())
+    .use(dashboardRoutes())
     .use(healthRoutes(core.driver))
     .use(profileRoutes(core.config))
     .use(sandboxRoutes(core.sandboxes, core.idempotency, auth))

@@ -9,6 +9,8 @@ const PUBLIC_ROUTES: { methods: readonly string[]; path: RegExp }[] = [
   { methods: ["GET", "HEAD"], path: /^\/v1\/profiles$/ },
   { methods: ["GET", "HEAD"], path: /^\/metrics$/ },
   { methods: ["GET", "HEAD"], path: /^\/openapi(\/.*)?$/ },
+  // The dashboard's page, script and style; its data comes from the API with a key.
+  { methods: ["GET", "HEAD"], path: /^\/ui(\/app\.(js|css))?$/ },
 ];
 
 /** The path of a request URL, without query and without a trailing slash (the router ignores it too). */

@@ -2,7 +2,13 @@ import { defineCommand } from "citty";
 import { COMMIT, VERSION } from "../shared/version.ts";
 
 export const mainCommand = defineCommand({
-  meta: { name: "bay", version: `${VERSION} (${COMMIT})`, description: "Sandboxes for AI agents: Python, shell and files in containers" },
+  meta: {
+    name: "bay",
+    version: `${VERSION} (${COMMIT})`,
+    description:
+      "Sandboxes for AI agents: Python, shell and files in containers. bay serve also serves a dashboard at /ui and MCP at /mcp; " +
+      "the SDK for Node.js and Bun is the npm package bay-sdk (bun scripts/build-sdk.ts)",
+  },
   subCommands: {
     serve: () => import("./serve.ts").then((m) => m.default),
     exec: () => import("./exec.ts").then((m) => m.default),

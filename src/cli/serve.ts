@@ -28,7 +28,7 @@ function privateSocket(dataDir: string): { path: string; remove(): void } {
 }
 
 export default defineCommand({
-  meta: { name: "serve", description: "Run the Bay daemon: the HTTP API, and MCP over HTTP at /mcp" },
+  meta: { name: "serve", description: "Run the Bay daemon: the HTTP API, the dashboard at /ui, and MCP over HTTP at /mcp" },
   args: {
     ...coreConfigArgs,
     host: { type: "string", description: "Address to listen on (server.host)" },

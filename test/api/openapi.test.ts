@@ -5,6 +5,7 @@
  */
 import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { Validator } from "@seriousme/openapi-schema-validator";
+import { DASHBOARD_PATHS } from "../../src/api/routes/dashboard.ts";
 import { OPENAPI_ASSET_PATHS } from "../../src/api/openapi-assets.ts";
 import { useMemoryBay } from "../helpers/memory-bay.ts";
 
@@ -14,7 +15,8 @@ const bay = useMemoryBay();
 
 const HTTP_METHODS = ["get", "put", "post", "delete", "patch", "head", "options", "trace"];
 // The reference page, its document and its assets: the UI, not the API.
-const OPENAPI_ROUTES = new Set(["/openapi", "/openapi/json", ...OPENAPI_ASSET_PATHS]);
+/** Pages and their files, not API operations: the reference itself and the dashboard. */
+const OPENAPI_ROUTES = new Set(["/openapi", "/openapi/json", ...OPENAPI_ASSET_PATHS, ...DASHBOARD_PATHS]);
 
 interface Route {
   method: string;

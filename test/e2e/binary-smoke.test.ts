@@ -35,6 +35,13 @@ describe("the compiled binary", () => {
     expect(result.stdout.toString()).toMatch(/^\d+\.\d+\.\d+ \(/);
   });
 
+  test("bay --help names the front doors and the SDK package beside the commands", () => {
+    const result = Bun.spawnSync([BAY_BINARY, "--help"], { env: { PATH: process.env.PATH ?? "", NO_COLOR: "1" } });
+    expect(result.exitCode).toBe(0);
+    const help = result.stdout.toString();
+    for (const mention of ["/ui", "/mcp", "bay-sdk", "attach", "Run the Bay daemon: the HTTP API, the dashboard at /ui"]) expect(help).toContain(mention);
+  });
+
   test("bay serve on a fresh data dir: create, exec, delete, and nothing left behind", async () => {
     const env = freshEnvironment({ BAY_API_KEY: "smoke-key-0123456789abcdef" });
     const server = await startServeProcess(env);
