@@ -27,8 +27,8 @@ interface SessionEntry {
  * named by the Mcp-Session-Id header, each on the official SDK's transport.
  * A session belongs to the owner that opened it: another owner's requests
  * for it are answered as for an unknown session. Sessions end on DELETE,
- * after `idleMs` without a request, or when Bay stops; their sandboxes go
- * with them.
+ * after `idleMs` without a request or a running tool call, or when Bay
+ * stops; their sandboxes go with them.
  */
 export class McpHttpSessions {
   private readonly sessions = new Map<string, SessionEntry>();
@@ -93,7 +93,7 @@ export class McpHttpSessions {
 
   private async closeIdle(): Promise<void> {
     const cutoff = Date.now() - this.idleMs;
-    const idle = [...this.sessions].filter(([, entry]) => entry.lastRequestAt < cutoff).map(([id]) => id);
+    const idle = [...this.sessions].filter(([, entry]) => entry.lastRequestAt < cutoff && entry.session.idleSince(cutoff)).map(([id]) => id);
     await Promise.all(idle.map((id) => this.close(id)));
   }
 }

@@ -38,7 +38,7 @@ export function createMcpServer(session: McpSession, tools: readonly Tool[]): Se
             },
     };
     try {
-      return (await callTool(tools, request.params.name, request.params.arguments, session, call)) as never;
+      return (await session.during(() => callTool(tools, request.params.name, request.params.arguments, session, call))) as never;
     } catch (error) {
       if (error instanceof UnknownToolError) throw new McpError(ErrorCode.InvalidParams, error.message);
       throw error;

@@ -9,8 +9,26 @@ import type { Bay } from "../client/index.ts";
 export class McpSession {
   readonly created = new Set<string>();
   private defaultSandboxId: Promise<string> | null = null;
+  private runningCalls = 0;
+  private lastCallEndedAt = 0;
 
   constructor(readonly bay: Bay) {}
+
+  /** Runs a tool call; while one runs, the session is in use however long its request has been open. */
+  async during<T>(call: () => Promise<T>): Promise<T> {
+    this.runningCalls++;
+    try {
+      return await call();
+    } finally {
+      this.runningCalls--;
+      this.lastCallEndedAt = Date.now();
+    }
+  }
+
+  /** Whether the session has been unused since `cutoff`: no call running, none ended after it. */
+  idleSince(cutoff: number): boolean {
+    return this.runningCalls === 0 && this.lastCallEndedAt < cutoff;
+  }
 
   defaultSandbox(): Promise<string> {
     this.defaultSandboxId ??= this.bay.sandboxes.create({}).then(

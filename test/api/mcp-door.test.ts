@@ -80,6 +80,27 @@ describe("MCP sessions over HTTP", () => {
     }
   });
 
+  test("a tool call that runs longer than the idle time keeps its session open", async () => {
+    const sessions = new McpHttpSessions(mcpTools(CAPABILITIES), 300);
+    try {
+      // Bay takes 1.5 s to answer creates: the call outlasts the idle time five times over.
+      const slowCreates = (request: Request) =>
+        (request.method === "POST" && new URL(request.url).pathname === "/v1/sandboxes" ? Bun.sleep(1500) : Promise.resolve()).then(() => on.app.handle(request));
+      const caller = { owner: "tester", bay: new Bay({ apiKey: TEST_API_KEY, fetch: slowCreates }) };
+      const opened = await sessions.handle(mcpRequest(INITIALIZE), caller, INITIALIZE);
+      const sessionId = opened.headers.get("mcp-session-id")!;
+      const call = { jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: "create_sandbox", arguments: {} } };
+      const answer = await rpcAnswer(await sessions.handle(mcpRequest(call, sessionId), caller, call));
+      expect(answer.result.structuredContent.id).toStartWith("sandbox-");
+      expect(sessions.size).toBe(1);
+      for (let i = 0; i < 50 && sessions.size > 0; i++) await Bun.sleep(100);
+      expect(sessions.size).toBe(0);
+      expect(await sandboxStatus(answer.result.structuredContent.id)).toBe(404);
+    } finally {
+      await sessions.closeAll();
+    }
+  });
+
   test("closing them all (Bay stops) deletes every session's sandboxes", async () => {
     const sessions = new McpHttpSessions(mcpTools(CAPABILITIES), 3_600_000);
     const first = await open(sessions);

@@ -138,6 +138,29 @@ function contractProblems(method: string, answer: Pick<Answer, "status" | "heade
   return problems;
 }
 
+/**
+ * /mcp speaks MCP's streamable HTTP: what Bay refuses before MCP sees the
+ * request (no key, a body Bay will not read) is Bay's envelope; what MCP
+ * refuses is a JSON-RPC error object, as MCP clients read them. Never a 5xx,
+ * and the request id still comes back.
+ */
+function mcpProblems(answer: Pick<Answer, "status" | "headers" | "text">): string[] {
+  if (contractProblems("POST", answer).length === 0) return [];
+  const problems: string[] = [];
+  if (answer.status >= 500) problems.push(`status ${answer.status}`);
+  if (!SAFE_REQUEST_ID.test(answer.headers.get("x-request-id") ?? "")) problems.push("no X-Request-Id");
+  if (answer.status < 400) return problems;
+  try {
+    const body = JSON.parse(answer.text);
+    if (body.jsonrpc !== "2.0" || typeof body.error?.code !== "number" || typeof body.error?.message !== "string") {
+      problems.push(`error body is not a JSON-RPC error: ${answer.text.slice(0, 200)}`);
+    }
+  } catch {
+    problems.push(`error answer is not JSON: ${JSON.stringify(answer.text.slice(0, 200))}`);
+  }
+  return problems;
+}
+
 const codeOf = (answer: Answer): string | undefined => {
   try {
     return JSON.parse(answer.text)?.error?.code;
@@ -907,7 +930,7 @@ describe("in-process Bay", () => {
           fc.asyncProperty(randomRequest(routes), async (spec) => {
             const request = toRequest(spec, fixtures);
             const answer = await sendTo(bay, request, 90_000);
-            const problems = contractProblems(request.method, answer);
+            const problems = new URL(request.url).pathname === "/mcp" ? mcpProblems(answer) : contractProblems(request.method, answer);
             if (problems.length) {
               throw new Error(`${request.method} ${request.url} → ${answer.status}: ${problems.join("; ")}\n${answer.text.slice(0, 500)}`);
             }

@@ -13,6 +13,7 @@
 import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { containersWithLabel } from "../helpers/docker.ts";
 import { OPENAPI_ASSET_PATHS } from "../../src/api/openapi-assets.ts";
+import { DASHBOARD_PATHS } from "../../src/api/routes/dashboard.ts";
 import {
   authorizationOf,
   expectErrorShape,
@@ -37,6 +38,8 @@ const PUBLIC_OPERATIONS = new Set([
   "GET /openapi",
   "GET /openapi/json",
   ...OPENAPI_ASSET_PATHS.map((path) => `GET ${path}`),
+  // The dashboard's page and files; what it shows comes from the API with a key.
+  ...DASHBOARD_PATHS.map((path) => `GET ${path}`),
 ]);
 
 const SECRET_PATH = "secret.txt";
