@@ -37,7 +37,33 @@ if ! command -v cc >/dev/null 2>&1 || [ ! -f "$(cc -print-file-name=libc.a 2>/de
   if is_root; then apt_install gcc libc6-dev; else say "no C compiler: network slot holders will run 'bay hold'"; fi
 fi
 
-# 3. A reachable Docker engine.
+# 3. A reachable Docker engine, with gVisor registered as the runtime "runsc" (profiles with runtime: gvisor).
+#    runsc runs with --network=host: gVisor then uses the container's own network namespace, so the engine's
+#    bridge and Bay's network policy apply as under runc (gVisor's own netstack refuses to start on this engine).
+register_gvisor() {
+  is_root || return 0
+  command -v runsc >/dev/null 2>&1 || apt_install runsc
+  mkdir -p /etc/docker
+  bun -e '
+    const path = "/etc/docker/daemon.json";
+    const file = Bun.file(path);
+    const config = (await file.exists()) ? await file.json() : {};
+    const runsc = { path: "/usr/bin/runsc", runtimeArgs: ["--network=host"] };
+    if (JSON.stringify(config.runtimes?.runsc) === JSON.stringify(runsc)) process.exit(0);
+    config.runtimes = { ...config.runtimes, runsc };
+    await Bun.write(path, JSON.stringify(config, null, 2) + "\n");
+  '
+}
+gvisor_registered() { docker info --format '{{range $name, $_ := .Runtimes}}{{$name}} {{end}}' 2>/dev/null | grep -qw runsc; }
+# Registered for the tests, on request, and whenever this script starts its own engine.
+if $with_test_images || [ "${BAY_GVISOR:-}" = 1 ] || ! docker info >/dev/null 2>&1; then
+  register_gvisor
+  if is_root && docker info >/dev/null 2>&1 && ! gvisor_registered && pidof dockerd >/dev/null; then
+    # An engine started before the runtime was registered reads daemon.json again on SIGHUP.
+    kill -HUP "$(pidof dockerd)"
+    for _ in $(seq 1 20); do gvisor_registered && break; sleep 0.5; done
+  fi
+fi
 if ! docker info >/dev/null 2>&1; then
   if ! command -v dockerd >/dev/null 2>&1; then
     say "installing the Docker engine (docker.io) from Debian's packages"

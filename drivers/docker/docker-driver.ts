@@ -18,6 +18,7 @@ import {
   type Driver,
   type EventSubscription,
   type Labels,
+  type SandboxRuntime,
   type SessionContainerSpec,
   type StartedContainer,
   type VolumeInfo,
@@ -25,7 +26,7 @@ import {
 import { describePlacement, engineBridgesLocal, inOwnNetworkNamespace, resolveConnectMode, type ConnectMode } from "./connect-mode.ts";
 import { EgressFirewall, runOnThisHost, type CommandRunner } from "./egress-firewall.ts";
 import { demultiplexLogs } from "./engine-streams.ts";
-import { EngineTimeoutError, ImageUnavailableError, engineFailure, engineMessage, statusOf, type EngineCall } from "./errors.ts";
+import { EngineTimeoutError, ImageUnavailableError, RuntimeUnavailableError, engineFailure, engineMessage, statusOf, type EngineCall } from "./errors.ts";
 import { HostNetworkShell } from "./host-network-shell.ts";
 import { HostPaths, type StagedVersion } from "./host-paths.ts";
 import { NetworkSlots, SLOT_LABEL, type NetworkSlot, type SlotTemplate } from "./network-slots.ts";
@@ -86,6 +87,8 @@ export class DockerDriver implements Driver {
   private readonly accountFiles: SandboxAccountFiles;
   private readonly slots: NetworkSlots;
   private nativeHolder: Promise<string | null> | undefined;
+  /** Engine runtimes found registered (requireRuntime). */
+  private readonly runtimesSeen = new Set<string>();
   private readonly timeoutMs: number;
   /** For calls that only probe the engine: the shorter of PROBE_TIMEOUT_MS and the engine timeout. */
   private readonly probeTimeoutMs: number;
@@ -124,7 +127,7 @@ export class DockerDriver implements Driver {
    * from there stops Bay at start-up; an engine that cannot be reached yet
    * is asked again at the first session start.
    */
-  async prepare(): Promise<void> {
+  async prepare(runtimes: readonly SandboxRuntime[] = []): Promise<void> {
     try {
       await this.placement();
     } catch (error) {
@@ -132,6 +135,29 @@ export class DockerDriver implements Driver {
         throw new ConfigError("driver.docker.connect_mode", error.message);
       }
     }
+    for (const runtime of runtimes) {
+      try {
+        await this.requireRuntime(runtime);
+      } catch (error) {
+        // An engine that does not answer yet is asked again at the first start of such a sandbox.
+        if (error instanceof RuntimeUnavailableError) throw new ConfigError("driver.docker.gvisor_runtime", error.message);
+      }
+    }
+  }
+
+  /** The engine's name of a profile's runtime; runc by name, so that an engine whose default is another still runs runc. */
+  private engineRuntimeOf(runtime: SandboxRuntime): string {
+    return runtime === "gvisor" ? this.settings.gvisor_runtime : "runc";
+  }
+
+  /** Fails unless the engine has the runtime registered; a positive answer is kept (runtimes are not unregistered under a running engine). */
+  private async requireRuntime(runtime: SandboxRuntime): Promise<void> {
+    const name = this.engineRuntimeOf(runtime);
+    if (this.runtimesSeen.has(name)) return;
+    const info = await this.engine("read the engine's runtimes", () => this.docker.info() as Promise<{ Runtimes?: Record<string, unknown> }>);
+    const registered = Object.keys(info.Runtimes ?? {});
+    if (!registered.includes(name)) throw new RuntimeUnavailableError(runtime, name, registered);
+    this.runtimesSeen.add(name);
   }
 
   /** A long-lived Bay keeps network slots ready (network-slots.ts); a one-shot does not pay for them. */
@@ -213,6 +239,12 @@ export class DockerDriver implements Driver {
       await this.firewall?.admitControlPlane(placement.own!.networks.map((own) => own.bridge), spec.agentPort);
     }
     if (network === null && !spec.agentSocketDir) throw new AgentError("network none needs a socket directory for the agent");
+    if (spec.runtime === "gvisor" && network === null) {
+      throw new AgentError(
+        "network: none is not available under gVisor yet: the agent's unix socket in a gVisor sandbox cannot be reached from the host (runsc 2022-12 has no --host-uds=create); use network: internet or an allow list with this profile",
+      );
+    }
+    await phase("runtime", () => this.requireRuntime(spec.runtime));
     const imageId = await phase("image", () => this.ensureImage(spec.image, spec.onProgress));
     const agentBinary = placement.hostPaths.agentBinary(spec.agentBinaryPath, this.dataDir && join(this.dataDir, "agent"));
     const template = this.slots.isActive() ? this.slotTemplate(spec, network, placement, agentBinary, await this.nativeHolderOnHost(placement)) : null;
@@ -500,6 +532,7 @@ export class DockerDriver implements Driver {
       WorkingDir: WORKSPACE_MOUNT_PATH,
       ExposedPorts: ownNetwork ? { [port]: {} } : undefined,
       HostConfig: {
+        Runtime: this.engineRuntimeOf(spec.runtime),
         Init: true,
         Binds: [
           `${agentBinary}:${AGENT_PATH_IN_CONTAINER}:ro`,
@@ -525,7 +558,7 @@ export class DockerDriver implements Driver {
         NanoCpus: spec.resources.nanoCpus,
         Memory: spec.resources.memoryBytes,
         MemorySwap: spec.resources.memoryBytes,
-        PidsLimit: spec.resources.pidsLimit,
+        PidsLimit: engineTaskLimit(spec.runtime, spec.resources.pidsLimit),
         CapDrop: ["ALL"],
         CapAdd: [...AGENT_CAPABILITIES, ...spec.hardening.extraCapabilities],
         SecurityOpt: spec.hardening.noNewPrivileges ? ["no-new-privileges"] : [],
@@ -719,3 +752,16 @@ function pinnedHosts(hosts: Record<string, string[]>): string[] {
 function labelFilters(labels: Labels): string[] {
   return Object.entries(labels).map(([key, value]) => `${key}=${value}`);
 }
+
+/**
+ * Under gVisor the engine's pids limit counts the sentry's host threads
+ * (about 66 at rest, about 9 more per process of user code, measured on
+ * this engine), not the sandbox's processes: it is scaled so that the
+ * profile's pids_limit processes fit, and still bounds the host threads.
+ */
+function engineTaskLimit(runtime: SandboxRuntime, pidsLimit: number): number {
+  return runtime === "gvisor" ? GVISOR_BASE_THREADS + pidsLimit * GVISOR_THREADS_PER_PROCESS : pidsLimit;
+}
+
+const GVISOR_BASE_THREADS = 128;
+const GVISOR_THREADS_PER_PROCESS = 10;

@@ -76,3 +76,20 @@ export function engineFailure(error: unknown, endpoint: string, action: string):
   if (isConnectionFailure(error)) return new DriverUnavailableError(endpoint, error);
   return new EngineError(action, engineMessage(error), statusOf(error) ?? null);
 }
+
+/** A profile's runtime is not registered in the engine: the start fails, it never falls back to runc. */
+export class RuntimeUnavailableError extends BayError {
+  constructor(runtime: string, engineRuntime: string, registered: string[]) {
+    super("ship_error", runtimeMissingMessage(runtime, engineRuntime, registered), { runtime, engine_runtime: engineRuntime, registered });
+  }
+}
+
+/** What an operator reads when the engine lacks a runtime a profile asks for, with how to register it. */
+export function runtimeMissingMessage(runtime: string, engineRuntime: string, registered: string[]): string {
+  return (
+    `profiles with runtime: ${runtime} need the engine runtime "${engineRuntime}", which this Docker engine does not have ` +
+    `(it has: ${registered.join(", ") || "none"}). Install gVisor (apt install runsc) and register it in /etc/docker/daemon.json as ` +
+    `{"runtimes": {"${engineRuntime}": {"path": "/usr/bin/runsc", "runtimeArgs": ["--network=host"]}}}, then reload the engine ` +
+    `(kill -HUP $(pidof dockerd)); or set driver.docker.gvisor_runtime to the name it is registered under`
+  );
+}

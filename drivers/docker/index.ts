@@ -7,7 +7,7 @@ const docker: DriverPlugin<DockerSettings> = {
   settingsSchema: DockerSettingsSchema,
   create: async (settings, context) => {
     const driver = new (await import("./docker-driver.ts")).DockerDriver(settings, { dataDir: context.dataDir });
-    await driver.prepare();
+    await driver.prepare(context.runtimes);
     return driver;
   },
 };

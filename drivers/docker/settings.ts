@@ -37,6 +37,8 @@ export const DockerSettingsSchema = Type.Object(
      * Image pulls and the event stream are long-lived and exempt.
      */
     engine_timeout_seconds: Type.Number({ exclusiveMinimum: 0, default: 20 }),
+    /** The name gVisor's runsc is registered under in the engine (daemon.json "runtimes"), for profiles with runtime: gvisor. */
+    gvisor_runtime: Type.String({ minLength: 1, default: "runsc" }),
   },
   { additionalProperties: false, default: {} },
 );

@@ -32,6 +32,9 @@ const SYSCALLS: Partial<Record<NodeJS.Architecture, { setresuid: number; setresg
 const KEEP = -1;
 const PR_CAPBSET_DROP = 24;
 const PR_SET_NO_NEW_PRIVS = 38;
+const PR_GET_NO_NEW_PRIVS = 39;
+const PR_CAP_AMBIENT = 47;
+const PR_CAP_AMBIENT_IS_SET = 1;
 
 export function openThreadIdentity(): ThreadIdentity | null {
   const numbers = SYSCALLS[process.arch];
@@ -43,7 +46,8 @@ export function openThreadIdentity(): ThreadIdentity | null {
   } catch {
     return null;
   }
-  const call = (name: keyof typeof numbers, a: number, b = 0, c = 0) => Number(syscall(numbers[name], a, b, c, 0, 0)) === 0;
+  const answer = (name: keyof typeof numbers, a: number, b = 0, c = 0) => Number(syscall(numbers[name], a, b, c, 0, 0));
+  const call = (name: keyof typeof numbers, a: number, b = 0, c = 0) => answer(name, a, b, c) === 0;
   const setId = (name: "setresuid" | "setresgid", id: number) => {
     if (!call(name, KEEP, id, KEEP)) throw new Error(`${name}(-1, ${id}, -1) was refused for the agent's thread`);
   };
@@ -60,12 +64,31 @@ export function openThreadIdentity(): ThreadIdentity | null {
     },
     threads: () => new Set(readdirSync("/proc/self/task")),
     confineChildren() {
-      const lastCapability = Number(readFileSync("/proc/sys/kernel/cap_last_cap", "utf8").trim());
+      const lastCapability = lastCapabilityNumber();
       for (let capability = 0; capability <= lastCapability; capability++) call("prctl", PR_CAPBSET_DROP, capability);
       call("prctl", PR_SET_NO_NEW_PRIVS, 1);
       const status = readFileSync("/proc/thread-self/status", "utf8");
       const field = (name: string) => status.match(new RegExp(`^${name}:\\s*(\\S+)$`, "m"))?.[1];
-      return ["CapBnd", "CapInh", "CapAmb"].every((name) => /^0+$/.test(field(name) ?? "")) && field("NoNewPrivs") === "1";
+      // Asked of the kernel, not /proc: gVisor's status has no CapAmb or NoNewPrivs line. An ambient
+      // capability answers 1; 0 is unset, and a kernel without ambient capabilities refuses the question.
+      const ambientEmpty = Array.from({ length: lastCapability + 1 }, (_, capability) => answer("prctl", PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, capability)).every(
+        (isSet) => isSet !== 1,
+      );
+      return ["CapBnd", "CapInh"].every((name) => /^0+$/.test(field(name) ?? "")) && ambientEmpty && answer("prctl", PR_GET_NO_NEW_PRIVS) === 1;
     },
   };
+}
+
+/**
+ * The highest capability number the kernel knows. gVisor's kernel has no
+ * /proc/sys/kernel/cap_last_cap: every number a capability set can hold is
+ * then dropped (an unknown one is refused, harmlessly), and the check after
+ * the drops still proves the bounding set empty.
+ */
+function lastCapabilityNumber(): number {
+  try {
+    return Number(readFileSync("/proc/sys/kernel/cap_last_cap", "utf8").trim());
+  } catch {
+    return 63;
+  }
 }

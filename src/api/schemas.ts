@@ -106,6 +106,7 @@ export const Profile = t.Object({
     description: "none: no network; internet: public addresses only; allow: only these destinations",
   }),
   warm_pool_size: t.Integer(),
+  runtime: t.Union([t.Literal("runc"), t.Literal("gvisor")], { description: "The container runtime: runc, or gvisor (gVisor's user-space kernel between user code and the host's)" }),
   containers: t.Optional(
     t.Array(
       t.Object({

@@ -15,7 +15,8 @@ export { loadBayConfig } from "./config.ts";
 
 /** The configured driver, created from its validated settings; a driver that cannot serve refuses here. */
 export function createDriver(config: BayConfig): Promise<Driver> {
-  return driverPlugin(config.driver.type).create(driverSettings(config), { dataDir: config.data_dir });
+  const runtimes = [...new Set(config.profiles.map((profile) => profile.runtime))];
+  return driverPlugin(config.driver.type).create(driverSettings(config), { dataDir: config.data_dir, runtimes });
 }
 
 /** The core over the configured driver (or a given one: tests pass an in-memory driver). */

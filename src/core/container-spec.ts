@@ -58,6 +58,7 @@ export function buildContainerSpec(inputs: ContainerSpecInputs): SessionContaine
       extraCapabilities: profile.security.extra_capabilities,
       tmpSize: profile.security.tmp_size,
     },
+    runtime: profile.runtime,
     agentSocketDir: inputs.socketDir,
   };
 }

@@ -11,6 +11,9 @@ import type { EgressPolicy } from "./network-policy.ts";
 
 export type Labels = Record<string, string>;
 
+/** What profiles may run sandboxes under (`runtime`): runc, or gVisor's user-space kernel. */
+export type SandboxRuntime = "runc" | "gvisor";
+
 export interface SessionContainerSpec {
   /** `bay-session-<session id>` (api.md §9). */
   name: string;
@@ -28,6 +31,8 @@ export interface SessionContainerSpec {
   /** Where the sandbox may send packets; the driver enforces it on the engine (docs/security.md). */
   network: EgressPolicy;
   hardening: { readOnlyRootfs: boolean; noNewPrivileges: boolean; extraCapabilities: string[]; tmpSize: string };
+  /** The profile's container runtime; a driver that cannot run it fails the start, it never falls back. */
+  runtime: SandboxRuntime;
   /**
    * With network "none": a host directory mounted at AGENT_SOCKET_DIR where the
    * agent listens on a unix socket; the endpoint is then unix://<dir>/agent.sock.
@@ -137,6 +142,8 @@ export interface Driver {
 export interface DriverContext {
   /** Bay's data directory (`data_dir`): a driver may keep files there that it mounts into sandboxes. */
   dataDir: string;
+  /** The runtimes the configured profiles ask for: a driver refuses at start-up one it cannot provide. */
+  runtimes: SandboxRuntime[];
 }
 
 export interface DriverPlugin<Settings = unknown> {

@@ -108,6 +108,7 @@ export interface ProfileView {
   description: string;
   network: "none" | "internet" | { allow: string[] };
   warm_pool_size: number;
+  runtime: "runc" | "gvisor";
 }
 
 /** A profile's container as shipyard-neo describes it with ?detail=true: Bay's one ship container. */
@@ -135,6 +136,7 @@ function baseProfileView(profile: ProfileConfig): ProfileView {
     description: profile.description,
     network: normalizeNetworkSetting(profile.network),
     warm_pool_size: profile.warm_pool_size,
+    runtime: profile.runtime,
   };
 }
 

@@ -12,6 +12,7 @@ export type {
   DriverPlugin,
   EventSubscription,
   Labels,
+  SandboxRuntime,
   SessionContainerSpec,
   StartedContainer,
   VolumeInfo,

@@ -41,6 +41,12 @@ export const ProfileConfigSchema = Type.Object(
      * internet: public addresses only; {allow: [...]}: only those (docs/security.md).
      */
     network: NetworkSettingSchema,
+    /**
+     * The container runtime: runc (the engine's default), or gvisor, a second
+     * wall between user code and the host kernel (docs/security.md). A runtime
+     * the engine lacks stops Bay at start-up; a sandbox never falls back.
+     */
+    runtime: Type.Union([Type.Literal("runc"), Type.Literal("gvisor")], { default: "runc" }),
     /** Started, ready sandboxes kept for this profile, so that a create needs no container start. */
     warm_pool_size: Type.Integer({ minimum: 0, maximum: 100, default: 0 }),
     /** Hardening; the defaults are the safe choice, a profile may relax or tighten them. */

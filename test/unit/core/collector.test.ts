@@ -32,6 +32,7 @@ async function strayContainer(bay: UnitBay, labels: Labels): Promise<string> {
     resources: { nanoCpus: 1e9, memoryBytes: 1 << 30, pidsLimit: 512 },
     network: { kind: "internet" },
     hardening: { readOnlyRootfs: true, noNewPrivileges: true, extraCapabilities: [], tmpSize: "256m" },
+    runtime: "runc",
   };
   return (await bay.driver.startSessionContainer(spec)).containerId;
 }
