@@ -39,7 +39,9 @@ fi
 
 # 3. A reachable Docker engine, with gVisor registered as the runtime "runsc" (profiles with runtime: gvisor).
 #    runsc runs with --network=host: gVisor then uses the container's own network namespace, so the engine's
-#    bridge and Bay's network policy apply as under runc (gVisor's own netstack refuses to start on this engine).
+#    bridge and Bay's network policy apply as under runc (gVisor's own netstack refuses to start on this engine);
+#    and with --host-uds=create, so that a network: none sandbox's agent can listen on its socket for Bay.
+# Exits 10 when it changed daemon.json (a running engine must then read it again).
 register_gvisor() {
   is_root || return 0
   command -v runsc >/dev/null 2>&1 || apt_install runsc
@@ -48,18 +50,22 @@ register_gvisor() {
     const path = "/etc/docker/daemon.json";
     const file = Bun.file(path);
     const config = (await file.exists()) ? await file.json() : {};
-    const runsc = { path: "/usr/bin/runsc", runtimeArgs: ["--network=host"] };
+    const runsc = { path: "/usr/bin/runsc", runtimeArgs: ["--network=host", "--host-uds=create"] };
     if (JSON.stringify(config.runtimes?.runsc) === JSON.stringify(runsc)) process.exit(0);
     config.runtimes = { ...config.runtimes, runsc };
     await Bun.write(path, JSON.stringify(config, null, 2) + "\n");
+    process.exit(10);
   '
 }
 gvisor_registered() { docker info --format '{{range $name, $_ := .Runtimes}}{{$name}} {{end}}' 2>/dev/null | grep -qw runsc; }
 # Registered for the tests, on request, and whenever this script starts its own engine.
 if $with_test_images || [ "${BAY_GVISOR:-}" = 1 ] || ! docker info >/dev/null 2>&1; then
-  register_gvisor
-  if is_root && docker info >/dev/null 2>&1 && ! gvisor_registered && pidof dockerd >/dev/null; then
+  changed=0
+  register_gvisor || changed=$?
+  if [ "$changed" -ne 0 ] && [ "$changed" -ne 10 ]; then say "could not register gVisor in /etc/docker/daemon.json"; exit 1; fi
+  if [ "$changed" -eq 10 ] && docker info >/dev/null 2>&1 && pidof dockerd >/dev/null; then
     # An engine started before the runtime was registered reads daemon.json again on SIGHUP.
+    say "registered gVisor (runsc) in /etc/docker/daemon.json; reloading the engine"
     kill -HUP "$(pidof dockerd)"
     for _ in $(seq 1 20); do gvisor_registered && break; sleep 0.5; done
   fi

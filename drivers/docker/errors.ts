@@ -89,7 +89,7 @@ export function runtimeMissingMessage(runtime: string, engineRuntime: string, re
   return (
     `profiles with runtime: ${runtime} need the engine runtime "${engineRuntime}", which this Docker engine does not have ` +
     `(it has: ${registered.join(", ") || "none"}). Install gVisor (apt install runsc) and register it in /etc/docker/daemon.json as ` +
-    `{"runtimes": {"${engineRuntime}": {"path": "/usr/bin/runsc", "runtimeArgs": ["--network=host"]}}}, then reload the engine ` +
+    `{"runtimes": {"${engineRuntime}": {"path": "/usr/bin/runsc", "runtimeArgs": ["--network=host", "--host-uds=create"]}}}, then reload the engine ` +
     `(kill -HUP $(pidof dockerd)); or set driver.docker.gvisor_runtime to the name it is registered under`
   );
 }

@@ -149,7 +149,7 @@ function listenOnUnixSocket(path: string, fetch: FetchHandler) {
   try {
     rmSync(path, { force: true });
     const server = serveUnix(path, fetch);
-    if (bayGroup === null) chmodSync(path, 0o600);
+    if (bayGroup === null) restrictToRoot(path, directory.mode);
     else {
       chownSync(path, 0, bayGroup);
       chmodSync(path, 0o660);
@@ -157,6 +157,19 @@ function listenOnUnixSocket(path: string, fetch: FetchHandler) {
     return server;
   } finally {
     if (bayGroup !== null) process.setgroups!([SANDBOX_GID]);
+  }
+}
+
+/**
+ * 0600 on the socket. gVisor refuses to change the mode of a socket it
+ * created on the host (runsc --host-uds=create): there the root-owned 0700
+ * directory alone keeps user code out, as it does everywhere else too.
+ */
+function restrictToRoot(path: string, directoryMode: number): void {
+  try {
+    chmodSync(path, 0o600);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EPERM" || (directoryMode & 0o077) !== 0) throw error;
   }
 }
 

@@ -10,7 +10,7 @@
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { useTestBay, startTestBay } from "../helpers/test-bay.ts";
 import { containersWithLabel, inspectContainer } from "../helpers/docker.ts";
-import { TEST_IMAGE } from "../helpers/env.ts";
+import { TEST_API_KEY, TEST_IMAGE } from "../helpers/env.ts";
 
 setDefaultTimeout(180_000);
 
@@ -66,6 +66,18 @@ describe("a profile with runtime: gvisor", () => {
     expect((await bay.request("POST", `/v1/sandboxes/${id}/python/contexts/restart`, { id: "default" })).status).toBe(200);
     expect((await python(id, "print('x' in globals())")).output).toBe("False\n");
 
+    // Streamed output (SSE) as under runc.
+    const streamed = await bay.app.handle(
+      new Request(`http://localhost/v1/sandboxes/${id}/python/exec`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${TEST_API_KEY}`, "content-type": "application/json", accept: "text/event-stream" },
+        body: JSON.stringify({ code: "print('streamed', flush=True)" }),
+      }),
+    );
+    const events = await streamed.text();
+    expect(events).toContain('event: stdout\ndata: {"text":"streamed');
+    expect(events).toContain("event: done");
+
     // A command's whole process group goes when it times out.
     const grouped = await shell(id, "sleep 300 & echo $! > pids; sleep 301 & echo $! >> pids; wait", 2);
     expect(grouped.exit_code).toBe(-1);
@@ -100,16 +112,19 @@ describe("a profile with runtime: gvisor", () => {
     expect((await shell(id, "echo still here")).output).toBe("still here\n");
   });
 
-  test("network: an allow list applies under gVisor as under runc; none is refused, not run without its guarantee", async () => {
+  test("network: an allow list applies under gVisor as under runc; none leaves only loopback, and user code cannot reach the agent's socket", async () => {
     const listed = await sandboxOf("gvisor-listed");
     const reach = await python(listed, "import socket\ntry:\n    socket.create_connection(('1.1.1.1', 443), timeout=3)\n    print('reached')\nexcept OSError as error:\n    print('refused')");
     expect(reach.output).toBe("refused\n");
     expect(containerOf(listed).HostConfig.Runtime).toBe("runsc");
     const offline = await sandboxOf("gvisor-offline");
-    const refused = await bay.request("POST", `/v1/sandboxes/${offline}/shell/exec`, { command: "true" });
-    expect(refused.status).toBe(502);
-    expect(refused.body.error.message).toContain("network: none is not available under gVisor");
-    expect(containersWithLabel(`bay.sandbox_id=${offline}`)).toEqual([]);
+    const inside = await python(
+      offline,
+      "import socket\nprint(sorted(name for _, name in socket.if_nameindex()))\ntry:\n    probe = socket.socket(socket.AF_UNIX)\n    probe.connect('/run/bay/agent.sock')\n    print('reached the agent')\nexcept OSError:\n    print('refused')",
+    );
+    expect(inside.output).toBe("['lo']\nrefused\n");
+    expect(containerOf(offline).HostConfig.NetworkMode).toMatch(/^(none|container:)/);
+    expect(containerOf(offline).HostConfig.Runtime).toBe("runsc");
   });
 
   test("user code sees gVisor's kernel, not the host's: release, /proc, kernel interfaces, processes", async () => {
