@@ -185,14 +185,16 @@ export type Daemon = {
 };
 
 /** A daemon on its own data dir; profiles with and without a warm pool. Replicas of one deployment share `shared` (instance id, key, database). */
-export async function startDaemon(shared: { instanceId?: string; key?: string; env?: Record<string, string> } = {}): Promise<Daemon> {
+export async function startDaemon(shared: { instanceId?: string; key?: string; env?: Record<string, string>; profiles?: string[] } = {}): Promise<Daemon> {
   const dataDir = mkdtempSync(join(tmpdir(), "bay-bench-"));
   const instanceId = shared.instanceId ?? `bench-${randomBytes(4).toString("hex")}`;
   const key = shared.key ?? `bench-${randomBytes(16).toString("hex")}`;
   const config = join(dataDir, "bay.yaml");
   await Bun.write(
     config,
-    `profiles:\n  - { id: python-default, image: "${image}" }\n  - { id: warm, image: "${image}", warm_pool_size: 2 }\nlog: { level: warn }\ne2b: { enabled: true }\n` +
+    `profiles:\n  - { id: python-default, image: "${image}" }\n  - { id: warm, image: "${image}", warm_pool_size: 2 }\n` +
+      (shared.profiles ?? []).map((profile) => `  - ${profile}\n`).join("") +
+      `log: { level: warn }\ne2b: { enabled: true }\n` +
       // The scale section opens a connection a sandbox from this one address, past the default 64, and
       // starts them all at at once: the engine queues them past its default 20 s deadline (100 plain
       // `docker run -d` at once take ~50 s on 2 cores) and their agents past the default 60 s to ready.
@@ -252,9 +254,9 @@ async function listeningUrl(child: Bun.Subprocess<"ignore", "pipe", "pipe">): Pr
  * profile's pool is full again, and so are the network slots its new members
  * took, so that neither refill's engine work overlaps the next sample.
  */
-export async function waitForRefills(daemon: Daemon): Promise<void> {
+export async function waitForRefills(daemon: Daemon, profile = "warm", size = 2): Promise<void> {
   for (let attempt = 0; attempt < 300; attempt++) {
-    if (/bay_warm_pool_ready\{profile="warm"\} 2/.test(await (await fetch(`${daemon.url}/metrics`)).text())) break;
+    if (new RegExp(`bay_warm_pool_ready\\{profile="${profile}"\\} ${size}`).test(await (await fetch(`${daemon.url}/metrics`)).text())) break;
     await Bun.sleep(50);
   }
   await untilNetworkSlotsReady(daemon.instanceId);

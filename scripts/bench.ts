@@ -10,7 +10,8 @@
  * $BAY_DEFAULT_IMAGE (bay-python:local). $BAY_BENCH_SCALE sets how many
  * sandboxes the scale section starts (default 100, quick 20). Sections, in
  * the order they run: startup, footprint, oneshot, coldstart, warm, hotpath,
- * files, throughput, growth, scale, replicas.
+ * files, throughput, growth, scale, replicas, gvisor (where the engine has
+ * gVisor's runsc registered).
  */
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -46,7 +47,7 @@ import {
   type Daemon,
 } from "./bench-lib.ts";
 
-const SECTIONS = ["startup", "footprint", "oneshot", "coldstart", "warm", "hotpath", "files", "throughput", "growth", "scale", "replicas"] as const;
+const SECTIONS = ["startup", "footprint", "oneshot", "coldstart", "warm", "hotpath", "files", "throughput", "growth", "scale", "replicas", "gvisor"] as const;
 type Section = (typeof SECTIONS)[number];
 
 /** What the sections on the shared daemon hand on to each other. */
@@ -59,7 +60,7 @@ interface Bench {
   oneSandboxExec?: number[];
 }
 
-const DAEMON_SECTIONS: Record<Exclude<Section, "startup" | "replicas">, (bench: Bench) => Promise<void>> = {
+const DAEMON_SECTIONS: Record<Exclude<Section, "startup" | "replicas" | "gvisor">, (bench: Bench) => Promise<void>> = {
   // Footprint first: its idle RSS is the daemon's before anything ran.
   footprint,
   oneshot: oneShots,
@@ -100,6 +101,7 @@ async function main(): Promise<void> {
       }
     }
     if (sections.has("replicas")) await section("replicas", replicaThroughput);
+    if (sections.has("gvisor")) await section("gvisor", gvisorBesideRunc);
   } finally {
     await removeLabelled(benchLabel).catch(reportCleanupFailure);
     await writeResults(outFile);
@@ -548,6 +550,58 @@ async function replicaThroughput(): Promise<void> {
     record("replicas: python/exec, Postgres, 3 replicas", "exec/s", [three.execs], { baseline: baseline(sqlite.execs) });
   } finally {
     await cluster.stop();
+  }
+}
+
+/**
+ * The second wall's cost: the same figures under gVisor (runtime: gvisor)
+ * beside runc, on one daemon, alternated. Skipped where the engine has no
+ * runsc registered (scripts/bootstrap.sh --test registers it).
+ */
+async function gvisorBesideRunc(): Promise<void> {
+  const runtimes = sh("docker", "info", "--format", "{{range $name, $_ := .Runtimes}}{{$name}} {{end}}").split(" ");
+  if (!runtimes.includes("runsc")) {
+    console.log("gvisor: the engine has no runtime runsc; skipped");
+    return;
+  }
+  const daemon = await startDaemon({
+    profiles: [`{ id: gvisor, image: "${image}", runtime: gvisor }`, `{ id: gvisor-warm, image: "${image}", runtime: gvisor, warm_pool_size: 2 }`],
+  });
+  const bay = new Bay({ url: daemon.url, apiKey: daemon.key, attempts: 1 });
+  try {
+    const coldOn = (profile: string) => async () => {
+      let id = "";
+      const ms = await timed(async () => {
+        id = (await bay.sandboxes.create({ profile })).id;
+        await bay.python.exec(id, { code: "print(1)" });
+      });
+      await bay.sandboxes.delete(id);
+      return ms;
+    };
+    const warmOn = (profile: string) => async () => {
+      await waitForRefills(daemon, profile);
+      return coldOn(profile)();
+    };
+    await alternate(1, [coldOn("gvisor"), coldOn("python-default")]);
+    const [gvisorCold, runcCold] = await alternate(runs(10, 3), [coldOn("gvisor"), coldOn("python-default")]);
+    record("gvisor: cold start: create + first python/exec", "ms", gvisorCold, { baseline: { name: "the same under runc", samples: runcCold } });
+    const [gvisorWarm, runcWarm] = await alternate(runs(10, 3), [warmOn("gvisor-warm"), warmOn("warm")]);
+    record("gvisor: warm start: create + first python/exec", "ms", gvisorWarm, { baseline: { name: "the same under runc", samples: runcWarm } });
+
+    const running = async (profile: string) => {
+      const { id } = await bay.sandboxes.create({ profile });
+      await bay.python.exec(id, { code: "1 + 1" });
+      return id;
+    };
+    const [walled, plain] = [await running("gvisor"), await running("python-default")];
+    const execOn = (id: string) => () => timed(() => bay.python.exec(id, { code: "1 + 1" }));
+    const [gvisorExec, runcExec] = await alternate(runs(200, 50), [execOn(walled), execOn(plain)]);
+    record("gvisor: python/exec 1+1 on a running sandbox", "ms", gvisorExec, { baseline: { name: "the same under runc", samples: runcExec } });
+    const memoryOf = (id: string) => containerMemoryMb(sh("docker", "ps", "-q", "--filter", `label=bay.sandbox_id=${id}`));
+    const [gvisorMemory, runcMemory] = await alternate(runs(5, 3), [() => memoryOf(walled), () => memoryOf(plain)]);
+    record("gvisor: memory of a running sandbox after one exec", "MB", gvisorMemory, { baseline: { name: "the same under runc", samples: runcMemory } });
+  } finally {
+    await daemon.stop();
   }
 }
 
