@@ -16,21 +16,33 @@ if bunx tsc --noEmit -p tsconfig.json; then passed=$((passed + 1)); else failed=
 # The dashboard (src/ui) is checked with the browser's DOM types, apart.
 if bun scripts/typecheck-ui.ts; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 
-echo "== bun test"
-bun test --timeout 60000 "$@" 2>&1 | tee "$log"
-status=${PIPESTATUS[0]}
-pass_count=$(grep -E '^ *[0-9]+ pass$' "$log" | tail -n 1 | awk '{print $1}')
-fail_count=$(grep -E '^ *[0-9]+ fail$' "$log" | tail -n 1 | awk '{print $1}')
-if [ -z "$pass_count" ] || [ -z "$fail_count" ]; then
-  echo "bun test did not report its results (exit $status)"
-  failed=$((failed + 1))
-else
-  passed=$((passed + pass_count))
-  failed=$((failed + fail_count))
-  if [ "$status" -ne 0 ] && [ "$fail_count" -eq 0 ]; then
-    echo "bun test exited $status without failing tests"
+# Runs bun test with the given arguments and adds its counts to the totals.
+run_bun_test() {
+  bun test --timeout 60000 "$@" 2>&1 | tee "$log"
+  local status=${PIPESTATUS[0]}
+  local pass_count fail_count
+  pass_count=$(grep -E '^ *[0-9]+ pass$' "$log" | tail -n 1 | awk '{print $1}')
+  fail_count=$(grep -E '^ *[0-9]+ fail$' "$log" | tail -n 1 | awk '{print $1}')
+  if [ -z "$pass_count" ] || [ -z "$fail_count" ]; then
+    echo "bun test did not report its results (exit $status)"
     failed=$((failed + 1))
+  else
+    passed=$((passed + pass_count))
+    failed=$((failed + fail_count))
+    if [ "$status" -ne 0 ] && [ "$fail_count" -eq 0 ]; then
+      echo "bun test exited $status without failing tests"
+      failed=$((failed + 1))
+    fi
   fi
+}
+
+echo "== bun test"
+run_bun_test "$@"
+
+# The core flow once more with every profile under gVisor (test/helpers/bay-under-test.ts reads BAY_TEST_RUNTIME).
+if [ $# -eq 0 ]; then
+  echo "== bun test, core flow under gVisor"
+  BAY_TEST_RUNTIME=gvisor run_bun_test test/e2e/sandbox-lifecycle.test.ts
 fi
 rm -f "$log"
 

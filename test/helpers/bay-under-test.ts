@@ -93,6 +93,8 @@ export async function openTestBay(engine: TestEngine, options: TestBayOptions = 
       ...options.config,
     },
   });
+  // BAY_TEST_RUNTIME=gvisor runs every profile of the file under gVisor: the suites that prove the sandbox boundary run under both runtimes (scripts/test.sh).
+  if (process.env.BAY_TEST_RUNTIME === "gvisor") for (const profile of config.profiles) profile.runtime = "gvisor";
   const core = await createBay(config, engine.driver?.());
   if (options.background) await core.startBackground();
   const app = await createBayApp(core);
