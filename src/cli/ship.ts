@@ -30,6 +30,9 @@ export async function runShip(argv: string[]): Promise<void> {
     console.error(`agent: ${AGENT_TOKEN_ENV} is not set; the agent refuses to run without a session token`);
     process.exit(2);
   }
+  // The token stays in the agent's memory only: not in the environment block user code might read (gVisor's /proc).
+  const { scrubFromInitialEnvironment } = await import("../agent/scrub-environment.ts");
+  scrubFromInitialEnvironment(AGENT_TOKEN_ENV);
   const { startAgentWithPlugins } = await import("../composition/agent.ts");
   const agent = await startAgentWithPlugins({
     port: Number(args.port),
