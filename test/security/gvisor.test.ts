@@ -154,6 +154,28 @@ describe("a profile with runtime: gvisor", () => {
   });
 });
 
+describe("the session token under gVisor", () => {
+  test("the agent's own start-up environment no longer holds it, though gVisor's /proc shows that block to user code", async () => {
+    const id = await sandboxOf("gvisor");
+    const scan = await python(
+      id,
+      [
+        "import os, re",
+        "seen = []",
+        "for pid in filter(str.isdigit, os.listdir('/proc')):",
+        "    try:",
+        "        if not open(f'/proc/{pid}/cmdline', 'rb').read().startswith(b'/opt/bay/bay\\0ship'): continue",
+        "        token = re.search(rb'BAY_SHIP_TOKEN=([^\\0]*)', open(f'/proc/{pid}/environ', 'rb').read())",
+        "        seen.append('scrubbed' if token and set(token.group(1)) <= {ord('0')} else 'present')",
+        "    except OSError:",
+        "        seen.append('closed')",
+        "print(seen)",
+      ].join("\n"),
+    );
+    expect(scan.output).toBe("['scrubbed']\n");
+  });
+});
+
 describe("a runtime the engine does not have", () => {
   test("stops Bay at start-up with how to register it; no sandbox falls back to runc", async () => {
     const started = startTestBay({
