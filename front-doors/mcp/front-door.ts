@@ -1,6 +1,6 @@
 import { Elysia, t } from "elysia";
 import { Bay } from "../../src/client/index.ts";
-import { BayError, errorEnvelope, type FrontDoorContext, type FrontDoorFactory, type Principal } from "../../src/kit/front-door.ts";
+import { authenticate, errorEnvelope, type FrontDoorContext, type FrontDoorFactory, type Principal } from "../../src/kit/front-door.ts";
 import { McpHttpSessions } from "../../src/mcp/http-sessions.ts";
 import { mcpTools } from "../../src/mcp/tools.ts";
 
@@ -13,18 +13,14 @@ import { mcpTools } from "../../src/mcp/tools.ts";
 const createMcpFrontDoor: FrontDoorFactory = (context) => {
   const sessions = new McpHttpSessions(mcpTools([{ operations: context.operations }]), context.config.mcp.session_idle_seconds * 1000);
   const handle = ({ request, principal, body }: { request: Request; principal: Principal; body: unknown }) =>
-    sessions.handle(request, { owner: principal.owner, bay: bayAs(context, principal) }, body);
+    sessions.handle(request, { owner: principal.owner, bay: () => bayAs(context, principal) }, body);
   return {
     routes: new Elysia()
       .use(context.auth)
       .post("/mcp", handle, documented("Send MCP messages", "JSON-RPC messages of the Model Context Protocol (streamable HTTP). An `initialize` without `Mcp-Session-Id` opens a session; its id comes back in that header."))
       .get("/mcp", handle, documented("Follow a session's server messages", "An event stream of the session named by `Mcp-Session-Id`."))
       .delete("/mcp", handle, documented("End a session", "Ends the session named by `Mcp-Session-Id` and deletes the sandboxes it created.")),
-    authenticate(request) {
-      const principal = context.apiKeys.authenticate(request.headers.get("authorization"));
-      if (!principal) throw new BayError("unauthorized", "missing or invalid API key: send Authorization: Bearer <key>");
-      return principal;
-    },
+    authenticate: (request) => authenticate(context.apiKeys, request),
     errorResponse: (error, requestId) =>
       Response.json(errorEnvelope(error, requestId), {
         status: error.status,

@@ -6,7 +6,8 @@ import { isPublicRoute } from "./public-routes.ts";
 /** Principals found when the headers arrived, for the routes to use. */
 const PRINCIPALS = new WeakMap<Request, Principal>();
 
-function authenticate(apiKeys: ApiKeyRegistry, request: Request): Principal {
+/** The caller of a request by its Authorization: Bearer key; throws unauthorized without a valid one. Front doors that take Bay's own keys use it too. */
+export function authenticate(apiKeys: ApiKeyRegistry, request: Request): Principal {
   const known = PRINCIPALS.get(request);
   if (known) return known;
   const principal = apiKeys.authenticate(request.headers.get("authorization"));

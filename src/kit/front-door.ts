@@ -10,6 +10,7 @@ export type { SandboxView } from "../core/views.ts";
 export { streamOf, streamedBodyRoute } from "../api/streamed-body.ts";
 export { BayError } from "../shared/errors.ts";
 export { errorEnvelope } from "../api/error-response.ts";
+export { authenticate } from "../api/auth.ts";
 export { DEFAULT_PROFILE_ID } from "../core/config/index.ts";
 export type { BayConfig } from "../core/config/index.ts";
 export { parseMemory } from "../core/resources.ts";
