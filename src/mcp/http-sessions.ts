@@ -10,8 +10,8 @@ import type { Tool } from "./tools.ts";
 /** Who sends a request to /mcp, as the front door authenticated it. */
 export interface McpCaller {
   owner: string;
-  /** A client of Bay's API acting as this caller. */
-  bay: Bay;
+  /** A client of Bay's API acting as this caller, made for a session it opens. */
+  bay(): Bay;
 }
 
 interface SessionEntry {
@@ -19,7 +19,6 @@ interface SessionEntry {
   transport: WebStandardStreamableHTTPServerTransport;
   server: Server;
   session: McpSession;
-  lastRequestAt: number;
 }
 
 /**
@@ -48,7 +47,7 @@ export class McpHttpSessions {
     if (sessionId) {
       const entry = this.sessions.get(sessionId);
       if (!entry || entry.owner !== caller.owner) return sessionNotFound();
-      entry.lastRequestAt = Date.now();
+      entry.session.markUsed();
       return entry.transport.handleRequest(request, { parsedBody });
     }
     if (request.method !== "POST") return badRequest("Mcp-Session-Id header is required; a session starts with an initialize request (POST)");
@@ -66,9 +65,9 @@ export class McpHttpSessions {
   }
 
   private async open(request: Request, caller: McpCaller, parsedBody: unknown): Promise<Response> {
-    const session = new McpSession(caller.bay);
+    const session = new McpSession(caller.bay());
     const server = createMcpServer(session, this.tools);
-    const entry: SessionEntry = { owner: caller.owner, session, server, transport: undefined!, lastRequestAt: Date.now() };
+    const entry: SessionEntry = { owner: caller.owner, session, server, transport: undefined! };
     entry.transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => `mcp-${randomUUID()}`,
       onsessioninitialized: (id) => void this.sessions.set(id, entry),
@@ -93,7 +92,7 @@ export class McpHttpSessions {
 
   private async closeIdle(): Promise<void> {
     const cutoff = Date.now() - this.idleMs;
-    const idle = [...this.sessions].filter(([, entry]) => entry.lastRequestAt < cutoff && entry.session.idleSince(cutoff)).map(([id]) => id);
+    const idle = [...this.sessions].filter(([, entry]) => entry.session.idleSince(cutoff)).map(([id]) => id);
     await Promise.all(idle.map((id) => this.close(id)));
   }
 }

@@ -10,9 +10,14 @@ export class McpSession {
   readonly created = new Set<string>();
   private defaultSandboxId: Promise<string> | null = null;
   private runningCalls = 0;
-  private lastCallEndedAt = 0;
+  /** When a request last came or a tool call last ended. */
+  private lastUsedAt = Date.now();
 
   constructor(readonly bay: Bay) {}
+
+  markUsed(): void {
+    this.lastUsedAt = Date.now();
+  }
 
   /** Runs a tool call; while one runs, the session is in use however long its request has been open. */
   async during<T>(call: () => Promise<T>): Promise<T> {
@@ -21,13 +26,13 @@ export class McpSession {
       return await call();
     } finally {
       this.runningCalls--;
-      this.lastCallEndedAt = Date.now();
+      this.markUsed();
     }
   }
 
-  /** Whether the session has been unused since `cutoff`: no call running, none ended after it. */
+  /** Whether the session has been unused since `cutoff`: no call running, no request or call end after it. */
   idleSince(cutoff: number): boolean {
-    return this.runningCalls === 0 && this.lastCallEndedAt < cutoff;
+    return this.runningCalls === 0 && this.lastUsedAt < cutoff;
   }
 
   defaultSandbox(): Promise<string> {

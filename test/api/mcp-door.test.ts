@@ -52,7 +52,7 @@ describe("the /mcp door", () => {
 });
 
 describe("MCP sessions over HTTP", () => {
-  const callerOf = () => ({ owner: "tester", bay: new Bay({ apiKey: TEST_API_KEY, fetch: (request) => on.app.handle(request) }) });
+  const callerOf = () => ({ owner: "tester", bay: () => new Bay({ apiKey: TEST_API_KEY, fetch: (request) => on.app.handle(request) }) });
   const open = async (sessions: McpHttpSessions) => {
     const caller = callerOf();
     const opened = await sessions.handle(mcpRequest(INITIALIZE), caller, INITIALIZE);
@@ -86,7 +86,7 @@ describe("MCP sessions over HTTP", () => {
       // Bay takes 1.5 s to answer creates: the call outlasts the idle time five times over.
       const slowCreates = (request: Request) =>
         (request.method === "POST" && new URL(request.url).pathname === "/v1/sandboxes" ? Bun.sleep(1500) : Promise.resolve()).then(() => on.app.handle(request));
-      const caller = { owner: "tester", bay: new Bay({ apiKey: TEST_API_KEY, fetch: slowCreates }) };
+      const caller = { owner: "tester", bay: () => new Bay({ apiKey: TEST_API_KEY, fetch: slowCreates }) };
       const opened = await sessions.handle(mcpRequest(INITIALIZE), caller, INITIALIZE);
       const sessionId = opened.headers.get("mcp-session-id")!;
       const call = { jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: "create_sandbox", arguments: {} } };
