@@ -2,7 +2,7 @@ import { Elysia, type AnyElysia } from "elysia";
 import { openapi } from "@elysiajs/openapi";
 import type { BayCore } from "../core/bay-core.ts";
 import { enterRequest } from "../core/request-context.ts";
-import { operationRoute } from "../shared/sandbox-operation.ts";
+import { operationRoute, type SandboxOperation } from "../shared/sandbox-operation.ts";
 import { VERSION } from "../shared/version.ts";
 import { authenticateBeforeBody, createAuthPlugin, hasPrincipal, rememberPrincipal } from "./auth.ts";
 import type { BayRoutesSource } from "./capability-context.ts";
@@ -30,6 +30,7 @@ const requestStarts = new WeakMap<Request, number>();
 /** Builds the HTTP API over a core and the capabilities' routes; `bay serve` listens with it, tests call `app.handle`. */
 export async function createApp(core: BayCore, capabilities: readonly BayRoutesSource[], frontDoors: readonly FrontDoorSource[] = []) {
   const auth = createAuthPlugin(core.apiKeys);
+  const operations = capabilities.flatMap((capability) => capability.operations);
   const capabilityRoutes = await Promise.all(
     capabilities.map(async (plugin) => (await plugin.loadBayRoutes())({ sandboxes: core.sandboxes, auth })),
   );
@@ -56,7 +57,7 @@ export async function createApp(core: BayCore, capabilities: readonly BayRoutesS
           apiKeys: core.apiKeys,
           auth,
           config: core.config,
-          operations: capabilities.flatMap((capability) => capability.operations),
+          operations,
           callBay,
         }),
       })),
@@ -152,7 +153,7 @@ export async function createApp(core: BayCore, capabilities: readonly BayRoutesS
     .use(profileRoutes(core.config))
     .use(sandboxRoutes(core.sandboxes, core.idempotency, auth))
     .use(cargoRoutes(core.cargos, core.idempotency, auth))
-    .use(adminRoutes(core, auth, executionRoutes(capabilities)))
+    .use(adminRoutes(core, auth, executionRoutes(operations)))
     .use(metricsRoutes(core.metrics));
   for (const routes of capabilityRoutes) app.use(routes);
   for (const { door } of doors) app.use(door.routes);
@@ -167,6 +168,6 @@ export async function createApp(core: BayCore, capabilities: readonly BayRoutesS
 export type BayApp = Awaited<ReturnType<typeof createApp>>;
 
 /** The routes of the operations that run code (the ones that stream), as the request metrics label them. */
-function executionRoutes(capabilities: readonly BayRoutesSource[]): Set<string> {
-  return new Set(capabilities.flatMap((capability) => capability.operations.filter((operation) => operation.streams).map(operationRoute)));
+function executionRoutes(operations: readonly SandboxOperation[]): Set<string> {
+  return new Set(operations.filter((operation) => operation.streams).map(operationRoute));
 }
