@@ -86,9 +86,9 @@ export class PythonKernel {
   execute(code: string, timeoutMs: number, onEvent: (event: KernelOutputEvent) => void, signal?: AbortSignal): Promise<ExecutionOutcome> {
     const deadline = Date.now() + timeoutMs;
     const run = this.queue.then(() => {
-      if (signal?.aborted) return cancelledInQueue();
+      if (signal?.aborted) return notRunInQueue("cancelled", false);
       const remaining = deadline - Date.now();
-      if (remaining <= 0) return timedOutInQueue(timeoutMs);
+      if (remaining <= 0) return notRunInQueue(`timed out after ${timeoutMs / 1000} s`, true);
       return this.executeNow(code, remaining, onEvent, timeoutMs, signal);
     });
     this.queue = run.catch(() => undefined);
@@ -190,22 +190,13 @@ export class PythonKernel {
   }
 }
 
-function timedOutInQueue(timeoutMs: number): ExecutionOutcome {
+/** A cell that never ran: its caller gave up (`why`) while an earlier one still ran. */
+function notRunInQueue(why: string, timedOut: boolean): ExecutionOutcome {
   return {
     success: false,
-    error: `execution timed out after ${timeoutMs / 1000} s while waiting for the previous execution to finish; it did not run\n`,
+    error: `execution ${why} while waiting for the previous execution to finish; it did not run\n`,
     executionCount: null,
-    timedOut: true,
-    stateLost: false,
-  };
-}
-
-function cancelledInQueue(): ExecutionOutcome {
-  return {
-    success: false,
-    error: "execution cancelled while waiting for the previous execution to finish; it did not run\n",
-    executionCount: null,
-    timedOut: false,
+    timedOut,
     stateLost: false,
   };
 }
