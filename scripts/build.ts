@@ -6,7 +6,9 @@
  */
 import type { BunPlugin } from "bun";
 import { dirname, join } from "node:path";
-import { hostArchitecture, SLOT_HOLDER_SOURCE, slotHolderFileName, type Architecture } from "../drivers/docker/slot-holder.ts";
+import { hostArchitecture, type Architecture } from "../drivers/docker/carried-files.ts";
+import { GVISOR_STATX_SOURCE, gvisorStatxFileName } from "../drivers/docker/gvisor-statx.ts";
+import { SLOT_HOLDER_SOURCE, slotHolderFileName } from "../drivers/docker/slot-holder.ts";
 
 const argument = (name: string) => {
   const at = process.argv.indexOf(`--${name}`);
@@ -45,33 +47,48 @@ function architectureOf(target: string | undefined): Architecture {
   return target.includes("arm64") || target.includes("aarch64") ? "arm64" : "x64";
 }
 
-/**
- * The network slots' native holder (drivers/docker/slot-holder.c), compiled
- * static for the target's architecture into the output's directory, to be
- * carried in the executable. Without a C compiler for that architecture it
- * is left out, said, and holders run `bay hold` instead.
- */
-function compileSlotHolder(): string | null {
-  const architecture = architectureOf(target);
+/** The C compiler for the target's architecture, or null (said) without one. */
+function compilerFor(architecture: Architecture): string | null {
   const compiler = architecture === hostArchitecture() ? "cc" : architecture === "arm64" ? "aarch64-linux-gnu-gcc" : "x86_64-linux-gnu-gcc";
-  if (!Bun.which(compiler)) {
-    console.warn(`build: no ${compiler}: the executable carries no native network slot holder (holders run \`bay hold\`, a few MB each)`);
-    return null;
-  }
-  const output = join(dirname(outfile), slotHolderFileName(architecture));
-  const compiled = Bun.spawnSync([compiler, "-static", "-Os", "-s", "-Wall", "-Wextra", "-Werror", "-o", output, SLOT_HOLDER_SOURCE], { stderr: "pipe" });
+  if (Bun.which(compiler)) return compiler;
+  console.warn(
+    `build: no ${compiler}: the executable carries no native network slot holder (holders run \`bay hold\`, a few MB each) ` +
+      "and no statx shim for gVisor sandboxes (GNU coreutils' ls -l and stat fail in them)",
+  );
+  return null;
+}
+
+/** Compiles `source` into the output's directory as `name`; a failure stops the build. */
+function compileCarried(compiler: string, source: string, name: string, flags: string[], hint: string): string {
+  const output = join(dirname(outfile), name);
+  const compiled = Bun.spawnSync([compiler, ...flags, "-Os", "-s", "-Wall", "-Wextra", "-Werror", "-o", output, source], { stderr: "pipe" });
   if (!compiled.success) {
     console.error(compiled.stderr.toString());
-    console.error(`build: ${compiler} could not build ${SLOT_HOLDER_SOURCE} (a static build needs the C library's static archive: Debian's libc6-dev)`);
+    console.error(`build: ${compiler} could not build ${source}${hint}`);
     process.exit(1);
   }
   return output;
 }
 
-const slotHolder = compileSlotHolder();
+/**
+ * The native files the executable carries (drivers/docker/carried-files.ts),
+ * for the target's architecture: the network slots' holder, static
+ * (slot-holder.c), and the statx shim of gVisor sandboxes (gvisor-statx.c).
+ */
+function compileCarriedFiles(): string[] {
+  const architecture = architectureOf(target);
+  const compiler = compilerFor(architecture);
+  if (!compiler) return [];
+  return [
+    compileCarried(compiler, SLOT_HOLDER_SOURCE, slotHolderFileName(architecture), ["-static"], " (a static build needs the C library's static archive: Debian's libc6-dev)"),
+    compileCarried(compiler, GVISOR_STATX_SOURCE, gvisorStatxFileName(architecture), ["-shared", "-fPIC", "-nostdlib"], ""),
+  ];
+}
+
+const carriedFiles = compileCarriedFiles();
 const result = await Bun.build({
-  // The holder is embedded as a file (Bun.embeddedFiles), not bundled.
-  entrypoints: ["src/main.ts", ...(slotHolder ? [slotHolder] : [])],
+  // The native files are embedded as files (Bun.embeddedFiles), not bundled.
+  entrypoints: ["src/main.ts", ...carriedFiles],
   // ESM bytecode: parsing is done at build time, which cuts start-up (bay --version) about fourfold.
   format: "esm",
   bytecode: true,

@@ -10,6 +10,8 @@ bash scripts/bootstrap.sh --test || { echo "0 passed, 1 failed"; exit 1; }
 passed=0
 failed=0
 log=$(mktemp /tmp/bay-test.XXXXXX)
+# Run again under gVisor: the core flow, and the red-team suites of the sandbox boundary.
+GVISOR_SUITES=(test/e2e/sandbox-lifecycle.test.ts test/security/agent-identity.test.ts test/e2e/hardening.test.ts test/security/network-policy.test.ts test/security/resource-caps.test.ts)
 
 echo "== type-check"
 if bunx tsc --noEmit -p tsconfig.json; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
@@ -39,10 +41,11 @@ run_bun_test() {
 echo "== bun test"
 run_bun_test "$@"
 
-# The core flow once more with every profile under gVisor (test/helpers/bay-under-test.ts reads BAY_TEST_RUNTIME).
+# The core flow and the sandbox boundary's red-team suites once more with every profile under gVisor
+# (test/helpers/bay-under-test.ts reads BAY_TEST_RUNTIME).
 if [ $# -eq 0 ]; then
-  echo "== bun test, core flow under gVisor"
-  BAY_TEST_RUNTIME=gvisor run_bun_test test/e2e/sandbox-lifecycle.test.ts
+  echo "== bun test, under gVisor"
+  BAY_TEST_RUNTIME=gvisor run_bun_test "${GVISOR_SUITES[@]}"
 fi
 rm -f "$log"
 

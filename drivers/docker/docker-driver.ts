@@ -3,7 +3,7 @@ import { consola } from "consola";
 import Docker from "dockerode";
 import {
   AGENT_CAPABILITIES,
-  AGENT_SOCKET_DIR,
+  AGENT_SESSION_DIR,
   AGENT_SOCKET_NAME,
   AgentError,
   BayError,
@@ -31,6 +31,7 @@ import { HostNetworkShell } from "./host-network-shell.ts";
 import { HostPaths, type StagedVersion } from "./host-paths.ts";
 import { NetworkSlots, SLOT_LABEL, type NetworkSlot, type SlotTemplate } from "./network-slots.ts";
 import { holderProgram, nativeSlotHolder } from "./slot-holder.ts";
+import { GVISOR_PRELOAD_LIST, gvisorStatxBinds, gvisorStatxShim } from "./gvisor-statx.ts";
 import { removeOlderVersions } from "./staged-versions.ts";
 import { findOwnContainer, type OwnContainer } from "./own-container.ts";
 import { PolicyNetworks, type PolicyNetwork } from "./policy-networks.ts";
@@ -87,6 +88,7 @@ export class DockerDriver implements Driver {
   private readonly accountFiles: SandboxAccountFiles;
   private readonly slots: NetworkSlots;
   private nativeHolder: Promise<string | null> | undefined;
+  private gvisorStatxBinds: Promise<string[]> | undefined;
   /** Engine runtimes found registered (requireRuntime). */
   private readonly runtimesSeen = new Set<string>();
   private readonly timeoutMs: number;
@@ -238,7 +240,6 @@ export class DockerDriver implements Driver {
     if (network && placement.hostNetworkShell && placement.connectMode === "container_network") {
       await this.firewall?.admitControlPlane(placement.own!.networks.map((own) => own.bridge), spec.agentPort);
     }
-    if (network === null && !spec.agentSocketDir) throw new AgentError("network none needs a socket directory for the agent");
     await phase("runtime", () => this.requireRuntime(spec.runtime));
     const imageId = await phase("image", () => this.ensureImage(spec.image, spec.onProgress));
     const agentBinary = placement.hostPaths.agentBinary(spec.agentBinaryPath, this.dataDir && join(this.dataDir, "agent"));
@@ -273,7 +274,7 @@ export class DockerDriver implements Driver {
     try {
       this.slots.noteJoined(container.id, parts.slot?.holderId ?? null);
       await phase("container-start", () => this.engine("start the container", () => container.start()));
-      const socketEndpoint = `unix://${spec.agentSocketDir}/${AGENT_SOCKET_NAME}`;
+      const socketEndpoint = `unix://${spec.sessionDir}/${AGENT_SOCKET_NAME}`;
       const endpoint = parts.slot
         ? (parts.slot.endpoint ?? socketEndpoint)
         : network === null
@@ -305,7 +306,7 @@ export class DockerDriver implements Driver {
       image: spec.image,
       program: holderProgram(nativeHolder, agentBinary, AGENT_PATH_IN_CONTAINER),
       agentPort: spec.agentPort,
-      agentSocket: network ? null : `${AGENT_SOCKET_DIR}/${AGENT_SOCKET_NAME}`,
+      agentSocket: network ? null : `${AGENT_SESSION_DIR}/${AGENT_SOCKET_NAME}`,
       publishOn: network && placement.connectMode === "host_port" ? this.settings.host_address : null,
       sysctls: network ? NO_IPV6 : undefined,
     };
@@ -334,6 +335,32 @@ export class DockerDriver implements Driver {
       }
     })();
     return this.nativeHolder;
+  }
+
+  /**
+   * The binds that preload the statx shim into a gVisor sandbox, staged once
+   * (gvisor-statx.ts); none where the build carried no shim, said once.
+   */
+  private gvisorStatxBindsOnHost(placement: Placement): Promise<string[]> {
+    this.gvisorStatxBinds ??= (async () => {
+      const without = (reason: string) => {
+        consola.warn(`docker driver: gVisor sandboxes run without the statx shim, so GNU coreutils' ls -l and stat fail in them: ${reason}`);
+        return [];
+      };
+      const shim = await gvisorStatxShim();
+      if (!shim) return without("this build carries none (it had no C compiler)");
+      if (!this.dataDir) return without("the driver has no data directory to stage it in");
+      const staging = join(this.dataDir, "agent");
+      try {
+        return gvisorStatxBinds(
+          placement.hostPaths.carriedExecutable(shim, staging, "gvisor-statx.so"),
+          placement.hostPaths.carriedExecutable(GVISOR_PRELOAD_LIST, staging, "gvisor-ld.so.preload"),
+        );
+      } catch (error) {
+        return without((error as Error).message);
+      }
+    })();
+    return this.gvisorStatxBinds;
   }
 
   /** Returns once the container is gone, also when an earlier removal (one that outlived its deadline) is still at work. */
@@ -531,7 +558,9 @@ export class DockerDriver implements Driver {
         Init: true,
         Binds: [
           `${agentBinary}:${AGENT_PATH_IN_CONTAINER}:ro`,
-          ...(isolated ? [`${paths.forEngine(spec.agentSocketDir!, "the agent's socket directory")}:${AGENT_SOCKET_DIR}:rw`] : []),
+          // The token file, and with network none the agent's socket: the agent creates it there.
+          `${paths.forEngine(spec.sessionDir, "the session's directory")}:${AGENT_SESSION_DIR}:${isolated ? "rw" : "ro"}`,
+          ...(spec.runtime === "gvisor" ? await this.gvisorStatxBindsOnHost(placement) : []),
           // The sandbox user's name and home, in any image (sandbox-user-files.ts).
           `${paths.forEngine(accounts.passwd, "the sandbox account file")}:/etc/passwd:ro`,
           `${paths.forEngine(accounts.group, "the sandbox account file")}:/etc/group:ro`,
@@ -749,14 +778,16 @@ function labelFilters(labels: Labels): string[] {
 }
 
 /**
- * Under gVisor the engine's pids limit counts the sentry's host threads
- * (about 66 at rest, about 9 more per process of user code, measured on
- * this engine), not the sandbox's processes: it is scaled so that the
- * profile's pids_limit processes fit, and still bounds the host threads.
+ * Under gVisor the engine's pids limit counts the sentry's host threads, not
+ * the sandbox's processes: about 66 at rest, and up to about 12 per process
+ * of user code at a fork bomb's peak (measured on this engine). A sentry
+ * that cannot make a thread ends the whole sandbox, so the limit is scaled
+ * well past that; the agent caps user code's processes at pids_limit inside
+ * (RLIMIT_NPROC), and this still bounds the host threads.
  */
 function engineTaskLimit(runtime: SandboxRuntime, pidsLimit: number): number {
   return runtime === "gvisor" ? GVISOR_BASE_THREADS + pidsLimit * GVISOR_THREADS_PER_PROCESS : pidsLimit;
 }
 
-const GVISOR_BASE_THREADS = 128;
-const GVISOR_THREADS_PER_PROCESS = 10;
+const GVISOR_BASE_THREADS = 256;
+const GVISOR_THREADS_PER_PROCESS = 16;

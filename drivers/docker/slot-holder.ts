@@ -5,32 +5,23 @@
  * one built without runs `bay hold` in its holders instead, the same rules
  * in a Bun process of a few MB (src/agent/network-holder.ts).
  */
-import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
+import { carriedFile, carriedFileName, type Architecture } from "./carried-files.ts";
 
 export const SLOT_HOLDER_SOURCE = resolve(import.meta.dir, "slot-holder.c");
 
 /** Where a holder container finds its program (beside /opt/bay/bay, where sandboxes find the agent). */
 export const SLOT_HOLDER_PATH_IN_CONTAINER = "/opt/bay/slot-holder";
 
-export type Architecture = "x64" | "arm64";
+const SLOT_HOLDER_STEM = "slot-holder";
 
-export function hostArchitecture(): Architecture {
-  return process.arch === "arm64" ? "arm64" : "x64";
+export function slotHolderFileName(architecture?: Architecture): string {
+  return carriedFileName(SLOT_HOLDER_STEM, architecture);
 }
 
-export function slotHolderFileName(architecture: Architecture = hostArchitecture()): string {
-  return `slot-holder-${architecture}`;
-}
-
-/** The native holder for this machine: carried in the executable, or under `bun run` the build's copy in dist/; null without one. */
-export async function nativeSlotHolder(): Promise<Uint8Array | null> {
-  const name = slotHolderFileName();
-  // Embedded files keep their name, with a content hash added.
-  const embedded = Bun.embeddedFiles.find((file) => (file as Blob & { name?: string }).name?.startsWith(name));
-  if (embedded) return new Uint8Array(await embedded.arrayBuffer());
-  const built = resolve(import.meta.dir, "../../dist", name);
-  return existsSync(built) ? readFileSync(built) : null;
+/** The native holder for this machine (carried-files.ts); null without one. */
+export function nativeSlotHolder(): Promise<Uint8Array | null> {
+  return carriedFile(SLOT_HOLDER_STEM);
 }
 
 /** What a holder container runs, and the bind that brings it in. */

@@ -1,9 +1,11 @@
 import { chownSync, existsSync, lstatSync, mkdirSync, readFileSync, realpathSync, statSync } from "node:fs";
 import type { SpawnOptions, Subprocess, SyncSubprocess } from "bun";
+import { consola } from "consola";
 import { SANDBOX_GID, SANDBOX_UID, type UserIsolation } from "../shared/agent-protocol.ts";
 import { openThreadIdentity, type ThreadIdentity } from "./thread-identity.ts";
 
 const SETPRIV_PATHS = ["/usr/bin/setpriv", "/bin/setpriv"];
+const PRLIMIT_PATHS = ["/usr/bin/prlimit", "/bin/prlimit"];
 const CAP_SETPCAP = 8n;
 /** Changes directory once the identity is dropped: root without DAC capabilities cannot enter a 0700 directory of uid 1000. */
 const CHDIR_SHELL = "/bin/sh";
@@ -26,7 +28,7 @@ let childIds: { uid?: number; gid?: number } = {};
  * (so every file it touches is checked and owned as the sandbox user's).
  * Root powers come back only inside `withRootPrivileges`.
  */
-export function settleAgentIdentity(workspace: string, cacheDir: string): UserIsolation {
+export function settleAgentIdentity(workspace: string, cacheDir: string, maxUserProcesses?: number): UserIsolation {
   if (process.getuid?.() !== 0) {
     mkdirSync(cacheDir, { recursive: true, mode: 0o700 });
     return (isolation = "same_as_agent");
@@ -49,6 +51,7 @@ export function settleAgentIdentity(workspace: string, cacheDir: string): UserIs
     isolation = "uid_only";
   }
   childIds = launcher.length === 0 ? { uid: SANDBOX_UID, gid: SANDBOX_GID } : {};
+  if (maxUserProcesses !== undefined) launcher = [...processLimit(maxUserProcesses), ...launcher];
   hasChdirShell = existsSync(CHDIR_SHELL);
   workspaceRoot = realpathSync(workspace);
   lowerToSandboxUser();
@@ -166,6 +169,21 @@ function searchableByAll(dir: string): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * What caps user code's processes, in front of every command: util-linux's
+ * prlimit sets RLIMIT_NPROC, soft and hard, so user code cannot raise it.
+ * Set on the command, not on the agent: gVisor counts root's tasks too, and
+ * the agent's threads are root's.
+ */
+function processLimit(maxProcesses: number): string[] {
+  const prlimit = PRLIMIT_PATHS.find((path) => existsSync(path));
+  if (!prlimit) {
+    consola.warn(`agent: no prlimit in the image: user code's processes are not capped at ${maxProcesses} (only the memory limit holds a fork bomb)`);
+    return [];
+  }
+  return [prlimit, `--nproc=${maxProcesses}:${maxProcesses}`, "--"];
 }
 
 function lowerToSandboxUser(): void {

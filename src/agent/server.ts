@@ -32,6 +32,8 @@ export interface AgentOptions {
   /** Names of the profile's variables (the rest of the environment is the image's). */
   profileEnvNames: string[];
   maxOutputBytes: number;
+  /** Set for a gVisor sandbox: the most processes user code may have at once (RLIMIT_NPROC), see sandbox-user.ts. */
+  maxUserProcesses?: number;
 }
 
 export interface RunningAgent {
@@ -44,7 +46,7 @@ type FetchHandler = (request: Request) => Promise<Response>;
 
 /** Starts the in-sandbox agent: settles its identity apart from user code's, detects capabilities, serves HTTP. */
 export async function startAgent(options: AgentOptions, plugins: readonly AgentCapabilitySource[]): Promise<RunningAgent> {
-  const isolation = settleAgentIdentity(options.workspace, options.cacheDir);
+  const isolation = settleAgentIdentity(options.workspace, options.cacheDir, options.maxUserProcesses);
   const env = userEnvironment(process.env, options.home, options.cacheDir);
   writeProfileEnvFile(options.workspace, options.profileEnvNames, env);
   const capabilities: Record<string, AgentCapability> = {};
@@ -148,9 +150,8 @@ function listenOnUnixSocket(path: string, fetch: FetchHandler) {
   if (bayGroup !== null) process.setgroups!([SANDBOX_GID, bayGroup]);
   try {
     rmSync(path, { force: true });
-    const server = serveUnix(path, fetch);
-    if (bayGroup === null) restrictToRoot(path, directory.mode);
-    else {
+    const server = bayGroup === null ? serveUnixForRootOnly(path, fetch) : serveUnix(path, fetch);
+    if (bayGroup !== null) {
       chownSync(path, 0, bayGroup);
       chmodSync(path, 0o660);
     }
@@ -161,15 +162,16 @@ function listenOnUnixSocket(path: string, fetch: FetchHandler) {
 }
 
 /**
- * 0600 on the socket. gVisor refuses to change the mode of a socket it
- * created on the host (runsc --host-uds=create): there the root-owned 0700
- * directory alone keeps user code out, as it does everywhere else too.
+ * A socket made 0600 as it is created, through the umask: gVisor refuses to
+ * change the mode of a socket it created on the host (runsc
+ * --host-uds=create), but creates it with the umask's mode.
  */
-function restrictToRoot(path: string, directoryMode: number): void {
+function serveUnixForRootOnly(path: string, fetch: FetchHandler) {
+  const previous = process.umask(0o177);
   try {
-    chmodSync(path, 0o600);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "EPERM" || (directoryMode & 0o077) !== 0) throw error;
+    return serveUnix(path, fetch);
+  } finally {
+    process.umask(previous);
   }
 }
 

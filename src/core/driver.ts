@@ -34,10 +34,12 @@ export interface SessionContainerSpec {
   /** The profile's container runtime; a driver that cannot run it fails the start, it never falls back. */
   runtime: SandboxRuntime;
   /**
-   * With network "none": a host directory mounted at AGENT_SOCKET_DIR where the
-   * agent listens on a unix socket; the endpoint is then unix://<dir>/agent.sock.
+   * The session's host directory, root's alone, mounted at AGENT_SESSION_DIR
+   * (read-only but with network "none"): the token file the agent's arguments
+   * name, and with network "none" the unix socket the agent listens on (the
+   * endpoint is then unix://<dir>/agent.sock). `env` never holds the token.
    */
-  agentSocketDir?: string;
+  sessionDir: string;
   /** Told about slow steps as they start (an image pull), for callers waiting on the start. */
   onProgress?: (message: string) => void;
   /** Told how long each step of the start took (e.g. "container-create"), for the caller's Server-Timing. */

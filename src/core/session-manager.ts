@@ -16,7 +16,7 @@ import { resolveEgressPolicy } from "./network-policy.ts";
 import { AgentClient } from "./agent-client.ts";
 import type { SessionEndReason, StateStore } from "./state-store.ts";
 import type { SandboxRow, SessionRow } from "../db/schema.ts";
-import { SocketDirectories } from "./socket-directories.ts";
+import { SessionDirectories } from "./session-directories.ts";
 import type { Replica } from "./replica.ts";
 import { POOL_OWNER } from "./owners.ts";
 import { ACTIVITY_SLACK_MS, ActivityWrites } from "./activity-writes.ts";
@@ -59,13 +59,13 @@ export class SessionManager {
   /** Stopped sessions whose container the engine failed to remove (it hung): the next stop of the sandbox retries. */
   private readonly unremoved = new Map<string, SessionRow[]>();
 
-  private readonly socketDirectories: SocketDirectories;
+  private readonly sessionDirectories: SessionDirectories;
   private readonly startSlots: StartSlots;
   /** The idle deadlines this process wrote, by sandbox (see touch). */
   private readonly idleDeadlines = new ActivityWrites();
 
   constructor(private readonly options: SessionManagerOptions) {
-    this.socketDirectories = new SocketDirectories(options.config.data_dir);
+    this.sessionDirectories = new SessionDirectories(options.config.data_dir);
     this.startSlots = new StartSlots(options.config.ship.max_concurrent_starts);
   }
 
@@ -254,11 +254,11 @@ export class SessionManager {
     return `session ${session.id} of sandbox ${session.sandboxId} (owner ${owner})`;
   }
 
-  /** The container and, for isolated sessions, the socket directory. Call after the row says stopped. */
+  /** The container and the session's directory. Call after the row says stopped. */
   private async removeCompute(session: SessionRow): Promise<void> {
     this.idleDeadlines.forget(session.sandboxId);
     await this.options.driver.removeContainer(session.containerId ?? containerName(session.id));
-    this.socketDirectories.remove(session.id);
+    this.sessionDirectories.remove(session.id);
   }
 
   private async runningSession(sandboxId: string): Promise<RunningSession | null> {
@@ -302,7 +302,7 @@ export class SessionManager {
     let containerId: string | null = null;
     try {
       const network = await resolveEgressPolicy(profile.network);
-      const socketDir = network.kind === "none" ? this.socketDirectories.create(session.id) : undefined;
+      const sessionDir = this.sessionDirectories.create(session.id, session.token);
       const spec = buildContainerSpec({
         instanceId: this.options.instanceId,
         sandbox,
@@ -311,7 +311,7 @@ export class SessionManager {
         network,
         agentBinaryPath: this.options.agentBinaryPath,
         agent: { port: config.ship.port, maxOutputBytes: config.ship.max_output_bytes },
-        socketDir,
+        sessionDir,
       });
       const queuedAt = performance.now();
       const { started, meta, client } = await this.startSlots.run(
@@ -356,7 +356,7 @@ export class SessionManager {
     } catch (error) {
       this.startDetails.delete(sandbox.id);
       await driver.removeContainer(containerId ?? containerName(session.id)).catch(() => undefined);
-      this.socketDirectories.remove(session.id);
+      this.sessionDirectories.remove(session.id);
       const message = error instanceof Error ? error.message : String(error);
       await store.markSessionFailed(session, message, Date.now());
       this.options.metrics.containerStartFailures.inc({ profile: profile.id });

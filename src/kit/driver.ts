@@ -26,7 +26,7 @@ export { NON_PUBLIC_IPV4_RANGES, type EgressPolicy, type EgressRule } from "../c
 export { AgentError, BayError, ConfigError } from "../shared/errors.ts";
 export {
   AGENT_CAPABILITIES,
-  AGENT_SOCKET_DIR,
+  AGENT_SESSION_DIR,
   AGENT_SOCKET_NAME,
   SANDBOX_GID,
   SANDBOX_HOME,

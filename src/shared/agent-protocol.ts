@@ -6,9 +6,11 @@
 export const AGENT_API_VERSION = "1";
 export const AGENT_DEFAULT_PORT = 8123;
 export const WORKSPACE_MOUNT_PATH = "/workspace";
+/** Where an agent started by hand (or by another control plane) may get its session token; Bay uses a file instead. */
 export const AGENT_TOKEN_ENV = "BAY_SHIP_TOKEN";
-/** Inside the container: where the per-session socket directory is mounted (network "none"). */
-export const AGENT_SOCKET_DIR = "/run/bay";
+/** Inside the container: where the session's directory is mounted (root's, 0700): the token file, and the socket of network "none". */
+export const AGENT_SESSION_DIR = "/run/bay";
+export const AGENT_TOKEN_FILE_NAME = "token";
 export const AGENT_SOCKET_NAME = "agent.sock";
 /** Unprivileged identity that user code runs as inside the sandbox: shipyard-neo's user, uid/gid and home. */
 export const SANDBOX_UID = 1000;

@@ -6,13 +6,14 @@
  * outside Bay kills or freezes a container.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { AgentClient } from "../../src/core/agent-client.ts";
 import { loadBayConfig } from "../../src/composition/bay.ts";
 import { buildContainerSpec } from "../../src/core/container-spec.ts";
+import { SessionDirectories } from "../../src/core/session-directories.ts";
 import type { ContainerEndEvent, ContainerInfo, Driver, EventSubscription, Labels, SessionContainerSpec, StartedContainer } from "../../src/core/driver.ts";
 import { LABEL, volumeName } from "../../src/core/labels.ts";
 import {
@@ -51,8 +52,10 @@ export interface SpecOptions {
   image: string;
   agentBinaryPath: string;
   volumeName: string;
-  /** Without a network, the agent listens on a socket in this directory. */
-  socketDir?: string;
+  /** The session's directory (token file, and the socket of network none) is made under this data directory. */
+  dataDir: string;
+  /** Network none: the agent listens on a socket in the session's directory. */
+  isolated?: boolean;
 }
 
 /** The profile every contract session runs: the built-in one's defaults, on the harness's image. */
@@ -65,12 +68,12 @@ export function sessionContainerSpec(options: SpecOptions): SessionContainerSpec
   const spec = buildContainerSpec({
     instanceId: options.instanceId,
     sandbox: { id: `sandbox-${randomBytes(6).toString("hex")}`, owner: "contract", cargoId: `ws-${randomBytes(6).toString("hex")}` },
-    session: { id: sessionId, token },
+    session: { id: sessionId },
     profile: { ...CONTRACT_PROFILE, image: options.image },
-    network: options.socketDir ? { kind: "none" } : { kind: "internet" },
+    network: options.isolated ? { kind: "none" } : { kind: "internet" },
     agentBinaryPath: options.agentBinaryPath,
     agent: { port: AGENT_DEFAULT_PORT, maxOutputBytes: 1024 * 1024 },
-    socketDir: options.socketDir,
+    sessionDir: new SessionDirectories(options.dataDir).create(sessionId, token),
   });
   return { ...spec, volumeName: options.volumeName, sessionId, token };
 }
@@ -115,11 +118,12 @@ export function describeDriverContract<D extends Driver>(name: string, makeHarne
     const instanceLabels: Labels = { [LABEL.managed]: "true", [LABEL.instanceId]: instanceId };
     let harness: DriverHarness<D>;
     let driver: D;
-    const socketDirs: string[] = [];
+    let dataDir: string;
 
     beforeAll(() => {
       harness = makeHarness();
       driver = harness.createDriver();
+      dataDir = mkdtempSync(join(tmpdir(), "bay-contract-"));
     });
 
     afterAll(async () => {
@@ -131,7 +135,7 @@ export function describeDriverContract<D extends Driver>(name: string, makeHarne
       }
       await harness.cleanup(instanceId);
       await driver.close?.();
-      for (const dir of socketDirs) rmSync(dir, { recursive: true, force: true });
+      rmSync(dataDir, { recursive: true, force: true });
     });
 
     /** A fresh labelled volume of this instance. */
@@ -145,17 +149,18 @@ export function describeDriverContract<D extends Driver>(name: string, makeHarne
     /** Starts a session container on a fresh volume and waits until its agent answers /health. */
     async function startSession(options: { isolated?: boolean } = {}) {
       const volume = await labelledVolume();
-      let socketDir: string | undefined;
-      if (options.isolated) {
-        socketDir = mkdtempSync(join(tmpdir(), "bay-contract-socket-"));
-        chmodSync(socketDir, 0o700);
-        socketDirs.push(socketDir);
-      }
-      const spec = sessionContainerSpec({ instanceId, image: harness.image, agentBinaryPath: harness.agentBinaryPath, volumeName: volume.name, socketDir });
+      const spec = sessionContainerSpec({
+        instanceId,
+        image: harness.image,
+        agentBinaryPath: harness.agentBinaryPath,
+        volumeName: volume.name,
+        dataDir,
+        isolated: options.isolated,
+      });
       const started = await driver.startSessionContainer(spec);
       const client = new AgentClient(started.endpoint, spec.token);
       await until("the agent to answer /health", () => client.health(1000), harness.settleTimeoutMs);
-      return { spec, started, volume, socketDir };
+      return { spec, started, volume };
     }
 
     describe("the engine", () => {
@@ -296,7 +301,7 @@ export function describeDriverContract<D extends Driver>(name: string, makeHarne
 
     test("a start whose image is absent fails with a BayError naming the image and leaves no container", async () => {
       const volume = await labelledVolume();
-      const spec = sessionContainerSpec({ instanceId, image: harness.absentImage, agentBinaryPath: harness.agentBinaryPath, volumeName: volume.name });
+      const spec = sessionContainerSpec({ instanceId, image: harness.absentImage, agentBinaryPath: harness.agentBinaryPath, volumeName: volume.name, dataDir });
       const error = await rejectionOf(driver.startSessionContainer(spec));
       expect(error).toBeInstanceOf(BayError);
       expect((error as BayError).details.image).toBe(harness.absentImage);
@@ -305,9 +310,9 @@ export function describeDriverContract<D extends Driver>(name: string, makeHarne
       await driver.removeVolume(volume.name);
     });
 
-    test('network "none": the agent answers on a unix socket in the given directory', async () => {
-      const { started, spec, socketDir, volume } = await startSession({ isolated: true });
-      expect(started.endpoint).toBe(`unix://${socketDir}/${AGENT_SOCKET_NAME}`);
+    test('network "none": the agent answers on a unix socket in the session\'s directory', async () => {
+      const { started, spec, volume } = await startSession({ isolated: true });
+      expect(started.endpoint).toBe(`unix://${spec.sessionDir}/${AGENT_SOCKET_NAME}`);
       expect(await new AgentClient(started.endpoint, spec.token).health(5000)).toBe(true);
       expect((await agentRequest(started.endpoint, "/meta", spec.token)).status).toBe(200);
       await driver.removeContainer(started.containerId);

@@ -7,6 +7,8 @@
  * on its own (a kill, a pause, a lost event stream, a failure).
  */
 import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import type { Server } from "bun";
 import { PYTHON_EXEC } from "../../plugins/python/routes.ts";
 import type { PythonExecOutcome } from "../../plugins/python/schemas.ts";
@@ -26,7 +28,7 @@ import type {
 import {
   AGENT_API_VERSION,
   AGENT_SOCKET_NAME,
-  AGENT_TOKEN_ENV,
+  AGENT_TOKEN_FILE_NAME,
   SANDBOX_GID,
   SANDBOX_UID,
   WORKSPACE_MOUNT_PATH,
@@ -83,7 +85,8 @@ class FakeAgent {
   ) {}
 
   static start(spec: SessionContainerSpec, meta: AgentMeta, routes: Record<string, FakeAgentRoute>): FakeAgent {
-    const expected = `Bearer ${spec.env[AGENT_TOKEN_ENV] ?? ""}`;
+    // The token the agent's arguments point at, in the session's directory, as a real agent reads it.
+    const expected = `Bearer ${readFileSync(join(spec.sessionDir, AGENT_TOKEN_FILE_NAME), "utf8")}`;
     let agent: FakeAgent | undefined;
     const fetch = async (request: Request): Promise<Response> => {
       if (agent?.frozen) await agent.frozen.promise;
@@ -95,7 +98,7 @@ class FakeAgent {
       return route ? route(request) : agentError(404, "not_found", `no route ${request.method} ${path}`);
     };
     if (spec.network.kind === "none") {
-      const socket = `${spec.agentSocketDir}/${AGENT_SOCKET_NAME}`;
+      const socket = `${spec.sessionDir}/${AGENT_SOCKET_NAME}`;
       // Bun's types leave idleTimeout out for unix sockets, but its default of 10 s applies there too.
       const options = { unix: socket, idleTimeout: 0, fetch } as unknown as Parameters<typeof Bun.serve>[0];
       agent = new FakeAgent(Bun.serve(options) as Server<undefined>, `unix://${socket}`);
@@ -148,6 +151,8 @@ export class MemoryDriver implements Driver {
   private readonly subscribers = new Set<Subscriber>();
   private readonly failures = new Map<keyof Driver, Error[]>();
   private readonly callLog: string[] = [];
+  /** What each start was asked to run, in order. */
+  readonly startedSpecs: SessionContainerSpec[] = [];
   private readonly meta: AgentMeta;
   private readonly agentRoutes: Record<string, FakeAgentRoute>;
 
@@ -201,7 +206,6 @@ export class MemoryDriver implements Driver {
 
   async startSessionContainer(spec: SessionContainerSpec): Promise<StartedContainer> {
     this.enter("startSessionContainer");
-    if (spec.network.kind === "none" && !spec.agentSocketDir) throw new AgentError("network none needs a socket directory for the agent");
     if (!this.hasImage(spec.image)) {
       throw new BayError("ship_error", `image ${spec.image} is not available: it is not present on the engine`, { image: spec.image });
     }
@@ -215,6 +219,7 @@ export class MemoryDriver implements Driver {
     if (!this.volumeMap.has(spec.volumeName)) this.volumeMap.set(spec.volumeName, { name: spec.volumeName, labels: {}, createdAt: Date.now() });
     const id = randomBytes(32).toString("hex");
     const agent = FakeAgent.start(spec, this.meta, this.agentRoutes);
+    this.startedSpecs.push(spec);
     this.containerMap.set(id, {
       info: { id, name: spec.name, labels: { ...spec.labels }, running: true, createdAt: Date.now(), exitCode: 0, oomKilled: false, paused: false },
       volumeName: spec.volumeName,

@@ -14,7 +14,7 @@ import type { BayCore } from "../../src/core/bay-core.ts";
 import type { BayApp } from "../../src/api/app.ts";
 import type { Driver } from "../../src/core/driver.ts";
 import { createBay, createBayApp, loadBayConfig } from "../../src/composition/bay.ts";
-import { TEST_API_KEY } from "./env.ts";
+import { TEST_API_KEY, TEST_RUNTIME } from "./env.ts";
 
 export interface TestBay {
   core: BayCore;
@@ -93,8 +93,7 @@ export async function openTestBay(engine: TestEngine, options: TestBayOptions = 
       ...options.config,
     },
   });
-  // BAY_TEST_RUNTIME=gvisor runs every profile of the file under gVisor: the suites that prove the sandbox boundary run under both runtimes (scripts/test.sh).
-  if (process.env.BAY_TEST_RUNTIME === "gvisor") for (const profile of config.profiles) profile.runtime = "gvisor";
+  if (TEST_RUNTIME === "gvisor") for (const profile of config.profiles) profile.runtime = "gvisor";
   const core = await createBay(config, engine.driver?.());
   if (options.background) await core.startBackground();
   const app = await createBayApp(core);

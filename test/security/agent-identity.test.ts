@@ -3,8 +3,9 @@ import { statSync } from "node:fs";
 import { and, eq } from "drizzle-orm";
 import { sessions } from "../../src/db/schema.ts";
 import { AGENT_SOCKET_NAME, SANDBOX_GID, SANDBOX_UID } from "../../src/shared/agent-protocol.ts";
+import { shellQuote } from "../../src/agent/profile-env.ts";
 import { useTestBay } from "../helpers/test-bay.ts";
-import { BAY_BINARY, TEST_IMAGE } from "../helpers/env.ts";
+import { BAY_BINARY, TEST_IMAGE, TEST_RUNTIME } from "../helpers/env.ts";
 
 // Real containers; no test asserts speed.
 setDefaultTimeout(120_000);
@@ -61,27 +62,36 @@ const FIND_AGENT = [
   "agent = next(int(p) for p in os.listdir('/proc') if p.isdigit() and _argv(p)[:2] == [b'/opt/bay/bay', b'ship'])",
 ].join("\n");
 
-const CAPABILITY_SETS = ["CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"];
+/** The capability sets /proc/<pid>/status shows: gVisor's has no CapAmb line (KERNEL_ANSWERS asks the kernel instead). */
+const CAPABILITY_SETS = ["CapInh", "CapPrm", "CapEff", "CapBnd", ...(TEST_RUNTIME === "runc" ? ["CapAmb"] : [])];
+/** What the kernel itself says of the calling process (prctl), under either runtime: no ambient capability, no_new_privs set. */
+const KERNEL_ANSWERS = [
+  "import ctypes",
+  "prctl = ctypes.CDLL(None, use_errno=True).prctl",
+  "ambient = [cap for cap in range(64) if prctl(47, 1, cap, 0, 0) == 1]",
+  "print('ambient', ambient, 'no_new_privs', prctl(39, 0, 0, 0, 0))",
+].join("\n");
 
 describe("user code runs apart from the agent", () => {
   test("from python and from the shell: uid, gid and groups 1000, every capability set empty (the bounding set too), no_new_privs", async () => {
     const id = await sandboxOf();
-    const fromShell = await shell(id, "id -u; id -g; id -G; cat /proc/self/status");
-    const [uid, gid, groups, ...status] = fromShell.output.split("\n");
+    const fromShell = await shell(id, `id -u; id -g; id -G; python3 -c ${shellQuote(KERNEL_ANSWERS)}; cat /proc/self/status`);
+    const [uid, gid, groups, shellKernel, ...status] = fromShell.output.split("\n");
     expect({ uid, gid, groups }).toEqual({ uid: "1000", gid: "1000", groups: "1000" });
     const fromPython = await python(
       id,
-      "import os\nprint(os.getuid(), os.getgid(), sorted(set(os.getgroups()) | {os.getgid()}))\nprint(open('/proc/self/status').read())",
+      `import os\nprint(os.getuid(), os.getgid(), sorted(set(os.getgroups()) | {os.getgid()}))\n${KERNEL_ANSWERS}\nprint(open('/proc/self/status').read())`,
     );
-    const [ids, ...pythonStatus] = fromPython.output.split("\n");
+    const [ids, pythonKernel, ...pythonStatus] = fromPython.output.split("\n");
     expect(ids).toBe("1000 1000 [1000]");
+    expect([shellKernel, pythonKernel]).toEqual(["ambient [] no_new_privs 1", "ambient [] no_new_privs 1"]);
 
     for (const lines of [status, pythonStatus]) {
       const field = (name: string) => lines.find((line) => line.startsWith(`${name}:`))?.split(/\s+/).slice(1).join(" ").trim();
       expect(Object.fromEntries(CAPABILITY_SETS.map((name) => [name, field(name)]))).toEqual(
         Object.fromEntries(CAPABILITY_SETS.map((name) => [name, "0000000000000000"])),
       );
-      expect(field("NoNewPrivs")).toBe("1");
+      expect(field("NoNewPrivs")).toBe(TEST_RUNTIME === "runc" ? "1" : undefined);
       expect(field("Uid")).toBe("1000 1000 1000 1000");
       expect(field("Gid")).toBe("1000 1000 1000 1000");
       expect(field("Groups") ?? "").toMatch(/^(1000)?$/);
@@ -114,10 +124,23 @@ describe("user code runs apart from the agent", () => {
         "PTRACE_ATTACH = 16",
         "outcomes['ptrace'] = 'allowed' if libc.ptrace(PTRACE_ATTACH, agent, None, None) == 0 else errno.errorcode[ctypes.get_errno()]",
         "print(outcomes)",
+        // Where the runtime lists them (gVisor): none of the agent's descriptors opens but its stdin (/dev/null).
+        "opened = []",
+        "for fd in (outcomes['fds'] == 'allowed' and os.listdir(f'/proc/{agent}/fd')) or []:",
+        "    try:",
+        "        os.close(os.open(f'/proc/{agent}/fd/{fd}', os.O_RDONLY | os.O_NONBLOCK))",
+        "        opened.append(int(fd))",
+        "    except OSError:",
+        "        pass",
+        "print('opened', opened)",
       ].join("\n"),
     );
+    // gVisor's /proc lets the agent's environment (the image's, as user code has it; the token is a file) and its
+    // descriptors' names be read: what its kernel shows, not a way in (the token test below scans everything).
+    const readable = TEST_RUNTIME === "gvisor" ? "allowed" : "EACCES";
     expect(attempts.output).toBe(
-      "{'kill': 'EPERM', 'signal0': 'EPERM', 'environ': 'EACCES', 'mem': 'EACCES', 'fds': 'EACCES', 'ptrace': 'EPERM'}\n",
+      `{'kill': 'EPERM', 'signal0': 'EPERM', 'environ': '${readable}', 'mem': 'EACCES', 'fds': '${readable}', 'ptrace': 'EPERM'}\n` +
+        `opened ${TEST_RUNTIME === "gvisor" ? "[0]" : "[]"}\n`,
     );
     const agentPid = (await python(id, `${FIND_AGENT}\nprint(agent)`)).output.trim();
     expect(agentPid).toMatch(/^\d+$/);
@@ -168,24 +191,26 @@ describe("user code runs apart from the agent", () => {
     }
   });
 
-  test("the session token is in nothing user code can read", async () => {
+  test("the session token is in nothing user code can read: not in any environment or command line, and its file is root's", async () => {
     const id = await sandboxOf();
     const token = runningSession(id).token;
     const scan = await python(
       id,
       [
         "import glob",
-        "found, refused = [], 0",
-        "for path in glob.glob('/proc/[0-9]*/environ') + glob.glob('/proc/[0-9]*/cmdline') + glob.glob('/proc/[0-9]*/task/*/environ'):",
+        "found, refused = [], []",
+        "paths = glob.glob('/proc/[0-9]*/environ') + glob.glob('/proc/[0-9]*/cmdline') + glob.glob('/proc/[0-9]*/task/*/environ')",
+        "for path in paths + ['/run/bay/token']:",
         "    try:",
         `        if ${JSON.stringify(token)}.encode() in open(path, 'rb').read(): found.append(path)`,
         "    except OSError:",
-        "        refused += 1",
-        "print(found, refused > 0)",
+        "        refused.append(path)",
+        "print(found, '/run/bay/token' in refused, any(path.endswith('/environ') for path in refused))",
       ].join("\n"),
     );
-    // Refusals prove the agent's files were tried and kept closed, not skipped.
-    expect(scan.output).toBe("[] True\n");
+    // Refusals prove the token's file was tried and kept closed, not skipped; under runc the agent's environment too
+    // (gVisor shows every environment, and no environment holds the token).
+    expect(scan.output).toBe(`[] True ${TEST_RUNTIME === "runc" ? "True" : "False"}\n`);
   });
 
   test("the agent's binary cannot be replaced, removed or written", async () => {

@@ -24,11 +24,12 @@ function inputs(overrides: Partial<ContainerSpecInputs> = {}): ContainerSpecInpu
   return {
     instanceId: "unit-spec",
     sandbox: { id: "sandbox-aaaaaaaaaaaa", owner: "alice", cargoId: "ws-bbbbbbbbbbbb" },
-    session: { id: "session-cccccccccccc", token: "secret-token" },
+    session: { id: "session-cccccccccccc" },
     profile,
     network: { kind: "internet" },
     agentBinaryPath: "/opt/bay/bay",
     agent: { port: 8123, maxOutputBytes: 4096 },
+    sessionDir: "/data/sessions/session-cccccccccccc",
     ...overrides,
   };
 }
@@ -42,11 +43,11 @@ describe("buildContainerSpec", () => {
       volumeName: "bay-cargo-ws-bbbbbbbbbbbb",
       agentBinaryPath: "/opt/bay/bay",
       agentPort: 8123,
-      agentArgs: ["ship", "--port", "8123", "--max-output-bytes", "4096", "--profile-env", "GREETING"],
+      agentArgs: ["ship", "--port", "8123", "--max-output-bytes", "4096", "--token-file", "/run/bay/token", "--profile-env", "GREETING"],
       resources: { nanoCpus: 500_000_000, memoryBytes: 256 * 1024 * 1024, pidsLimit: 64 },
       network: { kind: "internet" },
       hardening: { readOnlyRootfs: false, noNewPrivileges: true, extraCapabilities: ["NET_RAW"], tmpSize: "32m" },
-      agentSocketDir: undefined,
+      sessionDir: "/data/sessions/session-cccccccccccc",
     });
     expect(spec.labels).toEqual({
       "bay.managed": "true",
@@ -59,16 +60,17 @@ describe("buildContainerSpec", () => {
     });
   });
 
-  test("the profile's environment reaches the container with the session token, which a profile cannot override", () => {
-    const hostile = { ...profile, env: { ...profile.env, [AGENT_TOKEN_ENV]: "chosen-by-profile" } };
-    expect(buildContainerSpec(inputs({ profile: hostile })).env).toEqual({ GREETING: "hi", [AGENT_TOKEN_ENV]: "secret-token" });
+  test("the profile's environment reaches the container; the session token never does (the agent reads its file)", () => {
+    const spec = buildContainerSpec(inputs());
+    expect(spec.env).toEqual({ GREETING: "hi" });
+    expect(JSON.stringify(spec)).not.toContain(AGENT_TOKEN_ENV);
   });
 
   test("network none: the agent listens on its socket in the session's directory", () => {
-    const spec = buildContainerSpec(inputs({ network: { kind: "none" }, socketDir: "/data/sockets/session-cccccccccccc" }));
+    const spec = buildContainerSpec(inputs({ network: { kind: "none" } }));
     expect(spec.agentArgs).toContainValues(["--socket", "/run/bay/agent.sock"]);
     expect(spec.agentArgs[spec.agentArgs.indexOf("--socket") + 1]).toBe("/run/bay/agent.sock");
-    expect(spec.agentSocketDir).toBe("/data/sockets/session-cccccccccccc");
+    expect(spec.sessionDir).toBe("/data/sessions/session-cccccccccccc");
   });
 
   test("a profile without environment passes no names to the agent", () => {

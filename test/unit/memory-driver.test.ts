@@ -1,5 +1,8 @@
-import { afterEach, describe, expect, test } from "bun:test";
+import { afterAll, afterEach, describe, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Value } from "@sinclair/typebox/value";
 import { PythonExecOutcome } from "../../plugins/python/schemas.ts";
 import { ShellExecOutcome } from "../../plugins/shell/schemas.ts";
@@ -24,11 +27,13 @@ describeDriverContract("memory", () => ({
 
 describe("the memory driver's test hooks", () => {
   let driver: MemoryDriver;
+  const dataDir = mkdtempSync(join(tmpdir(), "bay-memory-driver-"));
   afterEach(() => driver?.close());
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
   const use = (options?: MemoryDriverOptions) => (driver = new MemoryDriver(options));
   const spec = (image = "bay-python:memory") =>
-    sessionContainerSpec({ instanceId: "test-memory", image, agentBinaryPath: BAY_BINARY, volumeName: "bay-cargo-memory" });
+    sessionContainerSpec({ instanceId: "test-memory", image, agentBinaryPath: BAY_BINARY, volumeName: "bay-cargo-memory", dataDir });
   const post = (endpoint: string, path: string, token: string) =>
     fetch(`${endpoint}${path}`, { method: "POST", headers: { authorization: `Bearer ${token}` }, body: "{}" });
 

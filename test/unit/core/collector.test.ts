@@ -3,7 +3,7 @@ import type { Labels, SessionContainerSpec } from "../../../src/core/driver.ts";
 import type { GcRunReport } from "../../../src/core/gc/collector.ts";
 import { bayLabels, containerName, LABEL, volumeName } from "../../../src/core/labels.ts";
 import { newId } from "../../../src/core/ids.ts";
-import { AGENT_TOKEN_ENV } from "../../../src/shared/agent-protocol.ts";
+import { SessionDirectories } from "../../../src/core/session-directories.ts";
 import { NotFoundError } from "../../../src/shared/errors.ts";
 import { rejectedWith, thrownBy } from "../../helpers/thrown.ts";
 import { OWNER, execPython, useUnitBays, type UnitBay } from "./unit-bay.ts";
@@ -24,7 +24,8 @@ async function strayContainer(bay: UnitBay, labels: Labels): Promise<string> {
     name: containerName(sessionId),
     image: "unit/python:1",
     labels,
-    env: { [AGENT_TOKEN_ENV]: "stray-token" },
+    env: {},
+    sessionDir: new SessionDirectories(bay.dataDir).create(sessionId, "stray-token"),
     volumeName: volumeName(newId("cargo")),
     agentBinaryPath: process.execPath,
     agentPort: 8123,

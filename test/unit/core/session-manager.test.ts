@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { ACTIVITY_SLACK_MS } from "../../../src/core/activity-writes.ts";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { LABEL } from "../../../src/core/labels.ts";
 import { BayError } from "../../../src/shared/errors.ts";
@@ -106,12 +106,30 @@ describe("session start", () => {
     expect(bay.driver.containers).toEqual([]);
   });
 
-  test("a sandbox without network is reached through a socket directory under data_dir, removed with its container", async () => {
+  test("every session has a directory under data_dir, root's alone, with its token in a file and not in the environment; removed with its container", async () => {
+    const bay = await startBay();
+    const sandbox = await bay.core.sandboxes.create(OWNER, {});
+    expect((await execPython(bay, sandbox.id)).status).toBe(200);
+    const session = (await bay.store.activeSession(sandbox.id))!;
+    const sessionDir = join(bay.dataDir, "sessions", session.id);
+    expect((statSync(sessionDir).mode & 0o777).toString(8)).toBe("700");
+    const tokenFile = join(sessionDir, "token");
+    expect(readFileSync(tokenFile, "utf8")).toBe(session.token);
+    expect((statSync(tokenFile).mode & 0o777).toString(8)).toBe("400");
+    const spec = bay.driver.startedSpecs.at(-1)!;
+    expect(spec.sessionDir).toBe(sessionDir);
+    expect(spec.agentArgs.slice(spec.agentArgs.indexOf("--token-file"), spec.agentArgs.indexOf("--token-file") + 2)).toEqual(["--token-file", "/run/bay/token"]);
+    expect(JSON.stringify(spec.env)).not.toContain(session.token);
+    await bay.core.sandboxes.stop(OWNER, sandbox.id);
+    expect(existsSync(sessionDir)).toBe(false);
+  });
+
+  test("a sandbox without network is reached through a socket in its session's directory, removed with its container", async () => {
     const bay = await startBay({ config: { profiles: [{ ...UNIT_PROFILE, network: "none" }] } });
     const sandbox = await bay.core.sandboxes.create(OWNER, {});
     expect((await execPython(bay, sandbox.id)).status).toBe(200);
     const session = (await bay.store.activeSession(sandbox.id))!;
-    const socketDir = join(bay.dataDir, "sockets", session.id);
+    const socketDir = join(bay.dataDir, "sessions", session.id);
     expect(session.endpoint).toBe(`unix://${socketDir}/agent.sock`);
     expect(existsSync(socketDir)).toBe(true);
     await bay.core.sandboxes.stop(OWNER, sandbox.id);
