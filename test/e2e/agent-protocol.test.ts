@@ -92,8 +92,8 @@ describe("the in-sandbox agent", () => {
     expect(info.HostConfig.PidsLimit).toBe(512);
     expect(info.HostConfig.Privileged).toBe(false);
     const binds: string[] = info.HostConfig.Binds ?? [];
-    // The agent, and the account files that name the sandbox user: nothing else of the host, and all read-only.
-    expect(binds.map((b) => b.split(":").slice(1).join(":")).sort()).toEqual(["/etc/group:ro", "/etc/passwd:ro", "/opt/bay/bay:ro"]);
+    // The agent, the account files that name the sandbox user and the session's directory (its token): nothing else of the host, and all read-only.
+    expect(binds.map((b) => b.split(":").slice(1).join(":")).sort()).toEqual(["/etc/group:ro", "/etc/passwd:ro", "/opt/bay/bay:ro", "/run/bay:ro"]);
     expect(binds.some((b) => b.includes("docker.sock"))).toBe(false);
   });
 });
