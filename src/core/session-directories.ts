@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BayError } from "../shared/errors.ts";
 import { AGENT_TOKEN_FILE_NAME, SANDBOX_GID, SANDBOX_UID } from "../shared/agent-protocol.ts";
@@ -40,5 +40,15 @@ export class SessionDirectories {
 
   remove(sessionId: string): void {
     rmSync(this.pathOf(sessionId), { recursive: true, force: true });
+  }
+
+  /** The sessions that have a directory here: a directory is named by its session's id. */
+  sessionIds(): string[] {
+    try {
+      return readdirSync(join(this.dataDir, "sessions"));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
+      throw error;
+    }
   }
 }

@@ -59,7 +59,8 @@ export class SessionManager {
   /** Stopped sessions whose container the engine failed to remove (it hung): the next stop of the sandbox retries. */
   private readonly unremoved = new Map<string, SessionRow[]>();
 
-  private readonly sessionDirectories: SessionDirectories;
+  /** Each session's directory in this Bay's data_dir (its token, its socket); the collector removes those no session holds. */
+  readonly sessionDirectories: SessionDirectories;
   private readonly startSlots: StartSlots;
   /** The idle deadlines this process wrote, by sandbox (see touch). */
   private readonly idleDeadlines = new ActivityWrites();

@@ -92,7 +92,7 @@ describe("POST /v1/admin/gc/run honours tasks", () => {
   });
 
   test("no body, an empty body or tasks null run every task", async () => {
-    const all = ["idle_sessions", "expired_sandboxes", "lost_sessions", "orphan_containers", "orphan_cargos", "cargo_size_limits", "expired_idempotency_keys"];
+    const all = ["idle_sessions", "expired_sandboxes", "lost_sessions", "orphan_containers", "orphan_session_directories", "orphan_cargos", "cargo_size_limits", "expired_idempotency_keys"];
     for (const body of [undefined, {}, { tasks: null }]) {
       const run = await bay.request("POST", "/v1/admin/gc/run", body);
       expect({ body, status: run.status, tasks: run.body.results?.map((r: { task_name: string }) => r.task_name) }).toEqual({ body, status: 200, tasks: all });

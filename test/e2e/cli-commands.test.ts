@@ -23,7 +23,7 @@ const SANDBOX_ID = /^sandbox-[0-9a-f]{12}$/;
 const CARGO_ID = /^ws-[0-9a-f]{12}$/;
 const TIMESTAMP = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
 const DAEMON_KEY = "cli-commands-key-0123456789abcdef";
-const GC_TASKS = ["idle_sessions", "expired_sandboxes", "lost_sessions", "orphan_containers", "orphan_cargos", "cargo_size_limits", "expired_idempotency_keys"];
+const GC_TASKS = ["idle_sessions", "expired_sandboxes", "lost_sessions", "orphan_containers", "orphan_session_directories", "orphan_cargos", "cargo_size_limits", "expired_idempotency_keys"];
 
 // ---------------------------------------------------------------- resources
 

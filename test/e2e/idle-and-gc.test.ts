@@ -110,6 +110,7 @@ describe("garbage collection", () => {
       "expired_sandboxes",
       "lost_sessions",
       "orphan_containers",
+      "orphan_session_directories",
       "orphan_cargos",
       "cargo_size_limits",
       "expired_idempotency_keys",

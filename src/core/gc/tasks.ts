@@ -57,6 +57,20 @@ export const orphanContainers: GcTask = async ({ store, driver, sessions, instan
 };
 
 /**
+ * Session directories in this Bay's data_dir (a token file, a socket) whose
+ * session holds no compute: ended by another replica, which cannot reach
+ * this data_dir, or left by a crash. A directory is made after its session's
+ * row, so a session starting now is never taken for an orphan.
+ */
+export const orphanSessionDirectories: GcTask = async ({ store, sessions }) =>
+  forEachItem(sessions.sessionDirectories.sessionIds(), async (sessionId) => {
+    const status = (await store.findSession(sessionId))?.status;
+    if (status === "running" || status === "starting") return false;
+    sessions.sessionDirectories.remove(sessionId);
+    return true;
+  });
+
+/**
  * Cargo volumes of this instance that nothing owns: no row (a create that
  * died halfway), a deleted row, or the managed cargo of a deleted sandbox.
  */
@@ -99,6 +113,7 @@ export const GC_TASKS: Record<string, GcTask> = {
   expired_sandboxes: expiredSandboxes,
   lost_sessions: lostSessions,
   orphan_containers: orphanContainers,
+  orphan_session_directories: orphanSessionDirectories,
   orphan_cargos: orphanCargos,
   cargo_size_limits: cargoSizeLimits,
   expired_idempotency_keys: expiredIdempotencyKeys,

@@ -1,4 +1,6 @@
 import { describe, expect, test } from "bun:test";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import type { Labels, SessionContainerSpec } from "../../../src/core/driver.ts";
 import type { GcRunReport } from "../../../src/core/gc/collector.ts";
 import { bayLabels, containerName, LABEL, volumeName } from "../../../src/core/labels.ts";
@@ -90,6 +92,23 @@ describe("collector: orphans", () => {
     // At start-up no teardown of this process can be at work: the delete was cut short, and the cargo goes.
     expect(cleanedBy(await bay.core.collector.run({ tasks: ["orphan_cargos"], atStartup: true }), "orphan_cargos")).toBe(1);
     expect(volumeNames(bay)).toEqual([]);
+  });
+
+  test("session directories whose session holds no compute are removed (ended elsewhere, unknown); a running session's stays", async () => {
+    const bay = await startBay();
+    const live = await runningSandbox(bay);
+    const { session: endedElsewhere } = await runningSandbox(bay);
+    // As another replica ends it: the row says stopped, and this data_dir is beyond that replica's reach.
+    await bay.store.markSessionStopped(endedElsewhere.id, Date.now(), "stopped");
+    const unknown = newId("session");
+    bay.core.sessions.sessionDirectories.create(unknown, "stray-token");
+    const directory = (sessionId: string) => join(bay.dataDir, "sessions", sessionId);
+    expect([live.session.id, endedElsewhere.id, unknown].map((id) => existsSync(directory(id)))).toEqual([true, true, true]);
+
+    expect(cleanedBy(await bay.core.collector.run({ tasks: ["orphan_session_directories"] }), "orphan_session_directories")).toBe(2);
+    expect([live.session.id, endedElsewhere.id, unknown].map((id) => existsSync(directory(id)))).toEqual([true, false, false]);
+    // The running session still answers with the token it was given.
+    expect((await execPython(bay, live.sandbox.id)).status).toBe(200);
   });
 
   test("cargo volumes of this instance without a live row are removed; live cargos and other instances' stay", async () => {
