@@ -7,10 +7,11 @@
  * host's. A profile asking for a runtime the engine lacks stops Bay at
  * start-up, saying how to register it.
  */
-import { describe, expect, setDefaultTimeout, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { useTestBay, startTestBay } from "../helpers/test-bay.ts";
 import { containersWithLabel, inspectContainer } from "../helpers/docker.ts";
 import { TEST_API_KEY, TEST_IMAGE } from "../helpers/env.ts";
+import { startOutsideHost, type OutsideHost } from "../helpers/outside-hosts.ts";
 
 setDefaultTimeout(180_000);
 
@@ -20,9 +21,18 @@ const bay = useTestBay({
       { id: "python-default", image: TEST_IMAGE },
       { id: "gvisor", image: TEST_IMAGE, runtime: "gvisor", resources: { pids_limit: 64, memory: "256m" } },
       { id: "gvisor-offline", image: TEST_IMAGE, runtime: "gvisor", network: "none" },
-      { id: "gvisor-listed", image: TEST_IMAGE, runtime: "gvisor", network: { allow: ["127.0.0.1:9"] } },
+      { id: "gvisor-listed", image: TEST_IMAGE, runtime: "gvisor", network: { allow: ["203.0.113.10:8090"] } },
     ],
   },
+});
+
+/** A host "outside" the sandboxes, in a network namespace of the test's own (traffic never leaves this machine). */
+let outside: OutsideHost;
+beforeAll(async () => {
+  outside = await startOutsideHost("203.0.113", 10, [8090, 8091]);
+});
+afterAll(async () => {
+  await outside?.close();
 });
 
 const sandboxOf = async (profile: string) => {
@@ -138,8 +148,18 @@ describe("a profile with runtime: gvisor", () => {
 
   test("network: an allow list applies under gVisor as under runc; none leaves only loopback, and user code cannot reach the agent's socket", async () => {
     const listed = await sandboxOf("gvisor-listed");
-    const reach = await python(listed, "import socket\ntry:\n    socket.create_connection(('1.1.1.1', 443), timeout=3)\n    print('reached')\nexcept OSError as error:\n    print('refused')");
-    expect(reach.output).toBe("refused\n");
+    const reach = await python(
+      listed,
+      [
+        "import urllib.request",
+        "for port in (8090, 8091):",
+        "    try:",
+        "        print(urllib.request.urlopen(f'http://203.0.113.10:{port}/', timeout=3).read().decode())",
+        "    except OSError:",
+        "        print('refused', port)",
+      ].join("\n"),
+    );
+    expect(reach.output).toBe("outside 203.0.113.10:8090\nrefused 8091\n");
     expect(containerOf(listed).HostConfig.Runtime).toBe("runsc");
     const offline = await sandboxOf("gvisor-offline");
     const inside = await python(
