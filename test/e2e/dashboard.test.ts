@@ -166,6 +166,8 @@ describe("the dashboard at /ui", () => {
     await page.waitForFunction(() => document.querySelector(".notice")?.textContent?.startsWith("extended"));
     expect(Date.parse((await adminBay().sandboxes.get(made.id)).expires_at!)).toBeGreaterThan(before + 3_000_000);
     await page.click("button[data-action=stop]");
+    // The stop's own answer, not the list's next poll, which may show idle while the container is still being removed.
+    await page.waitForFunction((id) => document.querySelector(".notice")?.textContent?.startsWith(`stopped ${id}`), made.id);
     await page.waitForFunction(() => document.querySelector('[data-fact="status"]')?.textContent === "idle");
     expect(containersWithLabel(`bay.sandbox_id=${made.id}`)).toEqual([]);
     await page.click("button[data-action=delete]");
