@@ -11,10 +11,15 @@ import { AGENT_TOKEN_FILE_NAME, SANDBOX_GID, SANDBOX_UID } from "../shared/agent
  * environment to user code, and a file root alone can open shows it to no one.
  */
 export class SessionDirectories {
-  constructor(private readonly dataDir: string) {}
+  /** Where every session's directory is, named by its session's id. */
+  private readonly root: string;
+
+  constructor(dataDir: string) {
+    this.root = join(dataDir, "sessions");
+  }
 
   private pathOf(sessionId: string): string {
-    return join(this.dataDir, "sessions", sessionId);
+    return join(this.root, sessionId);
   }
 
   create(sessionId: string, token: string): string {
@@ -42,10 +47,10 @@ export class SessionDirectories {
     rmSync(this.pathOf(sessionId), { recursive: true, force: true });
   }
 
-  /** The sessions that have a directory here: a directory is named by its session's id. */
+  /** The sessions that have a directory here. */
   sessionIds(): string[] {
     try {
-      return readdirSync(join(this.dataDir, "sessions"));
+      return readdirSync(this.root);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
       throw error;
