@@ -1,5 +1,5 @@
 import { constants } from "node:os";
-import { signalSandboxProcess, spawnAsSandboxUser } from "../../src/kit/agent.ts";
+import { killSandboxProcessGroup, spawnAsSandboxUser } from "../../src/kit/agent.ts";
 
 export interface ProcessGroupRun {
   exitCode: number;
@@ -40,9 +40,10 @@ export async function runInProcessGroup(options: ProcessGroupOptions): Promise<P
   }
   const group = child.pid;
   let timedOut = false;
+  let killed: Promise<void> | undefined;
   const onTimeout = () => {
     timedOut = true;
-    signalSandboxProcess(-group, "SIGKILL");
+    killed = killSandboxProcessGroup(group);
   };
   const timer = setTimeout(onTimeout, options.timeoutMs);
   options.signal?.addEventListener("abort", onTimeout, { once: true });
@@ -54,6 +55,8 @@ export async function runInProcessGroup(options: ProcessGroupOptions): Promise<P
   if (!drained) for (const pipe of pipes) pipe.stop();
   clearTimeout(timer);
   options.signal?.removeEventListener("abort", onTimeout);
+  // The answer waits for the whole group to be gone, so the next command finds its process slots free.
+  await killed;
   return { exitCode: timedOut ? -1 : status, timedOut };
 }
 

@@ -1,6 +1,6 @@
 import type { FileSink, Subprocess, Terminal } from "bun";
 import { existsSync } from "node:fs";
-import { BayError, signalSandboxProcess, spawnAsSandboxUser } from "../../src/kit/agent.ts";
+import { BayError, killSandboxProcessGroup, signalSandboxProcess, spawnAsSandboxUser } from "../../src/kit/agent.ts";
 import { argvAsCommand, type ProcessCommand } from "./process-command.ts";
 import { exitStatus } from "./process-group.ts";
 import { findProgram } from "./program-lookup.ts";
@@ -225,7 +225,7 @@ export class ProcessTable {
     const drained = terminal ? Bun.sleep(DRAIN_MS) : Promise.all([pump(child.stdout, onData("stdout")), pump(child.stderr, onData("stderr"))]);
     process = new ManagedProcess(child, terminal, options, this.limitBytes, drained);
     if (options.timeoutSeconds > 0) {
-      const timer = setTimeout(() => signalSandboxProcess(-process.pid, "SIGKILL"), options.timeoutSeconds * 1000);
+      const timer = setTimeout(() => void killSandboxProcessGroup(process.pid), options.timeoutSeconds * 1000);
       void process.exited.then(() => clearTimeout(timer));
     }
     void process.exited.then(() => {

@@ -155,6 +155,21 @@ export function signalSandboxProcess(pid: number, signal: NodeJS.Signals): boole
   }
 }
 
+/** How long a group kill goes on while members remain (zombies not yet reaped by the init count as members). */
+const GROUP_KILL_PATIENCE_MS = 3000;
+const GROUP_KILL_INTERVAL_MS = 20;
+
+/**
+ * Kills user code's process group down to its last member. One kill of the
+ * group is not enough under gVisor: a member caught mid-fork leaves a child
+ * the signal missed, and a fork bomb goes on from it, holding the process
+ * cap (and, long enough, the engine's) after its command has ended.
+ */
+export async function killSandboxProcessGroup(group: number): Promise<void> {
+  const deadline = Date.now() + GROUP_KILL_PATIENCE_MS;
+  while (signalSandboxProcess(-group, "SIGKILL") && Date.now() < deadline) await Bun.sleep(GROUP_KILL_INTERVAL_MS);
+}
+
 function sandboxLaunch(argv: string[], cwd: string | undefined): { argv: string[]; options: { cwd?: string; uid?: number; gid?: number } } {
   if (isolation === "same_as_agent") return { argv, options: { cwd } };
   const ids = childIds;

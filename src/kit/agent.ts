@@ -6,7 +6,7 @@
 export { handle, type AgentCapability, type AgentCapabilityFactory, type AgentContext } from "../agent/capability.ts";
 export { executionResponse, type EmitEvent } from "../agent/execution.ts";
 export { OutputBuffer } from "../agent/output-buffer.ts";
-export { signalSandboxProcess, spawnAsSandboxUser, spawnSyncAsSandboxUser } from "../agent/sandbox-user.ts";
+export { killSandboxProcessGroup, signalSandboxProcess, spawnAsSandboxUser, spawnSyncAsSandboxUser } from "../agent/sandbox-user.ts";
 export { Workspace, type ResolvedPath } from "../agent/workspace.ts";
 export { BayError } from "../shared/errors.ts";
 export { eventStreamResponse, wantsEventStream } from "../shared/sse.ts";
