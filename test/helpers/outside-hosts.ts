@@ -23,6 +23,7 @@ export async function startOutsideHost(subnet: string, hostOctet: number, ports:
   const hostSideAddress = `${subnet}.1`;
   const address = `${subnet}.${hostOctet}`;
   await removeStaleLinks(hostSideAddress);
+  await refuseSubnetInUse(subnet);
   await sh(["ip", "netns", "add", namespace]);
   const inside = (command: string[]) => ["ip", "netns", "exec", namespace, ...command];
   await sh(["ip", "link", "add", hostSide, "type", "veth", "peer", "name", insideName]);
@@ -64,6 +65,33 @@ async function removeStaleLinks(hostSideAddress: string): Promise<void> {
       if (links.includes(` ${hostSideAddress.replace(/\.1$/, ".")}`)) await sh(["ip", "netns", "del", name]).catch(() => undefined);
     }
   }
+}
+
+/**
+ * Refuses a subnet this machine already reaches by any route or address
+ * (its own network, a gateway, a /32 to a metadata service): the host-side
+ * link would take over those addresses, and test traffic meant for the
+ * namespace could leave the machine. Routes of the default kind match all
+ * addresses and say nothing; their gateways are checked.
+ */
+async function refuseSubnetInUse(subnet: string): Promise<void> {
+  const ours = ipv4ToNumber(`${subnet}.0`);
+  for (const line of (await sh(["ip", "-4", "route", "show", "table", "all"])).split("\n")) {
+    if (/\bdev bto[0-9a-f]+\b/.test(line)) continue;
+    for (const token of line.split(/\s+/)) {
+      const match = /^(\d+\.\d+\.\d+\.\d+)(?:\/(\d+))?$/.exec(token);
+      if (!match) continue;
+      const length = Math.min(Number(match[2] ?? 32), 24);
+      if (length === 0) continue;
+      if ((ipv4ToNumber(match[1]!) ^ ours) >>> (32 - length) === 0) {
+        throw new Error(`an outside host cannot use ${subnet}.0/24: this machine already uses ${token} ("${line.trim()}"); pick a range it does not route`);
+      }
+    }
+  }
+}
+
+function ipv4ToNumber(address: string): number {
+  return address.split(".").reduce((value, octet) => value * 256 + Number(octet), 0);
 }
 
 async function sh(command: string[]): Promise<string> {
