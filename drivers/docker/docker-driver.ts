@@ -84,6 +84,8 @@ export class DockerDriver implements Driver {
   private readonly engineCall: EngineCall = (action, call) => this.engine(action, call);
   private readonly firewall: EgressFirewall | null;
   private readonly dataDir: string | undefined;
+  /** Where the files Bay brings into containers (the agent, the slot holder, the statx shim) are staged for the engine to mount. */
+  private readonly stagingDir: string | undefined;
   private readonly networks: PolicyNetworks;
   private readonly accountFiles: SandboxAccountFiles;
   private readonly slots: NetworkSlots;
@@ -110,6 +112,7 @@ export class DockerDriver implements Driver {
     this.probeTimeoutMs = Math.min(PROBE_TIMEOUT_MS, this.timeoutMs);
     this.callDeadlineMs = this.timeoutMs;
     this.dataDir = context.dataDir;
+    this.stagingDir = this.dataDir && join(this.dataDir, "agent");
     const onHost: CommandRunner = async (command, input) =>
       ((await this.placement()).hostNetworkShell?.run ?? runOnThisHost)(command, input);
     this.firewall = settings.egress_firewall === "iptables" ? new EgressFirewall({ extraDenied: settings.egress_deny, run: onHost }) : null;
@@ -242,7 +245,7 @@ export class DockerDriver implements Driver {
     }
     await phase("runtime", () => this.requireRuntime(spec.runtime));
     const imageId = await phase("image", () => this.ensureImage(spec.image, spec.onProgress));
-    const agentBinary = placement.hostPaths.agentBinary(spec.agentBinaryPath, this.dataDir && join(this.dataDir, "agent"));
+    const agentBinary = placement.hostPaths.agentBinary(spec.agentBinaryPath, this.stagingDir);
     const template = this.slots.isActive() ? this.slotTemplate(spec, network, placement, agentBinary, await this.nativeHolderOnHost(placement)) : null;
     const slot = template && this.slots.claim(template);
     if (slot) {
@@ -326,9 +329,9 @@ export class DockerDriver implements Driver {
   private nativeHolderOnHost(placement: Placement): Promise<string | null> {
     this.nativeHolder ??= (async () => {
       const bytes = await nativeSlotHolder();
-      if (!bytes || !this.dataDir) return null;
+      if (!bytes || !this.stagingDir) return null;
       try {
-        return placement.hostPaths.carriedExecutable(bytes, join(this.dataDir, "agent"), "slot-holder");
+        return placement.hostPaths.carriedExecutable(bytes, this.stagingDir, "slot-holder");
       } catch (error) {
         consola.warn(`docker driver: network slot holders run \`bay hold\`: ${(error as Error).message}`);
         return null;
@@ -349,12 +352,11 @@ export class DockerDriver implements Driver {
       };
       const shim = await gvisorStatxShim();
       if (!shim) return without("this build carries none (it had no C compiler)");
-      if (!this.dataDir) return without("the driver has no data directory to stage it in");
-      const staging = join(this.dataDir, "agent");
+      if (!this.stagingDir) return without("the driver has no data directory to stage it in");
       try {
         return gvisorStatxBinds(
-          placement.hostPaths.carriedExecutable(shim, staging, "gvisor-statx.so"),
-          placement.hostPaths.carriedExecutable(GVISOR_PRELOAD_LIST, staging, "gvisor-ld.so.preload"),
+          placement.hostPaths.carriedExecutable(shim, this.stagingDir, "gvisor-statx.so"),
+          placement.hostPaths.carriedExecutable(GVISOR_PRELOAD_LIST, this.stagingDir, "gvisor-ld.so.preload"),
         );
       } catch (error) {
         return without((error as Error).message);
