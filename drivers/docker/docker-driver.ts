@@ -331,7 +331,7 @@ export class DockerDriver implements Driver {
       const bytes = await nativeSlotHolder();
       if (!bytes || !this.stagingDir) return null;
       try {
-        return placement.hostPaths.carriedExecutable(bytes, this.stagingDir, "slot-holder");
+        return placement.hostPaths.carriedFile(bytes, this.stagingDir, "slot-holder");
       } catch (error) {
         consola.warn(`docker driver: network slot holders run \`bay hold\`: ${(error as Error).message}`);
         return null;
@@ -355,8 +355,8 @@ export class DockerDriver implements Driver {
       if (!this.stagingDir) return without("the driver has no data directory to stage it in");
       try {
         return gvisorStatxBinds(
-          placement.hostPaths.carriedExecutable(shim, this.stagingDir, "gvisor-statx.so"),
-          placement.hostPaths.carriedExecutable(GVISOR_PRELOAD_LIST, this.stagingDir, "gvisor-ld.so.preload"),
+          placement.hostPaths.carriedFile(shim, this.stagingDir, "gvisor-statx.so"),
+          placement.hostPaths.carriedFile(GVISOR_PRELOAD_LIST, this.stagingDir, "gvisor-ld.so.preload", 0o644),
         );
       } catch (error) {
         return without((error as Error).message);

@@ -53,14 +53,18 @@ export class HostPaths {
     if (this.translate(path) !== null || stagingDir === undefined) return this.forEngine(path, "the agent binary");
     const known = this.stagedBinaries.get(path);
     if (known) return known;
-    const forEngine = this.forEngine(this.stage(readFileSync(path), stagingDir, "bay"), "the agent binary's copy");
+    const forEngine = this.forEngine(this.stage(readFileSync(path), stagingDir, "bay", 0o755), "the agent binary's copy");
     this.stagedBinaries.set(path, forEngine);
     return forEngine;
   }
 
-  /** An executable Bay carries (the native network slot holder) as a file in `stagingDir` the engine can mount. */
-  carriedExecutable(bytes: Uint8Array, stagingDir: string, name: string): string {
-    return this.forEngine(this.stage(bytes, stagingDir, name), `the ${name} executable's copy`);
+  /**
+   * A file Bay carries (the native slot holder, the statx shim and its
+   * preload list) as a file in `stagingDir` the engine can mount; `mode`
+   * 0644 for one that is not a program.
+   */
+  carriedFile(bytes: Uint8Array, stagingDir: string, name: string, mode: StagedMode = 0o755): string {
+    return this.forEngine(this.stage(bytes, stagingDir, name, mode), `the ${name} file's copy`);
   }
 
   /** The engine's path of a file of Bay's, or null where the engine cannot see it. */
@@ -68,8 +72,8 @@ export class HostPaths {
     return this.translate(path);
   }
 
-  private stage(bytes: Uint8Array, stagingDir: string, name: string): string {
-    const { path, written } = stageExecutable(bytes, stagingDir, name);
+  private stage(bytes: Uint8Array, stagingDir: string, name: string, mode: StagedMode): string {
+    const { path, written } = stageFile(bytes, stagingDir, name, mode);
     if (written) this.onNewVersion({ directory: stagingDir, name, path });
     return path;
   }
@@ -88,19 +92,22 @@ export class HostPaths {
   }
 }
 
+/** A program's mode, or a plain file's: either is readable by the container's users. */
+type StagedMode = 0o755 | 0o644;
+
 /**
- * Writes an executable once into `stagingDir`, under its digest, so that an
+ * Writes a file once into `stagingDir`, under its digest, so that an
  * upgrade never swaps a file a running container has mounted; its path, and
  * whether this call wrote it.
  */
-function stageExecutable(bytes: Uint8Array, stagingDir: string, name: string): { path: string; written: boolean } {
+function stageFile(bytes: Uint8Array, stagingDir: string, name: string, mode: StagedMode): { path: string; written: boolean } {
   const digest = new Bun.CryptoHasher("sha256").update(bytes).digest("hex").slice(0, 16);
   const staged = join(stagingDir, `${name}-${digest}`);
   if (existsSync(staged)) return { path: staged, written: false };
   mkdirSync(stagingDir, { recursive: true, mode: 0o755 });
   const partial = `${staged}.${process.pid}.partial`;
   writeFileSync(partial, bytes);
-  chmodSync(partial, 0o755);
+  chmodSync(partial, mode);
   renameSync(partial, staged);
   return { path: staged, written: true };
 }

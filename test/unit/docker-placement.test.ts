@@ -142,15 +142,27 @@ describe("host paths", () => {
       const announced: string[] = [];
       const stagingDir = join(root, "agent");
       const paths = () => new HostPaths(null, (staged) => announced.push(`${staged.name} ${staged.path.slice(stagingDir.length + 1)}`));
-      const first = paths().carriedExecutable(new TextEncoder().encode("v1"), stagingDir, "slot-holder");
+      const first = paths().carriedFile(new TextEncoder().encode("v1"), stagingDir, "slot-holder");
       expect(announced).toEqual([`slot-holder ${first.split("/").pop()}`]);
       // A restart of the same version writes nothing and announces nothing.
-      expect(paths().carriedExecutable(new TextEncoder().encode("v1"), stagingDir, "slot-holder")).toBe(first);
+      expect(paths().carriedFile(new TextEncoder().encode("v1"), stagingDir, "slot-holder")).toBe(first);
       expect(announced).toHaveLength(1);
       // An upgrade does.
-      const second = paths().carriedExecutable(new TextEncoder().encode("v2"), stagingDir, "slot-holder");
+      const second = paths().carriedFile(new TextEncoder().encode("v2"), stagingDir, "slot-holder");
       expect(second).not.toBe(first);
       expect(announced).toEqual([`slot-holder ${first.split("/").pop()}`, `slot-holder ${second.split("/").pop()}`]);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  test("a carried program is staged 0755, a carried list 0644", () => {
+    const root = mkdtempSync(join(tmpdir(), "bay-host-paths-"));
+    try {
+      const paths = new HostPaths(null, () => undefined);
+      const program = paths.carriedFile(new TextEncoder().encode("program"), root, "slot-holder");
+      const list = paths.carriedFile(new TextEncoder().encode("/opt/bay/gvisor-statx.so\n"), root, "gvisor-ld.so.preload", 0o644);
+      expect([statSync(program).mode & 0o777, statSync(list).mode & 0o777]).toEqual([0o755, 0o644]);
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
